@@ -1,0 +1,46 @@
+//! The AWS side of init: one `SdkConfig` with timeouts, and the three clients
+//! built from it once and reused by every invocation.
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::{Config, Timeouts};
+
+/// The SDK clients the function uses. Cheap to clone (they share one HTTP pool).
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub events: aws_sdk_eventbridge::Client,
+}
+
+pub fn timeout_config(timeouts: &Timeouts) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(timeouts.connect)
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.operation)
+        .build()
+}
+
+/// Loads region, credentials, retry settings and endpoint overrides from the
+/// standard AWS environment, as the SDK defines them.
+pub async fn load_sdk_config(config: &Config) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeout_config(&config.timeouts))
+        .load()
+        .await
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Clients {
+        // Emulators and S3-compatible stores serve path-style URLs only.
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(config.s3_force_path_style)
+            .build();
+        Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+        }
+    }
+}

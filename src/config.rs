@@ -1,0 +1,381 @@
+//! SPEC section 7: every variable read and checked once, at init. A bad value
+//! stops the function with a message that names the variable.
+
+use std::time::Duration;
+
+use crate::validate;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub event_bus_name: String,
+    pub event_source: String,
+    /// Lowercased: S3 user metadata names are matched without regard to case.
+    pub pool_id_metadata_key: String,
+    pub job_id_metadata_key: String,
+    pub allowed_user_pool_ids: Option<Vec<String>>,
+    pub expected_bucket_owner: Option<String>,
+    pub emit_presigned_url: bool,
+    pub max_concurrency: usize,
+    pub cloudwatch_logs_role_arn: Option<String>,
+    pub validate_csv: bool,
+    /// True when an S3 endpoint is overridden (a local emulator): path-style addressing.
+    pub s3_force_path_style: bool,
+    pub timeouts: Timeouts,
+}
+
+/// Bounds on every AWS call, so a hung endpoint cannot eat the Lambda timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// One HTTP attempt.
+    pub attempt: Duration,
+    /// The whole call, the SDK's retries included.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(2),
+            attempt: Duration::from_secs(5),
+            operation: Duration::from_secs(12),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            event_bus_name: "default".into(),
+            event_source: "cognito-import-starter".into(),
+            pool_id_metadata_key: "user-pool-id".into(),
+            job_id_metadata_key: "job-id".into(),
+            allowed_user_pool_ids: None,
+            expected_bucket_owner: None,
+            emit_presigned_url: false,
+            max_concurrency: 10,
+            cloudwatch_logs_role_arn: None,
+            validate_csv: false,
+            s3_force_path_style: false,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup` so tests never touch the process environment.
+    /// An empty value counts as unset: a SAM parameter left empty arrives as "".
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Config::default();
+        check_sdk_variables(&get)?;
+        Ok(Config {
+            event_bus_name: get("EVENT_BUS_NAME").unwrap_or(defaults.event_bus_name),
+            event_source: event_source(get("EVENT_SOURCE"))?.unwrap_or(defaults.event_source),
+            pool_id_metadata_key: metadata_key(
+                "POOL_ID_METADATA_KEY",
+                get("POOL_ID_METADATA_KEY"),
+            )?
+            .unwrap_or(defaults.pool_id_metadata_key),
+            job_id_metadata_key: metadata_key("JOB_ID_METADATA_KEY", get("JOB_ID_METADATA_KEY"))?
+                .unwrap_or(defaults.job_id_metadata_key),
+            allowed_user_pool_ids: allowlist(get("ALLOWED_USER_POOL_IDS"))?,
+            expected_bucket_owner: account_id(get("EXPECTED_BUCKET_OWNER"))?,
+            emit_presigned_url: boolean("EMIT_PRESIGNED_URL", get("EMIT_PRESIGNED_URL"))?,
+            max_concurrency: concurrency(get("MAX_CONCURRENCY"))?
+                .unwrap_or(defaults.max_concurrency),
+            cloudwatch_logs_role_arn: role_arn(get("CLOUDWATCH_LOGS_ROLE_ARN"))?,
+            validate_csv: boolean("VALIDATE_CSV", get("VALIDATE_CSV"))?,
+            s3_force_path_style: get("AWS_ENDPOINT_URL_S3").is_some()
+                || get("AWS_ENDPOINT_URL").is_some(),
+            timeouts: defaults.timeouts,
+        })
+    }
+}
+
+/// The standard SDK settings are the SDK's to interpret; they are checked here
+/// only so that a typo stops init with the variable's name instead of
+/// surfacing later as a failed call.
+fn check_sdk_variables(get: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    if get("AWS_REGION").is_none() && get("AWS_DEFAULT_REGION").is_none() {
+        return Err(bad(
+            "AWS_REGION",
+            "is not set; set it to the region of the user pools",
+        ));
+    }
+    if let Some(value) = get("AWS_MAX_ATTEMPTS") {
+        match value.parse::<u32>() {
+            Ok(n) if n >= 1 => {}
+            _ => {
+                return Err(bad(
+                    "AWS_MAX_ATTEMPTS",
+                    format!("{value:?} is not a whole number of 1 or more"),
+                ))
+            }
+        }
+    }
+    if let Some(value) = get("AWS_RETRY_MODE") {
+        if !matches!(value.to_ascii_lowercase().as_str(), "standard" | "adaptive") {
+            return Err(bad(
+                "AWS_RETRY_MODE",
+                format!("{value:?} is neither \"standard\" nor \"adaptive\""),
+            ));
+        }
+    }
+    for variable in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+        "AWS_ENDPOINT_URL_EVENTBRIDGE",
+    ] {
+        if let Some(value) = get(variable) {
+            let rest = value
+                .strip_prefix("http://")
+                .or_else(|| value.strip_prefix("https://"));
+            if rest.is_none_or(|host| host.is_empty()) {
+                return Err(bad(
+                    variable,
+                    format!("{value:?} is not an http:// or https:// URL"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn event_source(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        // EventBridge refuses custom events whose source starts with "aws.".
+        Some(v) if v.starts_with("aws.") => Err(bad(
+            "EVENT_SOURCE",
+            format!("{v:?} may not start with \"aws.\""),
+        )),
+        Some(v) if v.len() > 256 => Err(bad("EVENT_SOURCE", "is longer than 256 characters")),
+        other => Ok(other),
+    }
+}
+
+fn metadata_key(
+    variable: &'static str,
+    value: Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value else { return Ok(None) };
+    let name = value.to_ascii_lowercase();
+    // Accept the wire form too: x-amz-meta-user-pool-id means user-pool-id.
+    let name = name
+        .strip_prefix("x-amz-meta-")
+        .unwrap_or(&name)
+        .to_string();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(Some(name))
+    } else {
+        Err(bad(
+            variable,
+            format!("{value:?} is not a valid S3 user metadata name"),
+        ))
+    }
+}
+
+fn allowlist(value: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(value) = value else { return Ok(None) };
+    let mut pools = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if !validate::is_user_pool_id(entry) {
+            return Err(bad(
+                "ALLOWED_USER_POOL_IDS",
+                format!("{entry:?} is not a user pool ID (like us-east-1_AbC123)"),
+            ));
+        }
+        pools.push(entry.to_string());
+    }
+    if pools.is_empty() {
+        return Err(bad("ALLOWED_USER_POOL_IDS", "lists no user pool ID"));
+    }
+    Ok(Some(pools))
+}
+
+fn account_id(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(v) if v.len() != 12 || !v.bytes().all(|b| b.is_ascii_digit()) => Err(bad(
+            "EXPECTED_BUCKET_OWNER",
+            format!("{v:?} is not a 12-digit AWS account ID"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn boolean(variable: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(bad(
+            variable,
+            format!(
+                "{:?} is neither \"true\" nor \"false\"",
+                value.unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+fn concurrency(value: Option<String>) -> Result<Option<usize>, ConfigError> {
+    let Some(value) = value else { return Ok(None) };
+    match value.parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(Some(n)),
+        _ => Err(bad(
+            "MAX_CONCURRENCY",
+            format!("{value:?} is not a whole number from 1 to 1000"),
+        )),
+    }
+}
+
+fn role_arn(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(v) if !(v.starts_with("arn:") && v.contains(":iam::") && v.contains(":role/")) => {
+            Err(bad(
+                "CLOUDWATCH_LOGS_ROLE_ARN",
+                format!("{v:?} is not an IAM role ARN"),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut env: HashMap<String, String> =
+            HashMap::from([("AWS_REGION".into(), "us-east-1".into())]);
+        env.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_spec_defaults() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.event_bus_name, "default");
+        assert_eq!(config.event_source, "cognito-import-starter");
+        assert_eq!(config.pool_id_metadata_key, "user-pool-id");
+        assert_eq!(config.job_id_metadata_key, "job-id");
+        assert_eq!(config.max_concurrency, 10);
+        assert!(!config.emit_presigned_url && !config.validate_csv);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let config = load(&[
+            (
+                "EVENT_BUS_NAME",
+                "arn:aws:events:us-east-1:123456789012:event-bus/imports",
+            ),
+            ("EVENT_SOURCE", "acme.imports"),
+            ("POOL_ID_METADATA_KEY", "X-Amz-Meta-Pool"),
+            ("JOB_ID_METADATA_KEY", "Job"),
+            (
+                "ALLOWED_USER_POOL_IDS",
+                " us-east-1_Abc123 , eu-west-1_Xyz9 ,",
+            ),
+            ("EXPECTED_BUCKET_OWNER", "123456789012"),
+            ("EMIT_PRESIGNED_URL", "TRUE"),
+            ("MAX_CONCURRENCY", "3"),
+            (
+                "CLOUDWATCH_LOGS_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/CognitoImportLogs",
+            ),
+            ("VALIDATE_CSV", "true"),
+            ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.event_bus_name,
+            "arn:aws:events:us-east-1:123456789012:event-bus/imports"
+        );
+        assert_eq!(config.event_source, "acme.imports");
+        assert_eq!(config.pool_id_metadata_key, "pool");
+        assert_eq!(config.job_id_metadata_key, "job");
+        assert_eq!(
+            config.allowed_user_pool_ids,
+            Some(vec![
+                "us-east-1_Abc123".to_string(),
+                "eu-west-1_Xyz9".to_string()
+            ])
+        );
+        assert_eq!(
+            config.expected_bucket_owner.as_deref(),
+            Some("123456789012")
+        );
+        assert!(config.emit_presigned_url && config.validate_csv && config.s3_force_path_style);
+        assert_eq!(config.max_concurrency, 3);
+        assert!(config.cloudwatch_logs_role_arn.is_some());
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let config = load(&[
+            ("ALLOWED_USER_POOL_IDS", ""),
+            ("EXPECTED_BUCKET_OWNER", " "),
+        ])
+        .unwrap();
+        assert_eq!(config.allowed_user_pool_ids, None);
+        assert_eq!(config.expected_bucket_owner, None);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (variable, value) in [
+            ("EMIT_PRESIGNED_URL", "yes"),
+            ("VALIDATE_CSV", "1"),
+            ("MAX_CONCURRENCY", "0"),
+            ("MAX_CONCURRENCY", "ten"),
+            ("ALLOWED_USER_POOL_IDS", "not a pool"),
+            ("EXPECTED_BUCKET_OWNER", "12345"),
+            ("EVENT_SOURCE", "aws.s3"),
+            ("POOL_ID_METADATA_KEY", "pool id"),
+            ("CLOUDWATCH_LOGS_ROLE_ARN", "role"),
+            ("AWS_MAX_ATTEMPTS", "zero"),
+            ("AWS_RETRY_MODE", "sometimes"),
+            ("AWS_ENDPOINT_URL", "127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", "ftp://x"),
+        ] {
+            let error = load(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+            assert!(error.to_string().contains(variable));
+        }
+    }
+
+    #[test]
+    fn a_missing_region_stops_init() {
+        let error = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(error.variable, "AWS_REGION");
+    }
+}

@@ -1,0 +1,144 @@
+//! SPEC section 5: the events published to EventBridge. Entries go out in as
+//! few `PutEvents` calls as the 10-entry limit allows; each entry's own result
+//! is mapped back, because EventBridge can accept a call and still refuse
+//! some of its entries (`FailedEntryCount`).
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Map, Value};
+
+use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::model::{ImportJob, ObjectRef};
+use crate::App;
+
+pub const STARTED: &str = "User Import Job Started";
+pub const START_FAILED: &str = "User Import Job Start Failed";
+pub const COMPLETED: &str = "User Import Job Completed";
+
+/// PutEvents takes at most 10 entries per call.
+const MAX_ENTRIES_PER_CALL: usize = 10;
+
+/// One event to publish: its detail-type and detail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub detail_type: &'static str,
+    pub detail: Value,
+}
+
+pub fn started(
+    app: &App,
+    job: &ImportJob,
+    object: Option<&ObjectRef>,
+    already_started: bool,
+) -> Event {
+    let mut detail = Map::new();
+    detail.insert(
+        "UserImportJob".into(),
+        job.to_json(app.config.emit_presigned_url),
+    );
+    if let Some(object) = object {
+        detail.insert("Object".into(), object.to_json());
+    }
+    detail.insert("AlreadyStarted".into(), already_started.into());
+    detail.insert("CreatedJob".into(), false.into());
+    Event {
+        detail_type: STARTED,
+        detail: Value::Object(detail),
+    }
+}
+
+pub fn start_failed(
+    error: &ImportError,
+    object: Option<&ObjectRef>,
+    pool: Option<&str>,
+    job: Option<&str>,
+) -> Event {
+    let mut detail = Map::new();
+    detail.insert("Error".into(), error.to_json());
+    if let Some(object) = object {
+        detail.insert("Object".into(), object.to_json());
+    }
+    if let Some(pool) = pool {
+        detail.insert("UserPoolId".into(), pool.into());
+    }
+    if let Some(job) = job {
+        detail.insert("JobId".into(), job.into());
+    }
+    Event {
+        detail_type: START_FAILED,
+        detail: Value::Object(detail),
+    }
+}
+
+pub fn completed(app: &App, job: &ImportJob, pool_name: &str) -> Event {
+    let pool_id = job.user_pool_id.as_deref().unwrap_or_default();
+    let job_id = job.job_id.as_deref().unwrap_or_default();
+    let job_name = job.job_name.as_deref().unwrap_or_default();
+    Event {
+        detail_type: COMPLETED,
+        detail: json!({
+            "UserImportJob": job.to_json(app.config.emit_presigned_url),
+            "Logs": {
+                "LogGroup": format!("/aws/cognito/userpools/{pool_id}/{pool_name}"),
+                "LogStream": format!("{job_id}/{job_name}"),
+            }
+        }),
+    }
+}
+
+/// Publishes `events`, returning one result per event, in order.
+pub async fn publish(app: &App, events: &[Event]) -> Vec<Result<(), ImportError>> {
+    let chunks: Vec<&[Event]> = events.chunks(MAX_ENTRIES_PER_CALL).collect();
+    let results: Vec<Vec<Result<(), ImportError>>> = stream::iter(chunks)
+        .map(|chunk| put_chunk(app, chunk))
+        .buffered(app.config.max_concurrency)
+        .collect()
+        .await;
+    results.into_iter().flatten().collect()
+}
+
+fn entry(app: &App, event: &Event) -> PutEventsRequestEntry {
+    PutEventsRequestEntry::builder()
+        .event_bus_name(&app.config.event_bus_name)
+        .source(&app.config.event_source)
+        .detail_type(event.detail_type)
+        .detail(event.detail.to_string())
+        .build()
+}
+
+async fn put_chunk(app: &App, chunk: &[Event]) -> Vec<Result<(), ImportError>> {
+    let entries: Vec<PutEventsRequestEntry> = chunk.iter().map(|event| entry(app, event)).collect();
+    let what = format!("PutEvents to {}", app.config.event_bus_name);
+    let output = match app
+        .clients
+        .events
+        .put_events()
+        .set_entries(Some(entries))
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(error) => {
+            let error = classify_sdk_error(Service::EventBridge, &what, &error);
+            return vec![Err(error); chunk.len()];
+        }
+    };
+    let answers = output.entries();
+    (0..chunk.len())
+        .map(|i| match answers.get(i) {
+            Some(answer) if answer.error_code().is_none() && answer.event_id().is_some() => Ok(()),
+            Some(answer) => Err(ImportError::new(
+                ErrorKind::EventPublishFailed,
+                format!(
+                    "{what}: EventBridge refused the entry ({}: {}); the delivery will be retried",
+                    answer.error_code().unwrap_or("no code"),
+                    answer.error_message().unwrap_or("no message")
+                ),
+            )),
+            None => Err(ImportError::new(
+                ErrorKind::EventPublishFailed,
+                format!("{what}: EventBridge did not answer for every entry; the delivery will be retried"),
+            )),
+        })
+        .collect()
+}

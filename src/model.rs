@@ -1,0 +1,297 @@
+//! Plain data that flows through the stages: work items in, outcomes out.
+//! JSON shapes use the API's field names (SPEC section 5).
+
+use std::fmt;
+
+use aws_sdk_cognitoidentityprovider::primitives::DateTime;
+use aws_sdk_cognitoidentityprovider::types::UserImportJobType;
+use serde_json::{Map, Value};
+
+use crate::error::ImportError;
+
+/// An S3 object named by a trigger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    /// Without quotes, as S3 event notifications carry it.
+    pub etag: Option<String>,
+}
+
+impl ObjectRef {
+    pub fn new(
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        version_id: Option<String>,
+    ) -> Self {
+        ObjectRef {
+            bucket: bucket.into(),
+            key: key.into(),
+            version_id: version_id.filter(|v| !v.is_empty()),
+            etag: None,
+        }
+    }
+
+    /// `{"Bucket", "Key", "VersionId"?, "ETag"?}`.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("Bucket".into(), self.bucket.clone().into());
+        map.insert("Key".into(), self.key.clone().into());
+        insert_opt(&mut map, "VersionId", self.version_id.clone());
+        insert_opt(&mut map, "ETag", self.etag.clone());
+        Value::Object(map)
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)?;
+        if let Some(version) = &self.version_id {
+            write!(f, " (version {version})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A user pool and an import job in it, both checked against Cognito's patterns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRef {
+    pub user_pool_id: String,
+    pub job_id: String,
+}
+
+/// One unit of work parsed from a trigger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkItem {
+    /// An object whose metadata names the pool and job.
+    Object(ObjectRef),
+    /// IDs given directly (Step Functions, CLI), not yet checked.
+    Ids {
+        user_pool_id: String,
+        job_id: String,
+    },
+    /// Not an object creation, or a folder marker.
+    Ignored {
+        object: Option<ObjectRef>,
+        reason: String,
+    },
+    /// A record that could not be read; permanent.
+    Invalid {
+        object: Option<ObjectRef>,
+        error: ImportError,
+    },
+}
+
+/// Cognito's `UserImportJobType`, kept as Cognito returned it.
+#[derive(Clone, PartialEq)]
+pub struct ImportJob {
+    pub job_name: Option<String>,
+    pub job_id: Option<String>,
+    pub user_pool_id: Option<String>,
+    pub pre_signed_url: Option<String>,
+    pub creation_date: Option<DateTime>,
+    pub start_date: Option<DateTime>,
+    pub completion_date: Option<DateTime>,
+    pub status: Option<String>,
+    pub cloud_watch_logs_role_arn: Option<String>,
+    pub imported_users: i64,
+    pub skipped_users: i64,
+    pub failed_users: i64,
+    pub completion_message: Option<String>,
+    pub password_hashing_algorithm: Option<String>,
+}
+
+impl From<&UserImportJobType> for ImportJob {
+    fn from(job: &UserImportJobType) -> Self {
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        ImportJob {
+            job_name: owned(job.job_name()),
+            job_id: owned(job.job_id()),
+            user_pool_id: owned(job.user_pool_id()),
+            pre_signed_url: owned(job.pre_signed_url()),
+            creation_date: job.creation_date().copied(),
+            start_date: job.start_date().copied(),
+            completion_date: job.completion_date().copied(),
+            status: job.status().map(|s| s.as_str().to_string()),
+            cloud_watch_logs_role_arn: owned(job.cloud_watch_logs_role_arn()),
+            imported_users: job.imported_users(),
+            skipped_users: job.skipped_users(),
+            failed_users: job.failed_users(),
+            completion_message: owned(job.completion_message()),
+            password_hashing_algorithm: job
+                .password_hashing_algorithm()
+                .map(|a| a.as_str().to_string()),
+        }
+    }
+}
+
+impl ImportJob {
+    /// The record with the API's field names; absent fields left out, dates
+    /// RFC 3339 UTC. `PreSignedUrl` is a credential: only when asked for.
+    pub fn to_json(&self, include_presigned_url: bool) -> Value {
+        let mut map = Map::new();
+        insert_opt(&mut map, "JobName", self.job_name.clone());
+        insert_opt(&mut map, "JobId", self.job_id.clone());
+        insert_opt(&mut map, "UserPoolId", self.user_pool_id.clone());
+        if include_presigned_url {
+            insert_opt(&mut map, "PreSignedUrl", self.pre_signed_url.clone());
+        }
+        insert_opt(&mut map, "CreationDate", self.creation_date.map(rfc3339));
+        insert_opt(&mut map, "StartDate", self.start_date.map(rfc3339));
+        insert_opt(
+            &mut map,
+            "CompletionDate",
+            self.completion_date.map(rfc3339),
+        );
+        insert_opt(&mut map, "Status", self.status.clone());
+        insert_opt(
+            &mut map,
+            "CloudWatchLogsRoleArn",
+            self.cloud_watch_logs_role_arn.clone(),
+        );
+        map.insert("ImportedUsers".into(), self.imported_users.into());
+        map.insert("SkippedUsers".into(), self.skipped_users.into());
+        map.insert("FailedUsers".into(), self.failed_users.into());
+        insert_opt(
+            &mut map,
+            "CompletionMessage",
+            self.completion_message.clone(),
+        );
+        insert_opt(
+            &mut map,
+            "PasswordHashingAlgorithm",
+            self.password_hashing_algorithm.clone(),
+        );
+        Value::Object(map)
+    }
+}
+
+/// Debug never shows the pre-signed URL, so a stray `{:?}` cannot leak it.
+impl fmt::Debug for ImportJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportJob")
+            .field("job_name", &self.job_name)
+            .field("job_id", &self.job_id)
+            .field("user_pool_id", &self.user_pool_id)
+            .field(
+                "pre_signed_url",
+                &self.pre_signed_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("status", &self.status)
+            .field("creation_date", &self.creation_date)
+            .field("start_date", &self.start_date)
+            .field("completion_date", &self.completion_date)
+            .finish_non_exhaustive()
+    }
+}
+
+fn insert_opt(map: &mut Map<String, Value>, name: &str, value: Option<String>) {
+    if let Some(value) = value {
+        map.insert(name.into(), Value::String(value));
+    }
+}
+
+/// RFC 3339 in UTC, with milliseconds when the instant has any
+/// (`2026-11-25T09:30:00Z`, `2026-11-25T09:31:02.250Z`).
+pub fn rfc3339(date: DateTime) -> String {
+    let secs = date.secs();
+    let millis = date.subsec_nanos() / 1_000_000;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let fraction = if millis == 0 {
+        String::new()
+    } else {
+        format!(".{millis:03}")
+    };
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{fraction}Z")
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cognitoidentityprovider::types::UserImportJobStatusType;
+
+    #[test]
+    fn dates_are_rfc3339_utc_keeping_milliseconds() {
+        assert_eq!(rfc3339(DateTime::from_secs(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(DateTime::from_millis(1_795_599_000_000)),
+            "2026-11-25T09:30:00Z"
+        );
+        assert_eq!(
+            rfc3339(DateTime::from_millis(1_795_599_062_250)),
+            "2026-11-25T09:31:02.250Z"
+        );
+        assert_eq!(
+            rfc3339(DateTime::from_millis(951_782_400_007)),
+            "2000-02-29T00:00:00.007Z"
+        );
+        assert_eq!(
+            rfc3339(DateTime::from_secs(4_107_542_399)),
+            "2100-02-28T23:59:59Z"
+        );
+    }
+
+    fn sample() -> UserImportJobType {
+        UserImportJobType::builder()
+            .job_name("nightly")
+            .job_id("import-AbC123")
+            .user_pool_id("us-east-1_Pool1")
+            .pre_signed_url("https://s3.example/upload?X-Amz-Signature=secret")
+            .creation_date(DateTime::from_millis(1_795_599_000_000))
+            .start_date(DateTime::from_millis(1_795_599_062_250))
+            .status(UserImportJobStatusType::Pending)
+            .cloud_watch_logs_role_arn("arn:aws:iam::123456789012:role/logs")
+            .build()
+    }
+
+    #[test]
+    fn job_json_uses_api_names_and_leaves_out_absent_fields() {
+        let job = ImportJob::from(&sample());
+        assert_eq!(
+            job.to_json(false),
+            serde_json::json!({
+                "JobName": "nightly", "JobId": "import-AbC123", "UserPoolId": "us-east-1_Pool1",
+                "CreationDate": "2026-11-25T09:30:00Z", "StartDate": "2026-11-25T09:31:02.250Z",
+                "Status": "Pending", "CloudWatchLogsRoleArn": "arn:aws:iam::123456789012:role/logs",
+                "ImportedUsers": 0, "SkippedUsers": 0, "FailedUsers": 0
+            })
+        );
+    }
+
+    #[test]
+    fn presigned_url_only_when_asked_and_never_in_debug() {
+        let job = ImportJob::from(&sample());
+        assert_eq!(
+            job.to_json(true)["PreSignedUrl"],
+            "https://s3.example/upload?X-Amz-Signature=secret"
+        );
+        assert!(!format!("{job:?}").contains("secret"));
+    }
+
+    #[test]
+    fn object_json_leaves_out_absent_version() {
+        let object = ObjectRef::new("b", "k", Some(String::new()));
+        assert_eq!(
+            object.to_json(),
+            serde_json::json!({"Bucket": "b", "Key": "k"})
+        );
+    }
+}

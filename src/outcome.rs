@@ -1,0 +1,321 @@
+//! SPEC section 6: how each record ends, and how the records of an invocation
+//! become its response (or its error, so that the delivery comes again).
+
+use serde_json::{json, Map, Value};
+
+use crate::emit::{self, Event};
+use crate::error::{ErrorKind, ImportError};
+use crate::model::{ImportJob, JobRef, ObjectRef};
+use crate::validate::printable;
+use crate::App;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Started,
+    AlreadyStarted,
+    Ignored,
+    Failed(ImportError),
+}
+
+impl Outcome {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Started => "Started",
+            Outcome::AlreadyStarted => "AlreadyStarted",
+            Outcome::Ignored => "Ignored",
+            Outcome::Failed(_) => "Failed",
+        }
+    }
+}
+
+/// One record's end, with everything known about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordOutcome {
+    pub object: Option<ObjectRef>,
+    pub ids: Option<JobRef>,
+    pub job: Option<ImportJob>,
+    pub outcome: Outcome,
+}
+
+impl RecordOutcome {
+    pub fn error(&self) -> Option<&ImportError> {
+        match &self.outcome {
+            Outcome::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    pub fn failed_retryably(&self) -> bool {
+        self.error().is_some_and(ImportError::is_retryable)
+    }
+
+    /// The event this record publishes: its job record, or its permanent
+    /// failure. A retryable failure publishes nothing: it comes again.
+    pub fn event(&self, app: &App) -> Option<Event> {
+        match (&self.outcome, &self.job) {
+            (Outcome::Started | Outcome::AlreadyStarted, Some(job)) => Some(emit::started(
+                app,
+                job,
+                self.object.as_ref(),
+                self.outcome == Outcome::AlreadyStarted,
+            )),
+            (Outcome::Failed(error), _) if !error.is_retryable() => Some(emit::start_failed(
+                error,
+                self.object.as_ref(),
+                self.ids.as_ref().map(|ids| ids.user_pool_id.as_str()),
+                self.ids.as_ref().map(|ids| ids.job_id.as_str()),
+            )),
+            _ => None,
+        }
+    }
+
+    /// Its event could not be published: the record must come again.
+    pub fn publish_failed(&mut self, error: ImportError) {
+        let message = match &self.outcome {
+            Outcome::Failed(original) => format!(
+                "{} (could not publish the failure event for {}: {})",
+                error.message,
+                original.error_type(),
+                original.message
+            ),
+            _ => error.message,
+        };
+        self.outcome = Outcome::Failed(ImportError::new(error.kind, message));
+    }
+
+    pub fn status(&self) -> Option<&str> {
+        self.job.as_ref().and_then(|job| job.status.as_deref())
+    }
+
+    /// The entry of an S3 or EventBridge summary.
+    pub fn summary_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("Outcome".into(), self.outcome.name().into());
+        if let Some(object) = &self.object {
+            map.insert("Bucket".into(), object.bucket.clone().into());
+            map.insert("Key".into(), object.key.clone().into());
+        }
+        if let Some(ids) = &self.ids {
+            map.insert("UserPoolId".into(), ids.user_pool_id.clone().into());
+            map.insert("JobId".into(), ids.job_id.clone().into());
+        }
+        if let Some(status) = self.status() {
+            map.insert("Status".into(), status.into());
+        }
+        if let Some(error) = self.error() {
+            map.insert("Error".into(), error.to_json());
+        }
+        Value::Object(map)
+    }
+
+    /// SPEC section 8: one line per record outcome. Keys are printed escaped:
+    /// they come from outside.
+    pub fn log(&self) {
+        let bucket = self
+            .object
+            .as_ref()
+            .map(|o| o.bucket.as_str())
+            .unwrap_or_default();
+        let key = self
+            .object
+            .as_ref()
+            .map(|o| printable(&o.key))
+            .unwrap_or_default();
+        let pool = self
+            .ids
+            .as_ref()
+            .map(|i| i.user_pool_id.as_str())
+            .unwrap_or_default();
+        let job = self
+            .ids
+            .as_ref()
+            .map(|i| i.job_id.as_str())
+            .unwrap_or_default();
+        let status = self.status().unwrap_or_default();
+        let outcome = self.outcome.name();
+        match self.error() {
+            None => tracing::info!(
+                bucket,
+                key,
+                user_pool_id = pool,
+                job_id = job,
+                outcome,
+                status,
+                "record outcome"
+            ),
+            Some(error) => {
+                let error_type = error.error_type();
+                let retryable = error.is_retryable();
+                let message = error.message.as_str();
+                tracing::warn!(
+                    bucket,
+                    key,
+                    user_pool_id = pool,
+                    job_id = job,
+                    outcome,
+                    status,
+                    error_type,
+                    retryable,
+                    error = message,
+                    "record outcome"
+                )
+            }
+        }
+    }
+}
+
+/// S3 and EventBridge triggers: the summary, or, when any record failed
+/// retryably, an error once all records are done, so that Lambda retries.
+pub fn summary(records: &[RecordOutcome]) -> Result<Value, ImportError> {
+    let retryable: Vec<&ImportError> = records
+        .iter()
+        .filter_map(RecordOutcome::error)
+        .filter(|e| e.is_retryable())
+        .collect();
+    if let Some(first) = retryable.first() {
+        let reasons: Vec<String> = retryable
+            .iter()
+            .map(|e| format!("{}: {}", e.error_type(), e.message))
+            .collect();
+        return Err(ImportError::new(
+            first.kind,
+            format!(
+                "{} of {} records failed retryably and the event will be delivered again: {}",
+                retryable.len(),
+                records.len(),
+                reasons.join("; ")
+            ),
+        ));
+    }
+    let results: Vec<Value> = records.iter().map(RecordOutcome::summary_json).collect();
+    Ok(json!({ "Results": results }))
+}
+
+/// SQS: the messages whose records failed retryably come back. A message
+/// without an ID cannot be named, so then the whole batch fails.
+pub fn batch_response(
+    messages: &[(Option<String>, Vec<RecordOutcome>)],
+) -> Result<Value, ImportError> {
+    let mut failures = Vec::new();
+    for (message_id, records) in messages {
+        let Some(error) = records
+            .iter()
+            .filter_map(RecordOutcome::error)
+            .find(|e| e.is_retryable())
+        else {
+            continue;
+        };
+        match message_id {
+            Some(id) => failures.push(json!({ "itemIdentifier": id })),
+            None => {
+                return Err(ImportError::new(
+                    error.kind,
+                    format!(
+                        "an SQS message without messageId failed retryably, so the whole batch is retried: {}",
+                        error.message
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+/// Direct invocations: the job record, or the failure as the Lambda error.
+pub fn direct(record: RecordOutcome, include_presigned_url: bool) -> Result<Value, ImportError> {
+    let already_started = match record.outcome {
+        Outcome::Started => false,
+        Outcome::AlreadyStarted => true,
+        Outcome::Failed(error) => return Err(error),
+        Outcome::Ignored => {
+            return Err(ImportError::new(
+                ErrorKind::UnsupportedEvent,
+                "the object names no import",
+            ));
+        }
+    };
+    let mut map = Map::new();
+    if let Some(job) = &record.job {
+        map.insert("UserImportJob".into(), job.to_json(include_presigned_url));
+    }
+    map.insert("AlreadyStarted".into(), already_started.into());
+    if let Some(object) = &record.object {
+        map.insert("Object".into(), object.to_json());
+    }
+    Ok(Value::Object(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(outcome: Outcome) -> RecordOutcome {
+        RecordOutcome {
+            object: Some(ObjectRef::new("b", "k", None)),
+            ids: None,
+            job: None,
+            outcome,
+        }
+    }
+
+    fn failed(kind: ErrorKind) -> RecordOutcome {
+        record(Outcome::Failed(ImportError::new(kind, kind.as_str())))
+    }
+
+    #[test]
+    fn permanent_failures_do_not_fail_the_summary() {
+        let value =
+            summary(&[record(Outcome::Ignored), failed(ErrorKind::ObjectNotFound)]).unwrap();
+        assert_eq!(
+            value["Results"][0],
+            json!({"Outcome": "Ignored", "Bucket": "b", "Key": "k"})
+        );
+        assert_eq!(value["Results"][1]["Error"]["Type"], "ObjectNotFound");
+    }
+
+    #[test]
+    fn a_retryable_failure_fails_the_summary_with_its_type() {
+        let error = summary(&[
+            failed(ErrorKind::ObjectNotFound),
+            failed(ErrorKind::TooManyRequests),
+        ])
+        .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::TooManyRequests);
+        assert!(error.message.starts_with("1 of 2 records"));
+    }
+
+    #[test]
+    fn batch_lists_only_retryable_messages() {
+        let messages = vec![
+            (
+                Some("m1".to_string()),
+                vec![failed(ErrorKind::ObjectNotFound)],
+            ),
+            (
+                Some("m2".to_string()),
+                vec![record(Outcome::Started), failed(ErrorKind::CsvNotUploaded)],
+            ),
+            (Some("m3".to_string()), vec![record(Outcome::Started)]),
+        ];
+        assert_eq!(
+            batch_response(&messages).unwrap(),
+            json!({"batchItemFailures": [{"itemIdentifier": "m2"}]})
+        );
+        let nameless = vec![(None, vec![failed(ErrorKind::ServiceUnavailable)])];
+        assert_eq!(
+            batch_response(&nameless).unwrap_err().kind,
+            ErrorKind::ServiceUnavailable
+        );
+    }
+
+    #[test]
+    fn a_failed_publish_turns_a_permanent_failure_retryable() {
+        let mut r = failed(ErrorKind::MissingImportMetadata);
+        r.publish_failed(ImportError::new(ErrorKind::EventPublishFailed, "refused"));
+        assert_eq!(
+            r.error().map(|e| e.kind),
+            Some(ErrorKind::EventPublishFailed)
+        );
+        assert!(r.failed_retryably());
+    }
+}

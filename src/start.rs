@@ -1,0 +1,119 @@
+//! SPEC section 4: start the job, exactly once in effect. Deliveries come at
+//! least once, so a refusal because the job is no longer `Created` is read
+//! with `DescribeUserImportJob` to tell a duplicate from a dead job.
+
+use aws_sdk_cognitoidentityprovider::operation::start_user_import_job::StartUserImportJobError;
+
+use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::model::{ImportJob, JobRef};
+use crate::App;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartedJob {
+    pub job: ImportJob,
+    /// Started by an earlier delivery; this one changed nothing.
+    pub already_started: bool,
+}
+
+pub async fn start_job(app: &App, ids: &JobRef) -> Result<StartedJob, ImportError> {
+    let what = format!("StartUserImportJob {} in {}", ids.job_id, ids.user_pool_id);
+    let result = app
+        .clients
+        .cognito
+        .start_user_import_job()
+        .user_pool_id(&ids.user_pool_id)
+        .job_id(&ids.job_id)
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(StartedJob {
+            job: output
+                .user_import_job()
+                .map(ImportJob::from)
+                .unwrap_or_else(|| fallback(ids)),
+            already_started: false,
+        }),
+        Err(error)
+            if matches!(
+                error.as_service_error(),
+                Some(StartUserImportJobError::PreconditionNotMetException(_))
+            ) =>
+        {
+            let job = describe_job(app, ids).await?;
+            after_precondition(ids, job)
+        }
+        Err(error) => Err(classify_sdk_error(Service::Cognito, &what, &error)),
+    }
+}
+
+pub async fn describe_job(app: &App, ids: &JobRef) -> Result<ImportJob, ImportError> {
+    let what = format!(
+        "DescribeUserImportJob {} in {}",
+        ids.job_id, ids.user_pool_id
+    );
+    let output = app
+        .clients
+        .cognito
+        .describe_user_import_job()
+        .user_pool_id(&ids.user_pool_id)
+        .job_id(&ids.job_id)
+        .send()
+        .await
+        .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))?;
+    Ok(output
+        .user_import_job()
+        .map(ImportJob::from)
+        .unwrap_or_else(|| fallback(ids)))
+}
+
+/// Cognito always returns the record; should it not, the IDs still name it.
+fn fallback(ids: &JobRef) -> ImportJob {
+    ImportJob {
+        job_name: None,
+        job_id: Some(ids.job_id.clone()),
+        user_pool_id: Some(ids.user_pool_id.clone()),
+        pre_signed_url: None,
+        creation_date: None,
+        start_date: None,
+        completion_date: None,
+        status: None,
+        cloud_watch_logs_role_arn: None,
+        imported_users: 0,
+        skipped_users: 0,
+        failed_users: 0,
+        completion_message: None,
+        password_hashing_algorithm: None,
+    }
+}
+
+/// Start was refused: the job's status says why.
+fn after_precondition(ids: &JobRef, job: ImportJob) -> Result<StartedJob, ImportError> {
+    let (pool, id) = (&ids.user_pool_id, &ids.job_id);
+    match job.status.as_deref() {
+        Some("Pending" | "InProgress" | "Stopping" | "Stopped" | "Succeeded" | "Failed") => Ok(StartedJob {
+            job,
+            already_started: true,
+        }),
+        Some("Expired") => Err(ImportError::new(
+            ErrorKind::ImportJobExpired,
+            format!(
+                "import job {id} in {pool} expired before it was started (jobs must be started \
+                 within 24 hours of creation); create a new job, upload the CSV again and drop a new file"
+            ),
+        )),
+        Some("Created") => Err(ImportError::new(
+            ErrorKind::CsvNotUploaded,
+            format!(
+                "import job {id} in {pool} has no CSV yet (Cognito: No csv file was uploaded); \
+                 upload it to the job's pre-signed URL; the delivery will be retried"
+            ),
+        )),
+        other => Err(ImportError::new(
+            ErrorKind::ServiceUnavailable,
+            format!(
+                "import job {id} in {pool} could not be started and is in status {}; it will be retried",
+                other.unwrap_or("unknown")
+            ),
+        )),
+    }
+}
