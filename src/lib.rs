@@ -17,6 +17,8 @@ pub mod validate;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
+#[cfg(feature = "emulator")]
+pub mod local;
 
 pub use config::Config;
 pub use error::{ErrorKind, ImportError};

@@ -195,8 +195,10 @@ fn insert_opt(map: &mut Map<String, Value>, name: &str, value: Option<String>) {
 /// RFC 3339 in UTC, with milliseconds when the instant has any
 /// (`2026-11-25T09:30:00Z`, `2026-11-25T09:31:02.250Z`).
 pub fn rfc3339(date: DateTime) -> String {
-    let secs = date.secs();
-    let millis = date.subsec_nanos() / 1_000_000;
+    // Cognito sends epoch seconds as a float: 1764063062.297 arrives as
+    // ...296999931 ns, so round to the nearest millisecond, not down.
+    let total_ms = date.secs() * 1000 + i64::from((date.subsec_nanos() + 500_000) / 1_000_000);
+    let (secs, millis) = (total_ms.div_euclid(1000), total_ms.rem_euclid(1000));
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);

@@ -1,0 +1,543 @@
+//! Emulated Cognito user-import-job API (awsJson1_1) and the jobs'
+//! pre-signed CSV upload URLs.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use hyper::Method;
+use serde_json::{json, Map, Value};
+
+use super::server::{
+    add_header, json_error, json_response, s3_response, xml_error, Req, Resp, Routed, Target,
+};
+use super::util::{self, json_date};
+use super::{ImportJob, Inner, State, ACCOUNT_ID, REGION};
+
+/// The operations the emulator answers (anything else under the Cognito
+/// target prefix is `UnknownOperationException`).
+pub(crate) const OPERATIONS: &[&str] = &[
+    "CreateUserImportJob",
+    "DescribeUserImportJob",
+    "StartUserImportJob",
+    "StopUserImportJob",
+    "ListUserImportJobs",
+    "GetCSVHeader",
+    "DescribeUserPool",
+];
+
+pub(crate) struct Pool {
+    name: String,
+    csv_header: Vec<String>,
+    creation_ms: i64,
+}
+
+pub(crate) struct JobRecord {
+    pub(crate) job: ImportJob,
+    seq: u64,
+    signature: String,
+    pub(crate) csv: Option<Bytes>,
+}
+
+pub(crate) fn upsert_pool(inner: &mut Inner, pool_id: &str, name: &str, csv_header: &[&str]) {
+    let creation_ms = inner
+        .pools
+        .get(pool_id)
+        .map_or_else(util::now_ms, |pool| pool.creation_ms);
+    inner.pools.insert(
+        pool_id.to_string(),
+        Pool {
+            name: name.to_string(),
+            csv_header: csv_header.iter().map(|column| column.to_string()).collect(),
+            creation_ms,
+        },
+    );
+}
+
+/// Adds a job in `Created` (replacing one with the same pool and job ID).
+pub(crate) fn insert_job(
+    inner: &mut Inner,
+    state: &State,
+    pool_id: &str,
+    job_id: &str,
+    job_name: &str,
+    role_arn: &str,
+    csv_uploaded: bool,
+) -> ImportJob {
+    let now = util::now_ms();
+    let signature = state.rng.hex(64);
+    let (day, stamp) = util::amz_date(now);
+    let pre_signed_url = format!(
+        "{}/_upload/{pool_id}/{job_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+         &X-Amz-Credential=EMULATOR%2F{day}%2F{REGION}%2Fs3%2Faws4_request\
+         &X-Amz-Date={stamp}&X-Amz-Expires=900\
+         &X-Amz-SignedHeaders=host%3Bx-amz-server-side-encryption\
+         &X-Amz-Signature={signature}",
+        state.endpoint
+    );
+    let job = ImportJob {
+        pool_id: pool_id.to_string(),
+        job_id: job_id.to_string(),
+        job_name: job_name.to_string(),
+        status: "Created".to_string(),
+        pre_signed_url,
+        creation_date_ms: now,
+        start_date_ms: None,
+        completion_date_ms: None,
+        cloudwatch_logs_role_arn: role_arn.to_string(),
+        imported_users: 0,
+        skipped_users: 0,
+        failed_users: 0,
+        completion_message: None,
+        csv_uploaded,
+    };
+    let seq = inner.next_seq;
+    inner.next_seq += 1;
+    inner
+        .jobs
+        .retain(|record| !(record.job.pool_id == pool_id && record.job.job_id == job_id));
+    inner.jobs.push(JobRecord {
+        job: job.clone(),
+        seq,
+        signature,
+        csv: None,
+    });
+    job
+}
+
+pub(crate) fn find<'a>(inner: &'a Inner, pool_id: &str, job_id: &str) -> Option<&'a JobRecord> {
+    inner
+        .jobs
+        .iter()
+        .find(|record| record.job.pool_id == pool_id && record.job.job_id == job_id)
+}
+
+pub(crate) fn find_mut<'a>(
+    inner: &'a mut Inner,
+    pool_id: &str,
+    job_id: &str,
+) -> Option<&'a mut JobRecord> {
+    inner
+        .jobs
+        .iter_mut()
+        .find(|record| record.job.pool_id == pool_id && record.job.job_id == job_id)
+}
+
+const TERMINAL: &[&str] = &["Succeeded", "Failed", "Stopped", "Expired"];
+
+/// Sets the status and the dates that go with it.
+pub(crate) fn set_status(job: &mut ImportJob, status: &str, now: i64) {
+    if status != "Created" && status != "Expired" && job.start_date_ms.is_none() {
+        job.start_date_ms = Some(now);
+    }
+    if TERMINAL.contains(&status) && job.completion_date_ms.is_none() {
+        job.completion_date_ms = Some(now);
+    }
+    job.status = status.to_string();
+}
+
+/// The `UserImportJobType` shape.
+fn job_json(job: &ImportJob) -> Value {
+    let mut record = Map::new();
+    record.insert("JobName".into(), json!(job.job_name));
+    record.insert("JobId".into(), json!(job.job_id));
+    record.insert("UserPoolId".into(), json!(job.pool_id));
+    record.insert("PreSignedUrl".into(), json!(job.pre_signed_url));
+    record.insert("CreationDate".into(), json_date(job.creation_date_ms));
+    if let Some(start) = job.start_date_ms {
+        record.insert("StartDate".into(), json_date(start));
+    }
+    if let Some(completion) = job.completion_date_ms {
+        record.insert("CompletionDate".into(), json_date(completion));
+    }
+    record.insert("Status".into(), json!(job.status));
+    record.insert(
+        "CloudWatchLogsRoleArn".into(),
+        json!(job.cloudwatch_logs_role_arn),
+    );
+    record.insert("ImportedUsers".into(), json!(job.imported_users));
+    record.insert("SkippedUsers".into(), json!(job.skipped_users));
+    record.insert("FailedUsers".into(), json!(job.failed_users));
+    if let Some(message) = &job.completion_message {
+        record.insert("CompletionMessage".into(), json!(message));
+    }
+    Value::Object(record)
+}
+
+// ---- the JSON API ----
+
+struct ApiError {
+    code: &'static str,
+    message: String,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError {
+        code: "InvalidParameterException",
+        message: message.into(),
+    }
+}
+
+fn precondition(message: &str) -> ApiError {
+    ApiError {
+        code: "PreconditionNotMetException",
+        message: message.to_string(),
+    }
+}
+
+fn not_found(message: String) -> ApiError {
+    ApiError {
+        code: "ResourceNotFoundException",
+        message,
+    }
+}
+
+pub(crate) fn execute(state: &State, operation: &str, body: &Value) -> Resp {
+    let result = if body.is_object() {
+        let mut inner = state.lock();
+        match operation {
+            "CreateUserImportJob" => create_job(&mut inner, state, body),
+            "DescribeUserImportJob" => describe_job(&inner, body),
+            "StartUserImportJob" => start_job(&mut inner, body),
+            "StopUserImportJob" => stop_job(&mut inner, body),
+            "ListUserImportJobs" => list_jobs(&inner, body),
+            "GetCSVHeader" => csv_header(&inner, body),
+            "DescribeUserPool" => describe_pool(&inner, body),
+            _ => Err(ApiError {
+                code: "UnknownOperationException",
+                message: format!("Unknown operation {operation}"),
+            }),
+        }
+    } else {
+        Err(invalid("The request body must be a JSON object"))
+    };
+    match result {
+        Ok(response) => json_response(200, &response),
+        Err(error) => {
+            let status = if error.code == "InternalErrorException" {
+                500
+            } else {
+                400
+            };
+            json_error(status, error.code, &error.message)
+        }
+    }
+}
+
+fn string_param<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
+    match body.get(name) {
+        Some(Value::String(value)) => Ok(value),
+        None | Some(Value::Null) => Err(invalid(format!(
+            "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+        ))),
+        Some(_) => Err(invalid(format!("{name} must be a string"))),
+    }
+}
+
+fn pattern_error(name: &str, value: &str, constraint: &str) -> ApiError {
+    invalid(format!(
+        "1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// `[\w-]+_[0-9a-zA-Z]+`, 1 to 55 characters.
+fn valid_pool_id(id: &str) -> bool {
+    let Some(split) = id.rfind('_') else {
+        return false;
+    };
+    let (prefix, suffix) = (&id[..split], &id[split + 1..]);
+    (1..=55).contains(&id.len())
+        && !prefix.is_empty()
+        && prefix.chars().all(|c| is_word(c) || c == '-')
+        && !suffix.is_empty()
+        && suffix.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// `import-[0-9a-zA-Z-]+`, 1 to 55 characters.
+fn valid_job_id(id: &str) -> bool {
+    id.len() <= 55
+        && id.strip_prefix("import-").is_some_and(|rest| {
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn pool_id<'a>(inner: &Inner, body: &'a Value) -> Result<&'a str, ApiError> {
+    let id = string_param(body, "UserPoolId")?;
+    if !valid_pool_id(id) {
+        return Err(pattern_error(
+            "userPoolId",
+            id,
+            "Member must satisfy regular expression pattern: [\\w-]+_[0-9a-zA-Z]+",
+        ));
+    }
+    if !inner.pools.contains_key(id) {
+        return Err(not_found(format!("User pool {id} does not exist.")));
+    }
+    Ok(id)
+}
+
+fn job_id(body: &Value) -> Result<&str, ApiError> {
+    let id = string_param(body, "JobId")?;
+    if !valid_job_id(id) {
+        return Err(pattern_error(
+            "jobId",
+            id,
+            "Member must satisfy regular expression pattern: import-[0-9a-zA-Z-]+",
+        ));
+    }
+    Ok(id)
+}
+
+fn job_not_found(job_id: &str) -> ApiError {
+    not_found(format!("Import job {job_id} does not exist."))
+}
+
+fn create_job(inner: &mut Inner, state: &State, body: &Value) -> Result<Value, ApiError> {
+    let pool = pool_id(inner, body)?.to_string();
+    let name = string_param(body, "JobName")?;
+    let name_ok = (1..=128).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| is_word(c) || " \t\n\r\u{b}\u{c}+=,.@-".contains(c));
+    if !name_ok {
+        return Err(pattern_error(
+            "jobName",
+            name,
+            "Member must satisfy regular expression pattern: [\\w\\s+=,.@-]+ and have length between 1 and 128",
+        ));
+    }
+    let role = string_param(body, "CloudWatchLogsRoleArn")?;
+    if !(20..=2048).contains(&role.len()) || !role.starts_with("arn:") {
+        return Err(pattern_error(
+            "cloudWatchLogsRoleArn",
+            role,
+            "Member must be an IAM role ARN of 20 to 2048 characters",
+        ));
+    }
+    let job_id = format!("import-{}", state.rng.alnum(10));
+    let job = insert_job(inner, state, &pool, &job_id, name, role, false);
+    Ok(json!({ "UserImportJob": job_json(&job) }))
+}
+
+fn describe_job(inner: &Inner, body: &Value) -> Result<Value, ApiError> {
+    let pool = pool_id(inner, body)?;
+    let job = job_id(body)?;
+    let record = find(inner, pool, job).ok_or_else(|| job_not_found(job))?;
+    Ok(json!({ "UserImportJob": job_json(&record.job) }))
+}
+
+fn start_job(inner: &mut Inner, body: &Value) -> Result<Value, ApiError> {
+    let pool = pool_id(inner, body)?;
+    let job = job_id(body)?;
+    let record = find_mut(inner, pool, job).ok_or_else(|| job_not_found(job))?;
+    match record.job.status.as_str() {
+        "Created" if record.job.csv_uploaded => {
+            set_status(&mut record.job, "Pending", util::now_ms());
+            Ok(json!({ "UserImportJob": job_json(&record.job) }))
+        }
+        "Created" => Err(precondition("No csv file was uploaded")),
+        _ => Err(precondition("Import job is not in Created state")),
+    }
+}
+
+fn stop_job(inner: &mut Inner, body: &Value) -> Result<Value, ApiError> {
+    let pool = pool_id(inner, body)?;
+    let job = job_id(body)?;
+    let record = find_mut(inner, pool, job).ok_or_else(|| job_not_found(job))?;
+    match record.job.status.as_str() {
+        "Pending" | "InProgress" => {
+            set_status(&mut record.job, "Stopped", util::now_ms());
+            Ok(json!({ "UserImportJob": job_json(&record.job) }))
+        }
+        _ => Err(precondition(
+            "Import job is not in Pending or InProgress state",
+        )),
+    }
+}
+
+const PAGE_TOKEN_PREFIX: &str = "emulator-page-";
+
+fn list_jobs(inner: &Inner, body: &Value) -> Result<Value, ApiError> {
+    let pool = pool_id(inner, body)?;
+    let max = match body.get("MaxResults") {
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "1 validation error detected: Value null at 'maxResults' failed to satisfy constraint: Member must not be null",
+            ))
+        }
+        Some(value) => value
+            .as_i64()
+            .filter(|max| (1..=60).contains(max))
+            .ok_or_else(|| invalid("MaxResults must be an integer from 1 to 60"))?,
+    };
+    // The token is the sequence number of the next (older) job to return.
+    let from = match body.get("PaginationToken") {
+        None | Some(Value::Null) => u64::MAX,
+        Some(Value::String(token)) => token
+            .strip_prefix(PAGE_TOKEN_PREFIX)
+            .and_then(|seq| seq.parse().ok())
+            .ok_or_else(|| invalid("Invalid pagination token"))?,
+        Some(_) => return Err(invalid("PaginationToken must be a string")),
+    };
+    let mut jobs: Vec<&JobRecord> = inner
+        .jobs
+        .iter()
+        .filter(|record| record.job.pool_id == pool && record.seq <= from)
+        .collect();
+    jobs.sort_by_key(|record| std::cmp::Reverse(record.seq));
+    let page: Vec<Value> = jobs
+        .iter()
+        .take(max as usize)
+        .map(|record| job_json(&record.job))
+        .collect();
+    let mut response = json!({ "UserImportJobs": page });
+    if let Some(next) = jobs.get(max as usize) {
+        response["PaginationToken"] = json!(format!("{PAGE_TOKEN_PREFIX}{}", next.seq));
+    }
+    Ok(response)
+}
+
+fn csv_header(inner: &Inner, body: &Value) -> Result<Value, ApiError> {
+    let id = pool_id(inner, body)?;
+    let header = inner
+        .pools
+        .get(id)
+        .map(|pool| pool.csv_header.clone())
+        .unwrap_or_default();
+    Ok(json!({ "UserPoolId": id, "CSVHeader": header }))
+}
+
+fn describe_pool(inner: &Inner, body: &Value) -> Result<Value, ApiError> {
+    let id = pool_id(inner, body)?;
+    let Some(pool) = inner.pools.get(id) else {
+        return Err(not_found(format!("User pool {id} does not exist.")));
+    };
+    Ok(json!({
+        "UserPool": {
+            "Id": id,
+            "Name": pool.name,
+            "Arn": format!("arn:aws:cognito-idp:{REGION}:{ACCOUNT_ID}:userpool/{id}"),
+            "CreationDate": json_date(pool.creation_ms),
+            "LastModifiedDate": json_date(pool.creation_ms),
+        }
+    }))
+}
+
+// ---- the pre-signed upload ----
+
+pub(crate) struct Upload {
+    put: bool,
+    pool_id: String,
+    job_id: String,
+    signature: Option<String>,
+    kms: bool,
+    has_length: bool,
+    body: Bytes,
+}
+
+pub(crate) fn route_upload(req: Req) -> Routed {
+    let rest = req.path.strip_prefix("/_upload/").unwrap_or_default();
+    let (raw_pool, raw_job) = rest.split_once('/').unwrap_or((rest, ""));
+    let ids = util::percent_decode(raw_pool).zip(util::percent_decode(raw_job));
+    let (pool_id, job_id) = ids
+        .clone()
+        .unwrap_or_else(|| (raw_pool.to_string(), raw_job.to_string()));
+    let headers: BTreeMap<String, String> = req
+        .headers
+        .keys()
+        .map(|name| {
+            let values: Vec<String> = req
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .collect();
+            (name.as_str().to_string(), values.join(", "))
+        })
+        .collect();
+    let params = json!({ "UserPoolId": pool_id, "JobId": job_id, "Headers": headers });
+    let subject = format!("{pool_id}/{job_id}");
+    let target = if ids.is_some() {
+        Target::Upload(Upload {
+            put: req.method == Method::PUT,
+            pool_id,
+            job_id,
+            signature: util::query_param(req.query.as_deref(), "X-Amz-Signature"),
+            kms: req.header("x-amz-server-side-encryption") == Some("aws:kms"),
+            has_length: req.headers.contains_key("content-length"),
+            body: req.body,
+        })
+    } else {
+        Target::Reject(xml_error(
+            400,
+            "InvalidURI",
+            "Couldn't parse the specified URI.",
+            req.method == Method::HEAD,
+        ))
+    };
+    Routed {
+        service: "upload",
+        operation: "UploadCsv".to_string(),
+        params,
+        subject,
+        entry_details: Vec::new(),
+        target,
+    }
+}
+
+pub(crate) fn upload(state: &State, upload: Upload) -> Resp {
+    if !upload.put {
+        return xml_error(
+            405,
+            "MethodNotAllowed",
+            "The pre-signed URL allows only PUT",
+            false,
+        );
+    }
+    let mut inner = state.lock();
+    let Some(record) = find_mut(&mut inner, &upload.pool_id, &upload.job_id) else {
+        return xml_error(403, "AccessDenied", "Access Denied", false);
+    };
+    if upload.signature.as_deref() != Some(record.signature.as_str()) {
+        return xml_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+            false,
+        );
+    }
+    if !upload.kms {
+        return xml_error(
+            403,
+            "AccessDenied",
+            "The pre-signed URL is signed for x-amz-server-side-encryption: aws:kms",
+            false,
+        );
+    }
+    if !upload.has_length {
+        return xml_error(
+            411,
+            "MissingContentLength",
+            "You must provide the Content-Length HTTP header.",
+            false,
+        );
+    }
+    if record.job.status != "Created" {
+        return xml_error(
+            403,
+            "AccessDenied",
+            "The import job no longer accepts uploads",
+            false,
+        );
+    }
+    let etag = super::s3::etag_of(&upload.body);
+    record.csv = Some(upload.body);
+    record.job.csv_uploaded = true;
+    let mut response = s3_response(200, Bytes::new());
+    add_header(&mut response, "etag", &etag);
+    add_header(&mut response, "x-amz-server-side-encryption", "aws:kms");
+    response
+}

@@ -1,0 +1,400 @@
+//! An in-process emulator of the three AWS APIs the function talks to:
+//! S3 (`HeadObject`, `GetObject`, `PutObject`, `DeleteObject`, path-style),
+//! Cognito's user-import-job API (awsJson1_1) with the job's pre-signed CSV
+//! upload URL, and EventBridge `PutEvents` (awsJson1_1).
+//!
+//! It listens on `127.0.0.1` only, speaks plain HTTP/1.1, accepts any SigV4
+//! signature, journals every request, and can inject faults (errors, delays,
+//! hangs, dropped connections, failed `PutEvents` entries). It is compiled only
+//! with the cargo feature `emulator` and is never part of the Lambda binary.
+//!
+//! ```ignore
+//! let emu = Emulator::start().await?;
+//! let sdk = aws_config::SdkConfig::builder().endpoint_url(emu.endpoint())/* ... */;
+//! let job = emu.create_import_job("us-east-1_Example", "users", true);
+//! emu.put_object("drop", "users.csv", "...", &[("user-pool-id", &job.pool_id), ("job-id", &job.job_id)]);
+//! ```
+//!
+//! Dates: Cognito answers dates as epoch seconds with milliseconds
+//! (`1764063062.25`), as the real service does; S3 `Last-Modified` is an
+//! IMF-fixdate. The emulated account is [`ACCOUNT_ID`] in [`REGION`].
+
+mod cognito;
+mod eventbridge;
+mod faults;
+mod journal;
+mod s3;
+mod server;
+mod util;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, FaultAction};
+pub use journal::Call;
+
+/// The account that owns every emulated bucket unless
+/// [`Emulator::set_bucket_owner`] says otherwise, and that appears in ARNs.
+pub const ACCOUNT_ID: &str = "123456789012";
+/// The region that appears in ARNs and pre-signed URLs.
+pub const REGION: &str = "us-east-1";
+/// The `CloudWatchLogsRoleArn` of jobs seeded through the Rust API.
+pub const SEEDED_LOGS_ROLE_ARN: &str =
+    "arn:aws:iam::123456789012:role/emulated-cognito-import-logs";
+/// The name of pools created implicitly by the job seeders.
+pub const DEFAULT_POOL_NAME: &str = "emulated-pool";
+
+/// Cognito's standard user import CSV header (what `GetCSVHeader` returns
+/// for a pool without custom attributes).
+pub const DEFAULT_CSV_HEADER: &[&str] = &[
+    "profile",
+    "address",
+    "birthdate",
+    "gender",
+    "preferred_username",
+    "updated_at",
+    "website",
+    "picture",
+    "phone_number",
+    "phone_number_verified",
+    "zoneinfo",
+    "locale",
+    "email",
+    "email_verified",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "name",
+    "nickname",
+    "cognito:mfa_enabled",
+    "cognito:username",
+];
+
+/// One stored object version, as `put_object` reports it.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    pub bucket: String,
+    pub key: String,
+    /// `Some` in a versioned bucket.
+    pub version_id: Option<String>,
+    /// Quoted, as S3 sends it: `"\"<md5 hex>\""`; over 8 MiB a
+    /// multipart-style `"\"<hex>-<parts>\""`.
+    pub etag: String,
+    pub size: u64,
+}
+
+/// A user import job as the emulated Cognito holds it.
+#[derive(Clone, Debug)]
+pub struct ImportJob {
+    pub pool_id: String,
+    pub job_id: String,
+    pub job_name: String,
+    pub status: String,
+    pub pre_signed_url: String,
+    pub creation_date_ms: i64,
+    pub start_date_ms: Option<i64>,
+    pub completion_date_ms: Option<i64>,
+    pub cloudwatch_logs_role_arn: String,
+    pub imported_users: i64,
+    pub skipped_users: i64,
+    pub failed_users: i64,
+    pub completion_message: Option<String>,
+    /// Whether the job's pre-signed URL has received a CSV (or the seeder
+    /// said so).
+    pub csv_uploaded: bool,
+}
+
+/// One accepted `PutEvents` entry.
+#[derive(Clone, Debug)]
+pub struct PutEventEntry {
+    pub event_bus_name: Option<String>,
+    pub source: String,
+    pub detail_type: String,
+    /// The parsed `Detail`.
+    pub detail: serde_json::Value,
+    pub resources: Vec<String>,
+}
+
+/// The shared state behind the server and the [`Emulator`] handle.
+pub(crate) struct State {
+    inner: Mutex<Inner>,
+    pub(crate) endpoint: String,
+    pub(crate) rng: util::Rng,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    pub(crate) buckets: BTreeMap<String, s3::Bucket>,
+    pub(crate) pools: BTreeMap<String, cognito::Pool>,
+    pub(crate) jobs: Vec<cognito::JobRecord>,
+    pub(crate) next_seq: u64,
+    pub(crate) events: Vec<PutEventEntry>,
+    pub(crate) calls: Vec<Call>,
+    pub(crate) faults: Vec<Fault>,
+}
+
+impl State {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The running emulator. Dropping it stops the server and closes every
+/// connection, hung ones included.
+pub struct Emulator {
+    state: Arc<State>,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("endpoint", &self.state.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Binds `127.0.0.1:0` and serves on the current tokio runtime.
+    pub async fn start() -> std::io::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(State {
+            inner: Mutex::new(Inner::default()),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            rng: util::Rng::new(),
+        });
+        let server = tokio::spawn(server::serve(listener, Arc::clone(&state)));
+        Ok(Emulator { state, server })
+    }
+
+    /// `http://127.0.0.1:PORT`: the endpoint URL for all three services.
+    pub fn endpoint(&self) -> String {
+        self.state.endpoint.clone()
+    }
+
+    // ---- S3 ----
+
+    /// Creates (or re-configures) a bucket owned by [`ACCOUNT_ID`].
+    pub fn create_bucket(&self, bucket: &str, versioned: bool) {
+        let mut inner = self.state.lock();
+        let entry = inner
+            .buckets
+            .entry(bucket.to_string())
+            .or_insert_with(s3::Bucket::new);
+        entry.versioned = versioned;
+    }
+
+    /// Sets the bucket's owner account (creating the bucket if missing).
+    /// Requests with another `x-amz-expected-bucket-owner` get 403.
+    pub fn set_bucket_owner(&self, bucket: &str, account_id: &str) {
+        let mut inner = self.state.lock();
+        let entry = inner
+            .buckets
+            .entry(bucket.to_string())
+            .or_insert_with(s3::Bucket::new);
+        entry.owner = account_id.to_string();
+    }
+
+    /// Stores an object (creating the bucket, unversioned, if missing). In a
+    /// versioned bucket each put makes a new version. Metadata names are
+    /// lowercased, as S3 does. Content type `binary/octet-stream`.
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl Into<Vec<u8>>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        self.put(bucket, key, None, body.into(), metadata)
+    }
+
+    /// Like [`Emulator::put_object`] with a given version ID (to match a
+    /// sample event's `versionId`): creates the bucket versioned if
+    /// missing, replaces a version with that ID, and becomes the latest.
+    pub fn put_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        body: impl Into<Vec<u8>>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        self.put(bucket, key, Some(version_id), body.into(), metadata)
+    }
+
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        body: Vec<u8>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        let object = s3::NewObject {
+            body: bytes::Bytes::from(body),
+            content_type: "binary/octet-stream".to_string(),
+            metadata: metadata
+                .iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.to_string()))
+                .collect(),
+            version_id: version_id.map(str::to_string),
+        };
+        let mut inner = self.state.lock();
+        s3::put(&mut inner, &self.state.rng, bucket, key, object)
+    }
+
+    /// Deletes the object: removes it from an unversioned bucket, adds a
+    /// delete marker in a versioned one (older versions stay readable by ID).
+    pub fn delete_object(&self, bucket: &str, key: &str) {
+        let mut inner = self.state.lock();
+        s3::delete(&mut inner, &self.state.rng, bucket, key);
+    }
+
+    // ---- Cognito ----
+
+    /// Registers (or replaces the name and header of) a user pool.
+    pub fn create_user_pool(&self, pool_id: &str, pool_name: &str, csv_header: &[&str]) {
+        let mut inner = self.state.lock();
+        cognito::upsert_pool(&mut inner, pool_id, pool_name, csv_header);
+    }
+
+    /// A new job in `Created` with a generated ID (`import-` + 10
+    /// alphanumerics). The pool is created if missing (name
+    /// [`DEFAULT_POOL_NAME`], [`DEFAULT_CSV_HEADER`]). `csv_uploaded` says
+    /// whether its pre-signed URL already received a CSV.
+    pub fn create_import_job(
+        &self,
+        pool_id: &str,
+        job_name: &str,
+        csv_uploaded: bool,
+    ) -> ImportJob {
+        let job_id = format!("import-{}", self.state.rng.alnum(10));
+        self.insert_import_job(pool_id, &job_id, job_name, csv_uploaded)
+    }
+
+    /// Like [`Emulator::create_import_job`] with a given job ID (an existing
+    /// job with that ID in that pool is replaced).
+    pub fn insert_import_job(
+        &self,
+        pool_id: &str,
+        job_id: &str,
+        job_name: &str,
+        csv_uploaded: bool,
+    ) -> ImportJob {
+        let mut inner = self.state.lock();
+        if !inner.pools.contains_key(pool_id) {
+            cognito::upsert_pool(&mut inner, pool_id, DEFAULT_POOL_NAME, DEFAULT_CSV_HEADER);
+        }
+        cognito::insert_job(
+            &mut inner,
+            &self.state,
+            pool_id,
+            job_id,
+            job_name,
+            SEEDED_LOGS_ROLE_ARN,
+            csv_uploaded,
+        )
+    }
+
+    pub fn job(&self, pool_id: &str, job_id: &str) -> Option<ImportJob> {
+        let inner = self.state.lock();
+        cognito::find(&inner, pool_id, job_id).map(|record| record.job.clone())
+    }
+
+    /// Every job of every pool, oldest first.
+    pub fn jobs(&self) -> Vec<ImportJob> {
+        let inner = self.state.lock();
+        inner.jobs.iter().map(|record| record.job.clone()).collect()
+    }
+
+    /// Sets a job's status. Leaving `Created` (other than to `Expired`) sets
+    /// `StartDate` if unset; `Succeeded`, `Failed`, `Stopped` and `Expired`
+    /// set `CompletionDate` if unset. Panics if the job does not exist (a
+    /// seeding mistake in a test).
+    pub fn set_job_status(&self, pool_id: &str, job_id: &str, status: &str) {
+        let mut inner = self.state.lock();
+        let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) else {
+            panic!("emulator: no import job {job_id} in pool {pool_id}");
+        };
+        cognito::set_status(&mut record.job, status, util::now_ms());
+    }
+
+    /// Finishes a job: status (e.g. `Succeeded`, `Failed`, `Stopped`), user
+    /// counts and completion message. Panics if the job does not exist.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish_job(
+        &self,
+        pool_id: &str,
+        job_id: &str,
+        status: &str,
+        imported: i64,
+        skipped: i64,
+        failed: i64,
+        message: &str,
+    ) {
+        let mut inner = self.state.lock();
+        let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) else {
+            panic!("emulator: no import job {job_id} in pool {pool_id}");
+        };
+        cognito::set_status(&mut record.job, status, util::now_ms());
+        record.job.imported_users = imported;
+        record.job.skipped_users = skipped;
+        record.job.failed_users = failed;
+        record.job.completion_message = Some(message.to_string());
+    }
+
+    /// The bytes last received at the job's pre-signed URL (`None` if
+    /// nothing was uploaded over HTTP, even for a job seeded with
+    /// `csv_uploaded: true`).
+    pub fn uploaded_csv(&self, pool_id: &str, job_id: &str) -> Option<Vec<u8>> {
+        let inner = self.state.lock();
+        cognito::find(&inner, pool_id, job_id)
+            .and_then(|record| record.csv.as_ref().map(|csv| csv.to_vec()))
+    }
+
+    // ---- EventBridge ----
+
+    /// Accepted `PutEvents` entries, in arrival order.
+    pub fn events(&self) -> Vec<PutEventEntry> {
+        self.state.lock().events.clone()
+    }
+
+    // ---- Journal ----
+
+    /// Every request, in arrival order, faulted ones included.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().calls.clone()
+    }
+
+    /// How many requests of this operation arrived.
+    pub fn count(&self, operation: &str) -> usize {
+        self.state
+            .lock()
+            .calls
+            .iter()
+            .filter(|call| call.operation == operation)
+            .count()
+    }
+
+    // ---- Faults ----
+
+    /// Adds a fault after those already active.
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+}

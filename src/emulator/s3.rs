@@ -1,0 +1,509 @@
+//! Emulated S3: path-style object HEAD, GET, PUT and DELETE.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use hyper::Method;
+use serde_json::json;
+
+use super::server::{add_header, s3_response, xml_error, Req, Resp, Routed, Target};
+use super::util::{self, Rng};
+use super::{Inner, State, StoredObject, ACCOUNT_ID};
+
+pub(crate) struct Bucket {
+    pub(crate) versioned: bool,
+    pub(crate) owner: String,
+    objects: BTreeMap<String, Vec<Version>>,
+}
+
+impl Bucket {
+    pub(crate) fn new() -> Bucket {
+        Bucket {
+            versioned: false,
+            owner: ACCOUNT_ID.to_string(),
+            objects: BTreeMap::new(),
+        }
+    }
+}
+
+/// One version of an object, oldest first in its key's list.
+struct Version {
+    version_id: Option<String>,
+    body: Bytes,
+    etag: String,
+    content_type: String,
+    metadata: Vec<(String, String)>,
+    last_modified_ms: i64,
+    delete_marker: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Head,
+    Get,
+    Put,
+    Delete,
+}
+
+pub(crate) struct S3Request {
+    op: Op,
+    bucket: String,
+    key: String,
+    version_id: Option<String>,
+    expected_owner: Option<String>,
+    range: Option<String>,
+    content_type: String,
+    metadata: Vec<(String, String)>,
+    body: Bytes,
+}
+
+pub(crate) fn route(req: Req) -> Routed {
+    let op = match req.method {
+        Method::HEAD => Some(Op::Head),
+        Method::GET => Some(Op::Get),
+        Method::PUT => Some(Op::Put),
+        Method::DELETE => Some(Op::Delete),
+        _ => None,
+    };
+    let head = op == Some(Op::Head);
+    let trimmed = req.path.strip_prefix('/').unwrap_or(&req.path);
+    let (raw_bucket, raw_key) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+    // Bucket-level requests (no key) are not object operations.
+    let operation = match op {
+        _ if raw_bucket.is_empty() || raw_key.is_empty() => "Unknown",
+        Some(Op::Head) => "HeadObject",
+        Some(Op::Get) => "GetObject",
+        Some(Op::Put) => "PutObject",
+        Some(Op::Delete) => "DeleteObject",
+        None => "Unknown",
+    };
+    let bucket = util::percent_decode(raw_bucket);
+    let key = util::percent_decode(raw_key);
+    let version_id = util::query_param(req.query.as_deref(), "versionId");
+    let expected_owner = req
+        .header("x-amz-expected-bucket-owner")
+        .map(str::to_string);
+    let range = req.header("range").map(str::to_string);
+
+    let mut params = json!({
+        "Bucket": bucket.as_deref().unwrap_or(raw_bucket),
+        "Key": key.as_deref().unwrap_or(raw_key),
+    });
+    if let Some(version_id) = &version_id {
+        params["VersionId"] = json!(version_id);
+    }
+    if let Some(owner) = &expected_owner {
+        params["ExpectedBucketOwner"] = json!(owner);
+    }
+    if let Some(range) = &range {
+        params["Range"] = json!(range);
+    }
+    let subject = key.clone().unwrap_or_else(|| raw_key.to_string());
+
+    let target = match (op, bucket, key) {
+        (Some(op), Some(bucket), Some(key)) if !bucket.is_empty() && !key.is_empty() => {
+            match request_body(&req, op) {
+                Ok(body) => Target::S3(S3Request {
+                    op,
+                    bucket,
+                    key,
+                    version_id,
+                    expected_owner,
+                    range,
+                    content_type: req
+                        .header("content-type")
+                        .unwrap_or("binary/octet-stream")
+                        .to_string(),
+                    metadata: metadata_headers(&req),
+                    body,
+                }),
+                Err(message) => Target::Reject(xml_error(400, "IncompleteBody", message, head)),
+            }
+        }
+        (_, Some(_), Some(_)) => Target::Reject(xml_error(
+            501,
+            "NotImplemented",
+            "The emulator implements only object HEAD, GET, PUT and DELETE",
+            head,
+        )),
+        _ => Target::Reject(xml_error(
+            400,
+            "InvalidURI",
+            "Couldn't parse the specified URI.",
+            head,
+        )),
+    };
+    Routed {
+        service: "s3",
+        operation: operation.to_string(),
+        params,
+        subject,
+        entry_details: Vec::new(),
+        target,
+    }
+}
+
+fn metadata_headers(req: &Req) -> Vec<(String, String)> {
+    req.headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let name = name.as_str().strip_prefix("x-amz-meta-")?;
+            Some((
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The object bytes of a PUT, with any `aws-chunked` framing removed.
+fn request_body(req: &Req, op: Op) -> Result<Bytes, &'static str> {
+    if op != Op::Put {
+        return Ok(Bytes::new());
+    }
+    let chunked = req
+        .header("content-encoding")
+        .is_some_and(|encoding| encoding.split(',').any(|e| e.trim() == "aws-chunked"))
+        || req
+            .header("x-amz-content-sha256")
+            .is_some_and(|sha| sha.starts_with("STREAMING-"));
+    if !chunked {
+        return Ok(req.body.clone());
+    }
+    let decoded = decode_aws_chunked(&req.body).ok_or("malformed aws-chunked body")?;
+    if let Some(declared) = req.header("x-amz-decoded-content-length") {
+        if declared.trim().parse::<usize>().ok() != Some(decoded.len()) {
+            return Err("x-amz-decoded-content-length does not match the body");
+        }
+    }
+    Ok(Bytes::from(decoded))
+}
+
+/// `hex-size[;chunk-signature=...]\r\n data \r\n ... 0\r\n trailers \r\n\r\n`.
+fn decode_aws_chunked(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(rest.len());
+    loop {
+        let line_end = rest.windows(2).position(|pair| pair == b"\r\n")?;
+        let line = std::str::from_utf8(&rest[..line_end]).ok()?;
+        let size_hex = line.split(';').next()?.trim();
+        if size_hex.is_empty() || !size_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let size = usize::from_str_radix(size_hex, 16).ok()?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            // What follows are trailers (checksums) and the final CRLF.
+            return Some(out);
+        }
+        let data = rest.get(..size)?;
+        if rest.get(size..size + 2)? != b"\r\n" {
+            return None;
+        }
+        out.extend_from_slice(data);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// An object to store.
+pub(crate) struct NewObject {
+    pub(crate) body: Bytes,
+    pub(crate) content_type: String,
+    pub(crate) metadata: Vec<(String, String)>,
+    /// A given version ID (replacing any version with that ID); otherwise
+    /// a generated one in a versioned bucket.
+    pub(crate) version_id: Option<String>,
+}
+
+/// Stores an object version, creating the bucket if missing (versioned
+/// when a version ID is given).
+pub(crate) fn put(
+    inner: &mut Inner,
+    rng: &Rng,
+    bucket: &str,
+    key: &str,
+    object: NewObject,
+) -> StoredObject {
+    let entry = inner.buckets.entry(bucket.to_string()).or_insert_with(|| {
+        let mut created = Bucket::new();
+        created.versioned = object.version_id.is_some();
+        created
+    });
+    put_in(entry, rng, bucket, key, object)
+}
+
+fn put_in(
+    bucket: &mut Bucket,
+    rng: &Rng,
+    bucket_name: &str,
+    key: &str,
+    object: NewObject,
+) -> StoredObject {
+    let NewObject {
+        body,
+        content_type,
+        metadata,
+        version_id,
+    } = object;
+    let version_id = version_id.or_else(|| bucket.versioned.then(|| rng.alnum(32)));
+    let etag = etag_of(&body);
+    let stored = StoredObject {
+        bucket: bucket_name.to_string(),
+        key: key.to_string(),
+        version_id: version_id.clone(),
+        etag: etag.clone(),
+        size: body.len() as u64,
+    };
+    let versions = bucket.objects.entry(key.to_string()).or_default();
+    // A put replaces the version with the same ID ("null" when unversioned).
+    versions.retain(|version| version.version_id != version_id);
+    versions.push(Version {
+        version_id,
+        body,
+        etag,
+        content_type,
+        metadata,
+        last_modified_ms: util::now_ms(),
+        delete_marker: false,
+    });
+    stored
+}
+
+/// Up to 8 MiB (the AWS CLI's multipart threshold): the quoted MD5, as S3
+/// gives a single-part upload. Larger: a multipart-style `"<hex>-<parts>"`
+/// (8 MiB parts), as S3 gives objects uploaded in parts, computed from the
+/// size and the first and last MiB so that seeding a 100 MB object stays fast
+/// in debug builds.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    const SINGLE_PART_MAX: usize = 8 << 20;
+    const PART: usize = 8 << 20;
+    const SAMPLE: usize = 1 << 20;
+    if body.len() <= SINGLE_PART_MAX {
+        return format!("\"{}\"", util::md5_hex(body));
+    }
+    let mut sample = Vec::with_capacity(2 * SAMPLE + 8);
+    sample.extend_from_slice(&body[..SAMPLE]);
+    sample.extend_from_slice(&body[body.len() - SAMPLE..]);
+    sample.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    format!(
+        "\"{}-{}\"",
+        util::md5_hex(&sample),
+        body.len().div_ceil(PART)
+    )
+}
+
+pub(crate) fn delete(inner: &mut Inner, rng: &Rng, bucket: &str, key: &str) {
+    if let Some(bucket) = inner.buckets.get_mut(bucket) {
+        delete_in(bucket, rng, key);
+    }
+}
+
+/// Returns the delete marker's version ID in a versioned bucket.
+fn delete_in(bucket: &mut Bucket, rng: &Rng, key: &str) -> Option<String> {
+    if !bucket.versioned {
+        bucket.objects.remove(key);
+        return None;
+    }
+    let version_id = rng.alnum(32);
+    bucket
+        .objects
+        .entry(key.to_string())
+        .or_default()
+        .push(Version {
+            version_id: Some(version_id.clone()),
+            body: Bytes::new(),
+            etag: String::new(),
+            content_type: String::new(),
+            metadata: Vec::new(),
+            last_modified_ms: util::now_ms(),
+            delete_marker: true,
+        });
+    Some(version_id)
+}
+
+pub(crate) fn execute(state: &State, request: S3Request) -> Resp {
+    let head = request.op == Op::Head;
+    let mut inner = state.lock();
+    let Some(bucket) = inner.buckets.get_mut(&request.bucket) else {
+        return xml_error(
+            404,
+            "NoSuchBucket",
+            "The specified bucket does not exist",
+            head,
+        );
+    };
+    if let Some(expected) = &request.expected_owner {
+        if *expected != bucket.owner {
+            return xml_error(403, "AccessDenied", "Access Denied", head);
+        }
+    }
+    match request.op {
+        Op::Put => {
+            let stored = put_in(
+                bucket,
+                &state.rng,
+                &request.bucket,
+                &request.key,
+                NewObject {
+                    body: request.body,
+                    content_type: request.content_type,
+                    metadata: request.metadata,
+                    version_id: None,
+                },
+            );
+            let mut response = s3_response(200, Bytes::new());
+            add_header(&mut response, "etag", &stored.etag);
+            add_header(&mut response, "x-amz-server-side-encryption", "AES256");
+            if let Some(version_id) = &stored.version_id {
+                add_header(&mut response, "x-amz-version-id", version_id);
+            }
+            response
+        }
+        Op::Delete => {
+            let marker = delete_in(bucket, &state.rng, &request.key);
+            let mut response = s3_response(204, Bytes::new());
+            if let Some(version_id) = marker {
+                add_header(&mut response, "x-amz-delete-marker", "true");
+                add_header(&mut response, "x-amz-version-id", &version_id);
+            }
+            response
+        }
+        Op::Head | Op::Get => {
+            let version = match find_version(bucket, &request.key, request.version_id.as_deref()) {
+                Ok(version) => version,
+                Err((status, code, message)) => return xml_error(status, code, message, head),
+            };
+            read_response(version, head, request.range.as_deref())
+        }
+    }
+}
+
+type S3Error = (u16, &'static str, &'static str);
+
+fn find_version<'a>(
+    bucket: &'a Bucket,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<&'a Version, S3Error> {
+    const NO_SUCH_KEY: S3Error = (404, "NoSuchKey", "The specified key does not exist.");
+    const NO_SUCH_VERSION: S3Error = (
+        404,
+        "NoSuchVersion",
+        "The specified version does not exist.",
+    );
+    let versions = bucket.objects.get(key).ok_or(NO_SUCH_KEY)?;
+    match version_id {
+        Some(wanted) => versions
+            .iter()
+            .find(|version| version.version_id.as_deref().unwrap_or("null") == wanted)
+            .filter(|version| !version.delete_marker)
+            .ok_or(NO_SUCH_VERSION),
+        None => versions
+            .last()
+            .filter(|version| !version.delete_marker)
+            .ok_or(NO_SUCH_KEY),
+    }
+}
+
+fn read_response(version: &Version, head: bool, range: Option<&str>) -> Resp {
+    let size = version.body.len() as u64;
+    let range = if head {
+        None
+    } else {
+        range.and_then(|range| parse_range(range, size))
+    };
+    let (status, body, content_range) = match range {
+        None => (200, version.body.clone(), None),
+        Some(Err(())) => {
+            return xml_error(
+                416,
+                "InvalidRange",
+                "The requested range is not satisfiable",
+                head,
+            )
+        }
+        Some(Ok((start, end))) => (
+            206,
+            version.body.slice(start as usize..=end as usize),
+            Some(format!("bytes {start}-{end}/{size}")),
+        ),
+    };
+    let mut response = s3_response(status, if head { Bytes::new() } else { body });
+    if head {
+        // hyper keeps an explicit Content-Length on a HEAD response.
+        add_header(&mut response, "content-length", &size.to_string());
+    }
+    add_header(&mut response, "content-type", &version.content_type);
+    add_header(&mut response, "etag", &version.etag);
+    add_header(
+        &mut response,
+        "last-modified",
+        &util::imf_fixdate(version.last_modified_ms),
+    );
+    add_header(&mut response, "accept-ranges", "bytes");
+    add_header(&mut response, "x-amz-server-side-encryption", "AES256");
+    if let Some(content_range) = content_range {
+        add_header(&mut response, "content-range", &content_range);
+    }
+    if let Some(version_id) = &version.version_id {
+        add_header(&mut response, "x-amz-version-id", version_id);
+    }
+    for (name, value) in &version.metadata {
+        add_header(
+            &mut response,
+            &format!("x-amz-meta-{name}"),
+            &mail_safe(value),
+        );
+    }
+    response
+}
+
+/// A metadata value as S3 returns it: as is when it is printable US-ASCII,
+/// otherwise RFC 2047 encoded (`=?UTF-8?B?<base64>?=`).
+fn mail_safe(value: &str) -> String {
+    if value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
+        return value.to_string();
+    }
+    format!("=?UTF-8?B?{}?=", util::base64(value.as_bytes()))
+}
+
+/// `None`: serve the whole object (no or unsupported range);
+/// `Some(Err)`: 416; `Some(Ok((first, last)))`: inclusive byte range.
+fn parse_range(range: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
+    let spec = range.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (first, last) = (first.trim(), last.trim());
+    let parsed = match (first.is_empty(), last.is_empty()) {
+        (true, true) => return None,
+        (true, false) => {
+            let suffix: u64 = last.parse().ok()?;
+            if suffix == 0 || size == 0 {
+                Err(())
+            } else {
+                Ok((size.saturating_sub(suffix), size - 1))
+            }
+        }
+        (false, _) => {
+            let start: u64 = first.parse().ok()?;
+            let end: u64 = if last.is_empty() {
+                u64::MAX
+            } else {
+                last.parse().ok()?
+            };
+            if end < start {
+                return None;
+            }
+            if start >= size {
+                Err(())
+            } else {
+                Ok((start, end.min(size - 1)))
+            }
+        }
+    };
+    Some(parsed)
+}

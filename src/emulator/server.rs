@@ -1,0 +1,325 @@
+//! The HTTP side: accept loop, routing, faults, journal, response helpers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use super::eventbridge::EntryFault;
+use super::faults::{self, FaultAction, Subject};
+use super::journal::{self, Call};
+use super::{cognito, eventbridge, s3, State};
+
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+/// The service "error" that makes hyper close the connection without
+/// answering.
+#[derive(Debug)]
+pub(crate) struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the emulator")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Accepts connections until the task is aborted. Connections live in a
+/// `JoinSet`, so aborting this task (dropping the set) closes them all,
+/// hung ones included.
+pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let state = Arc::clone(&state);
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| handle(Arc::clone(&state), request));
+                        // A connection error only concerns that connection.
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                // Out of file descriptors and the like: back off a little.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// A request with its body read.
+pub(crate) struct Req {
+    pub(crate) method: Method,
+    /// Still percent-encoded, without the query.
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Req {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// What routing made of a request.
+pub(crate) struct Routed {
+    pub(crate) service: &'static str,
+    pub(crate) operation: String,
+    pub(crate) params: Value,
+    /// Where `Fault::matching` looks: S3 key, `<pool>/<job>`, raw JSON body.
+    pub(crate) subject: String,
+    /// `PutEvents`: the raw `Detail` of each entry.
+    pub(crate) entry_details: Vec<String>,
+    pub(crate) target: Target,
+}
+
+pub(crate) enum Target {
+    S3(s3::S3Request),
+    Cognito(String, Value),
+    Events(Value),
+    Upload(cognito::Upload),
+    /// Answered without touching the state (bad path, unknown operation...).
+    Reject(Resp),
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Resp, Dropped> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
+    let head = parts.method == Method::HEAD;
+    let method = parts.method.to_string();
+    let req = Req {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts.headers,
+        body,
+    };
+    let path = req.path.clone();
+    let routed = route(req);
+    let index = journal::record(
+        &state,
+        Call {
+            service: routed.service,
+            operation: routed.operation.clone(),
+            method,
+            path,
+            params: routed.params.clone(),
+            status: 0,
+        },
+    );
+    let fault = {
+        let mut inner = state.lock();
+        faults::take(
+            &mut inner.faults,
+            &Subject {
+                operation: &routed.operation,
+                text: &routed.subject,
+                entry_details: &routed.entry_details,
+            },
+        )
+    };
+    let mut entry_fault = None;
+    if let Some(fault) = fault {
+        match fault.action {
+            FaultAction::Error {
+                status,
+                code,
+                message,
+            } => {
+                let response = match routed.service {
+                    "s3" | "upload" => xml_error(status, &code, &message, head),
+                    _ => json_error(status, &code, &message),
+                };
+                journal::set_status(&state, index, response.status().as_u16());
+                return Ok(response);
+            }
+            FaultAction::Delay(delay) => tokio::time::sleep(delay).await,
+            FaultAction::Hang => std::future::pending::<()>().await,
+            FaultAction::Drop => return Err(Dropped),
+            FaultAction::LoseResponse => {
+                execute(&state, routed.target, None);
+                return Err(Dropped);
+            }
+            FaultAction::FailEntries { code } => {
+                entry_fault = Some(EntryFault {
+                    code,
+                    matching: fault.matching,
+                })
+            }
+        }
+    }
+    let response = execute(&state, routed.target, entry_fault.as_ref());
+    journal::set_status(&state, index, response.status().as_u16());
+    Ok(response)
+}
+
+fn route(req: Req) -> Routed {
+    if let Some(target) = req.header("x-amz-target") {
+        let target = target.to_string();
+        return route_json(&target, &req.body);
+    }
+    if req.path.starts_with("/_upload/") {
+        return cognito::route_upload(req);
+    }
+    s3::route(req)
+}
+
+fn route_json(target: &str, body: &Bytes) -> Routed {
+    let (prefix, operation) = target.split_once('.').unwrap_or(("", target));
+    let service = match prefix {
+        "AWSCognitoIdentityProviderService" => "cognito-idp",
+        "AWSEvents" => "events",
+        _ => "unknown",
+    };
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let entry_details = parsed
+        .as_ref()
+        .filter(|_| service == "events" && operation == "PutEvents")
+        .and_then(|body| body.get("Entries"))
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| entry.get("Detail").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let unknown = || {
+        Target::Reject(json_error(
+            400,
+            "UnknownOperationException",
+            &format!("Unknown operation {target}"),
+        ))
+    };
+    let target = match (service, parsed.clone()) {
+        ("unknown", _) => unknown(),
+        ("cognito-idp", _) if !cognito::OPERATIONS.contains(&operation) => unknown(),
+        ("events", _) if operation != "PutEvents" => unknown(),
+        (_, None) => Target::Reject(json_error(
+            400,
+            "SerializationException",
+            "The request body is not valid JSON",
+        )),
+        ("cognito-idp", Some(body)) => Target::Cognito(operation.to_string(), body),
+        (_, Some(body)) => Target::Events(body),
+    };
+    Routed {
+        service,
+        operation: operation.to_string(),
+        params: parsed.unwrap_or(Value::Null),
+        subject: String::from_utf8_lossy(body).into_owned(),
+        entry_details,
+        target,
+    }
+}
+
+fn execute(state: &State, target: Target, entry_fault: Option<&EntryFault>) -> Resp {
+    match target {
+        Target::Reject(response) => response,
+        Target::S3(request) => s3::execute(state, request),
+        Target::Cognito(operation, body) => cognito::execute(state, &operation, &body),
+        Target::Events(body) => eventbridge::put_events(state, &body, entry_fault),
+        Target::Upload(upload) => cognito::upload(state, upload),
+    }
+}
+
+// ---- responses ----
+
+fn request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("EMU{:013X}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+pub(crate) fn respond(status: u16, body: impl Into<Bytes>) -> Resp {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}
+
+/// Adds a header; a name or value that HTTP cannot carry is left out.
+pub(crate) fn add_header(response: &mut Resp, name: &str, value: &str) {
+    if let (Ok(name), Ok(value)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        response.headers_mut().append(name, value);
+    }
+}
+
+/// An S3-style response with its request-ID headers.
+pub(crate) fn s3_response(status: u16, body: impl Into<Bytes>) -> Resp {
+    let mut response = respond(status, body);
+    add_header(&mut response, "x-amz-request-id", &request_id());
+    add_header(&mut response, "x-amz-id-2", "emulator");
+    response
+}
+
+pub(crate) fn xml_error(status: u16, code: &str, message: &str, head: bool) -> Resp {
+    let request_id = request_id();
+    let body = if head {
+        String::new()
+    } else {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+            xml_escape(code),
+            xml_escape(message),
+            request_id
+        )
+    };
+    let mut response = respond(status, body);
+    if !head {
+        add_header(&mut response, "content-type", "application/xml");
+    }
+    add_header(&mut response, "x-amz-request-id", &request_id);
+    add_header(&mut response, "x-amz-id-2", "emulator");
+    response
+}
+
+pub(crate) fn json_response(status: u16, body: &Value) -> Resp {
+    let mut response = respond(status, body.to_string());
+    add_header(&mut response, "content-type", "application/x-amz-json-1.1");
+    add_header(&mut response, "x-amzn-requestid", &request_id());
+    response
+}
+
+pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Resp {
+    let mut response = json_response(
+        status,
+        &serde_json::json!({ "__type": code, "message": message }),
+    );
+    add_header(&mut response, "x-amzn-errortype", code);
+    response
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}

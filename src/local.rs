@@ -1,0 +1,102 @@
+//! Support for the local runner and the `events/` tests: seeds the emulator
+//! so that a sample event succeeds, and runs the real handler on it.
+//! Compiled only with the `emulator` feature, never into the Lambda binary.
+
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+
+use crate::emulator::{Emulator, PutEventEntry};
+use crate::model::WorkItem;
+use crate::trigger::{self, Invocation};
+use crate::{App, ImportError};
+
+/// The user pool that seeded objects name when a sample does not.
+pub const SAMPLE_POOL: &str = "us-east-1_EXAMPLE01";
+
+/// Makes every object and job the event names exist, as a platform team
+/// would have left them: an object whose metadata names a pool and a job in
+/// `Created` with its CSV uploaded. Track samples get a finished job.
+pub fn seed_for(emulator: &Emulator, config: &crate::Config, event: &Value) {
+    let items = match trigger::parse(event) {
+        Ok(Invocation::Summary(items)) => items,
+        Ok(Invocation::Sqs(messages)) => messages.into_iter().flat_map(|m| m.items).collect(),
+        Ok(Invocation::Direct(item)) => vec![item],
+        Ok(Invocation::Track {
+            user_pool_id,
+            job_id,
+        }) => {
+            emulator.create_user_pool(
+                &user_pool_id,
+                "example-pool",
+                crate::emulator::DEFAULT_CSV_HEADER,
+            );
+            emulator.insert_import_job(&user_pool_id, &job_id, "example-import", true);
+            emulator.finish_job(
+                &user_pool_id,
+                &job_id,
+                "Succeeded",
+                98,
+                1,
+                1,
+                "Import Job Completed Successfully.",
+            );
+            return;
+        }
+        Err(_) => return,
+    };
+    for item in items {
+        seed_item(emulator, config, item);
+    }
+}
+
+fn seed_item(emulator: &Emulator, config: &crate::Config, item: WorkItem) {
+    match item {
+        WorkItem::Object(object) => {
+            let job = emulator.create_import_job(SAMPLE_POOL, "example-import", true);
+            let metadata = [
+                (config.pool_id_metadata_key.as_str(), SAMPLE_POOL),
+                (config.job_id_metadata_key.as_str(), job.job_id.as_str()),
+            ];
+            match &object.version_id {
+                Some(version) => {
+                    emulator.create_bucket(&object.bucket, true);
+                    emulator.put_object_version(
+                        &object.bucket,
+                        &object.key,
+                        version,
+                        SAMPLE_CSV,
+                        &metadata,
+                    );
+                }
+                None => {
+                    emulator.put_object(&object.bucket, &object.key, SAMPLE_CSV, &metadata);
+                }
+            }
+        }
+        WorkItem::Ids {
+            user_pool_id,
+            job_id,
+        } => {
+            emulator.insert_import_job(user_pool_id.trim(), job_id.trim(), "example-import", true);
+        }
+        WorkItem::Ignored { .. } | WorkItem::Invalid { .. } => {}
+    }
+}
+
+const SAMPLE_CSV: &str = "cognito:username,email,email_verified,cognito:mfa_enabled\n\
+                          jdoe,jdoe@example.com,true,false\n";
+
+/// Runs the real handler on `event` and returns its result and the events
+/// the emulator accepted during the call.
+pub async fn invoke(
+    app: &App,
+    emulator: &Emulator,
+    event: Value,
+) -> (Result<Value, ImportError>, Vec<PutEventEntry>) {
+    let before = emulator.events().len();
+    let result = app
+        .handle(LambdaEvent::new(event, Context::default()))
+        .await;
+    let events = emulator.events().into_iter().skip(before).collect();
+    (result, events)
+}

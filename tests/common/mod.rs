@@ -1,0 +1,176 @@
+//! Shared setup for the integration tests: a fresh emulator per test on
+//! 127.0.0.1 and the real handler built against it through the real SDK.
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use cognito_import_starter::config::Timeouts;
+use cognito_import_starter::emulator::{Emulator, ImportJob, PutEventEntry, StoredObject};
+use cognito_import_starter::{aws, App, Config, ErrorKind, ImportError};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+
+pub const POOL: &str = "us-east-1_TestPool1";
+pub const BUCKET: &str = "drop-bucket";
+
+pub struct Harness {
+    pub emulator: Emulator,
+    pub app: App,
+}
+
+/// Short timeouts and quick retries keep fault tests fast; the SDK's
+/// standard retry mode is kept, as in production.
+pub fn test_config() -> Config {
+    Config {
+        s3_force_path_style: true,
+        timeouts: Timeouts {
+            connect: Duration::from_millis(500),
+            attempt: Duration::from_millis(800),
+            operation: Duration::from_secs(3),
+        },
+        ..Config::default()
+    }
+}
+
+pub async fn harness() -> Harness {
+    harness_with(test_config()).await
+}
+
+pub async fn harness_with(config: Config) -> Harness {
+    let emulator = Emulator::start().await.expect("emulator starts");
+    let app = app_for(&emulator, config, 3).await;
+    Harness { emulator, app }
+}
+
+pub async fn app_for(emulator: &Emulator, config: Config, max_attempts: u32) -> App {
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDTEST",
+            "test-secret",
+            None,
+            None,
+            "tests",
+        )))
+        .endpoint_url(emulator.endpoint())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(max_attempts)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .timeout_config(aws::timeout_config(&config.timeouts))
+        .load()
+        .await;
+    App::new(config, &sdk)
+}
+
+impl Harness {
+    pub async fn invoke(&self, payload: Value) -> Result<Value, ImportError> {
+        self.app
+            .handle(LambdaEvent::new(payload, Context::default()))
+            .await
+    }
+
+    /// A job in `Created` with its CSV uploaded, and an object whose
+    /// metadata names it.
+    pub fn seed(&self, key: &str) -> (StoredObject, ImportJob) {
+        let job = self.emulator.create_import_job(POOL, "nightly", true);
+        let object = self.emulator.put_object(
+            BUCKET,
+            key,
+            "cognito:username\n",
+            &[("user-pool-id", POOL), ("job-id", &job.job_id)],
+        );
+        (object, job)
+    }
+
+    pub fn events(&self) -> Vec<PutEventEntry> {
+        self.emulator.events()
+    }
+
+    pub fn events_of(&self, detail_type: &str) -> Vec<PutEventEntry> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.detail_type == detail_type)
+            .collect()
+    }
+
+    pub fn status(&self, job: &ImportJob) -> String {
+        self.emulator
+            .job(&job.pool_id, &job.job_id)
+            .map(|j| j.status)
+            .unwrap_or_default()
+    }
+}
+
+/// An S3 notification as S3 sends it (keys URL-encoded by the caller).
+pub fn s3_event(records: &[(&str, &str)]) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(event_name, key)| s3_record(event_name, BUCKET, key, None))
+        .collect();
+    json!({ "Records": records })
+}
+
+pub fn s3_record(event_name: &str, bucket: &str, key: &str, version: Option<&str>) -> Value {
+    let mut object = json!({"key": key, "size": 18, "eTag": "0123456789abcdef", "sequencer": "0A1B2C3D4E5F678901"});
+    if let Some(version) = version {
+        object["versionId"] = json!(version);
+    }
+    json!({
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-25T09:30:00.000Z", "eventName": event_name,
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "import-drop",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": object}
+    })
+}
+
+pub fn eventbridge_event(bucket: &str, key: &str, version: Option<&str>) -> Value {
+    let mut object = json!({"key": key, "size": 18, "etag": "0123456789abcdef", "sequencer": "0A1B2C3D4E5F678901"});
+    if let Some(version) = version {
+        object["version-id"] = json!(version);
+    }
+    json!({
+        "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": "Object Created",
+        "source": "aws.s3", "account": "123456789012", "time": "2026-11-25T09:30:00Z", "region": "us-east-1",
+        "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": {"version": "0", "bucket": {"name": bucket}, "object": object,
+                   "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012", "reason": "PutObject"}
+    })
+}
+
+pub fn sqs_event(bodies: &[(&str, Value)]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            json!({"messageId": id, "receiptHandle": format!("AQEB{id}"), "body": body.to_string(),
+                   "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                   "md5OfBody": "", "eventSource": "aws:sqs",
+                   "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:imports", "awsRegion": "us-east-1"})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The error type a user matches on, with the message for the failure output.
+pub fn error_type(result: &Result<Value, ImportError>) -> &'static str {
+    match result {
+        Ok(value) => panic!("expected an error, got {value}"),
+        Err(error) => error.error_type(),
+    }
+}
+
+pub fn kind(result: &Result<Value, ImportError>) -> ErrorKind {
+    match result {
+        Ok(value) => panic!("expected an error, got {value}"),
+        Err(error) => error.kind,
+    }
+}

@@ -1,0 +1,254 @@
+//! Throttling, failures and hangs injected at the emulator (SPEC section 6):
+//! the SDK retries what it can; what remains is typed and never lost.
+
+mod common;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cognito_import_starter::emulator::{Fault, FaultAction};
+use cognito_import_starter::ErrorKind;
+use common::*;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::json;
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk() {
+    let h = harness().await;
+    let (_, job) = h.seed("t.csv");
+    h.emulator.inject(
+        Fault::new(
+            "StartUserImportJob",
+            FaultAction::error(400, "TooManyRequestsException"),
+        )
+        .times(2),
+    );
+
+    let response = h
+        .invoke(s3_event(&[("ObjectCreated:Put", "t.csv")]))
+        .await
+        .unwrap();
+
+    assert_eq!(response["Results"][0]["Outcome"], "Started");
+    assert_eq!(h.emulator.count("StartUserImportJob"), 3);
+    assert_eq!(h.status(&job), "Pending");
+}
+
+#[tokio::test]
+async fn cognito_errors_map_to_their_spec_types() {
+    let cases = [
+        (400, "TooManyRequestsException", ErrorKind::TooManyRequests),
+        (500, "InternalErrorException", ErrorKind::InternalError),
+        (400, "NotAuthorizedException", ErrorKind::NotAuthorized),
+        (
+            400,
+            "InvalidParameterException",
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            400,
+            "ResourceNotFoundException",
+            ErrorKind::ResourceNotFound,
+        ),
+        (400, "AccessDeniedException", ErrorKind::AccessDenied),
+        (503, "ServiceUnavailable", ErrorKind::ServiceUnavailable),
+    ];
+    for (status, code, kind) in cases {
+        let h = harness().await;
+        h.seed("e.csv");
+        h.emulator.inject(Fault::new(
+            "StartUserImportJob",
+            FaultAction::error(status, code),
+        ));
+        let result = h.invoke(s3_event(&[("ObjectCreated:Put", "e.csv")])).await;
+        if kind.is_retryable() {
+            assert_eq!(common::kind(&result), kind, "{code}");
+            assert!(
+                h.events().is_empty(),
+                "{code}: a retryable failure emits nothing"
+            );
+        } else {
+            let response = result.unwrap();
+            assert_eq!(
+                response["Results"][0]["Error"]["Type"],
+                kind.as_str(),
+                "{code}"
+            );
+            assert_eq!(
+                h.events_of("User Import Job Start Failed").len(),
+                1,
+                "{code}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn s3_server_errors_and_dropped_connections_are_service_unavailable() {
+    for action in [
+        FaultAction::error(503, "SlowDown"),
+        FaultAction::error(500, "InternalError"),
+        FaultAction::Drop,
+    ] {
+        let h = harness().await;
+        h.seed("s.csv");
+        h.emulator.inject(Fault::new("HeadObject", action.clone()));
+        let result = h.invoke(s3_event(&[("ObjectCreated:Put", "s.csv")])).await;
+        assert_eq!(error_type(&result), "ServiceUnavailable", "{action:?}");
+        assert_eq!(h.emulator.count("StartUserImportJob"), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_transient_s3_error_is_retried_by_the_sdk() {
+    let h = harness().await;
+    h.seed("s.csv");
+    h.emulator
+        .inject(Fault::new("HeadObject", FaultAction::error(503, "SlowDown")).times(1));
+    let response = h
+        .invoke(s3_event(&[("ObjectCreated:Put", "s.csv")]))
+        .await
+        .unwrap();
+    assert_eq!(response["Results"][0]["Outcome"], "Started");
+    assert_eq!(h.emulator.count("HeadObject"), 2);
+}
+
+#[tokio::test]
+async fn a_hung_cognito_is_a_retryable_failure_within_the_timeouts() {
+    let h = harness().await;
+    let (_, job) = h.seed("h.csv");
+    h.emulator
+        .inject(Fault::new("StartUserImportJob", FaultAction::Hang));
+
+    let began = Instant::now();
+    let result = h.invoke(s3_event(&[("ObjectCreated:Put", "h.csv")])).await;
+
+    assert_eq!(error_type(&result), "ServiceUnavailable");
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        began.elapsed()
+    );
+    assert_eq!(h.status(&job), "Created");
+    assert!(h.events().is_empty());
+}
+
+#[tokio::test]
+async fn the_lambda_deadline_bounds_a_slow_record() {
+    // Generous SDK timeouts: only the deadline from the context can stop it.
+    let mut config = test_config();
+    config.timeouts.attempt = Duration::from_secs(60);
+    config.timeouts.operation = Duration::from_secs(60);
+    let h = harness_with(config).await;
+    h.seed("slow.csv");
+    h.emulator
+        .inject(Fault::new("HeadObject", FaultAction::Hang));
+    let mut context = Context::default();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    context.deadline = (now + Duration::from_secs(2)).as_millis() as u64;
+
+    let began = Instant::now();
+    let event = LambdaEvent::new(s3_event(&[("ObjectCreated:Put", "slow.csv")]), context);
+    let result = h.app.handle(event).await;
+
+    assert_eq!(error_type(&result), "ServiceUnavailable");
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "answered after the deadline: {:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_failed_putevents_entry_fails_its_record_retryably() {
+    let h = harness().await;
+    let (_, job) = h.seed("p.csv");
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::FailEntries {
+            code: "InternalException".into(),
+        },
+    ));
+
+    let result = h.invoke(s3_event(&[("ObjectCreated:Put", "p.csv")])).await;
+
+    assert_eq!(error_type(&result), "EventPublishFailed");
+    assert_eq!(h.status(&job), "Pending");
+
+    // Lambda retries the event: the job is already started, the event goes out.
+    h.emulator.clear_faults();
+    let retried = h
+        .invoke(s3_event(&[("ObjectCreated:Put", "p.csv")]))
+        .await
+        .unwrap();
+    assert_eq!(retried["Results"][0]["Outcome"], "AlreadyStarted");
+    let started = h.events_of("User Import Job Started");
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0].detail["AlreadyStarted"], json!(true));
+}
+
+#[tokio::test]
+async fn a_failed_failure_event_makes_the_record_come_again() {
+    let h = harness().await;
+    h.emulator.put_object(BUCKET, "bare.csv", "x", &[]);
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::error(500, "InternalException"),
+    ));
+
+    let result = h
+        .invoke(s3_event(&[("ObjectCreated:Put", "bare.csv")]))
+        .await;
+
+    assert_eq!(error_type(&result), "ServiceUnavailable");
+    assert!(result
+        .unwrap_err()
+        .message
+        .contains("MissingImportMetadata"));
+}
+
+#[tokio::test]
+async fn eventbridge_refusing_the_call_is_event_publish_failed() {
+    let h = harness().await;
+    h.seed("r.csv");
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::error(400, "ResourceNotFoundException"),
+    ));
+    let result = h.invoke(s3_event(&[("ObjectCreated:Put", "r.csv")])).await;
+    assert_eq!(error_type(&result), "EventPublishFailed");
+}
+
+#[tokio::test]
+async fn one_failing_record_does_not_hold_back_the_others() {
+    let h = harness().await;
+    let (_, good) = h.seed("good.csv");
+    let (_, bad) = h.seed("bad.csv");
+    h.emulator.inject(
+        Fault::new(
+            "StartUserImportJob",
+            FaultAction::error(500, "InternalErrorException"),
+        )
+        .matching(&bad.job_id),
+    );
+
+    let result = h
+        .invoke(s3_event(&[
+            ("ObjectCreated:Put", "good.csv"),
+            ("ObjectCreated:Put", "bad.csv"),
+        ]))
+        .await;
+
+    assert_eq!(error_type(&result), "InternalErrorException");
+    assert!(result.unwrap_err().message.starts_with("1 of 2 records"));
+    assert_eq!(h.status(&good), "Pending");
+    let started = h.events_of("User Import Job Started");
+    assert_eq!(
+        started.len(),
+        1,
+        "the good record's event is out before the retry"
+    );
+    assert_eq!(
+        started[0].detail["UserImportJob"]["JobId"],
+        json!(good.job_id)
+    );
+}
