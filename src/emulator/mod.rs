@@ -23,6 +23,7 @@ mod cognito;
 mod eventbridge;
 mod faults;
 mod journal;
+pub mod runtime_api;
 mod s3;
 mod server;
 mod util;

@@ -1,0 +1,559 @@
+//! The real binary run the way Lambda runs it: spawned with a clean
+//! environment, talking to an emulated Lambda Runtime API for its
+//! invocations and to the emulator of S3, Cognito and EventBridge through
+//! `AWS_ENDPOINT_URL`. What is asserted is what a user would check: the
+//! response or `errorType` Lambda receives, the jobs and events at the
+//! emulator, and the logs the process writes.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi};
+use cognito_import_starter::emulator::{Emulator, Fault, FaultAction, ImportJob, PutEventEntry};
+use common::{s3_event, sqs_event, BUCKET, POOL};
+use serde_json::{json, Value};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_cognito-import-starter");
+/// A bound, not a sleep: the debug binary normally reaches `/next` in well
+/// under a second.
+const INIT_WAIT: Duration = Duration::from_secs(20);
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The function's process; killed (and reaped) on drop.
+struct Function {
+    child: Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    spawned_at: Instant,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn capture(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&buffer);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    buffer
+}
+
+impl Function {
+    /// Spawns the binary with only the variables Lambda (and the SPEC) set.
+    fn spawn(api: &RuntimeApi, emulator: &Emulator, extra: &[(&str, &str)]) -> Function {
+        let mut command = Command::new(BINARY);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "cognito-import-starter")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIDRUNTIMETEST")
+            .env("AWS_SECRET_ACCESS_KEY", "runtime-test-secret")
+            .env("AWS_ENDPOINT_URL", emulator.endpoint())
+            .env("AWS_MAX_ATTEMPTS", "2")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let spawned_at = Instant::now();
+        let mut child = command.spawn().expect("the function binary starts");
+        let stdout = capture(child.stdout.take().expect("stdout is piped"));
+        let stderr = capture(child.stderr.take().expect("stderr is piped"));
+        Function {
+            child,
+            stdout,
+            stderr,
+            spawned_at,
+        }
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// Everything the process wrote: what CloudWatch Logs would hold.
+    fn output(&self) -> String {
+        format!("{}{}", self.stdout(), self.stderr())
+    }
+
+    /// Waits (bounded) for the process to exit.
+    async fn exit(&mut self, wait: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + wait;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits (bounded) until the pipes are drained after exit.
+    async fn settle_output(&self) {
+        let mut last = usize::MAX;
+        for _ in 0..50 {
+            let now = self.stdout.lock().unwrap().len() + self.stderr.lock().unwrap().len();
+            if now == last {
+                return;
+            }
+            last = now;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The emulated AWS, the emulated Runtime API, and the function between them,
+/// past its init (it has called `/next`).
+struct Lambda {
+    emulator: Emulator,
+    api: RuntimeApi,
+    function: Function,
+    init: Duration,
+}
+
+impl Lambda {
+    async fn start(extra: &[(&str, &str)]) -> Lambda {
+        let emulator = Emulator::start().await.expect("emulator starts");
+        let api = RuntimeApi::start().await.expect("runtime API starts");
+        let function = Function::spawn(&api, &emulator, extra);
+        let Some(first_next) = api.wait_first_next(INIT_WAIT).await else {
+            panic!(
+                "the function never called /next within {INIT_WAIT:?}; its output:\n{}",
+                function.output()
+            );
+        };
+        let init = first_next.duration_since(function.spawned_at);
+        eprintln!("spawn to first /next: {init:?}");
+        Lambda {
+            emulator,
+            api,
+            function,
+            init,
+        }
+    }
+
+    async fn invoke_with(&self, payload: Value, timeout: Duration) -> Invocation {
+        let id = self.api.enqueue(payload, timeout);
+        match self.api.result(&id, timeout + Duration::from_secs(2)).await {
+            Some(result) => result,
+            None => panic!(
+                "no response for {id} within the invocation's timeout; output:\n{}",
+                self.function.output()
+            ),
+        }
+    }
+
+    async fn invoke(&self, payload: Value) -> Invocation {
+        self.invoke_with(payload, INVOKE_TIMEOUT).await
+    }
+
+    async fn respond(&self, payload: Value) -> Value {
+        match self.invoke(payload).await {
+            Invocation::Response(value) => value,
+            error => panic!(
+                "expected a response, got {error:?}; output:\n{}",
+                self.function.output()
+            ),
+        }
+    }
+
+    async fn fail(&self, payload: Value) -> (String, String) {
+        match self.invoke(payload).await {
+            Invocation::Error {
+                error_type,
+                error_message,
+                raw,
+                ..
+            } => {
+                // What lambda_runtime sends: a JSON Diagnostic.
+                assert_eq!(raw["errorType"], json!(error_type));
+                (error_type, error_message)
+            }
+            response => panic!(
+                "expected an error, got {response:?}; output:\n{}",
+                self.function.output()
+            ),
+        }
+    }
+
+    /// A job in `Created` with its CSV uploaded, and an object naming it.
+    fn seed(&self, key: &str) -> ImportJob {
+        let job = self.emulator.create_import_job(POOL, "nightly", true);
+        self.emulator.put_object(
+            BUCKET,
+            key,
+            "cognito:username\n",
+            &[("user-pool-id", POOL), ("job-id", &job.job_id)],
+        );
+        job
+    }
+
+    fn status(&self, job: &ImportJob) -> String {
+        self.emulator
+            .job(POOL, &job.job_id)
+            .map(|j| j.status)
+            .unwrap_or_default()
+    }
+
+    fn events_of(&self, detail_type: &str) -> Vec<PutEventEntry> {
+        self.emulator
+            .events()
+            .into_iter()
+            .filter(|e| e.detail_type == detail_type)
+            .collect()
+    }
+
+    /// SPEC 5 and 8: no pre-signed URL (the emulator's carry
+    /// `X-Amz-Signature`) in anything the function wrote or published.
+    fn assert_no_credentials(&self) {
+        let output = self.function.output();
+        for secret in ["X-Amz-Signature", "PreSignedUrl", "runtime-test-secret"] {
+            assert!(
+                !output.contains(secret),
+                "the logs carry {secret}:\n{output}"
+            );
+        }
+        for event in self.emulator.events() {
+            let detail = event.detail.to_string();
+            assert!(!detail.contains("PreSignedUrl"), "event detail: {detail}");
+            assert!(
+                !detail.contains("X-Amz-Signature"),
+                "event detail: {detail}"
+            );
+        }
+    }
+
+    /// The JSON log lines whose message is "record outcome", once there are
+    /// `expected` of them (the pipe reader may lag the response a little).
+    async fn outcome_lines(&self, expected: usize) -> Vec<Value> {
+        let until = Instant::now() + Duration::from_secs(2);
+        loop {
+            let lines: Vec<Value> = json_lines(&self.function.stdout())
+                .into_iter()
+                .filter(|line| line["fields"]["message"] == "record outcome")
+                .collect();
+            if lines.len() >= expected || Instant::now() >= until {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Every non-empty stdout line, each of which must be JSON.
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {line}"))
+        })
+        .collect()
+}
+
+fn assert_no_presigned_url(value: &Value) {
+    let text = value.to_string();
+    assert!(
+        !text.contains("PreSignedUrl") && !text.contains("X-Amz-Signature"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_notification_starts_the_job_and_a_redelivery_is_already_started() {
+    let lambda = Lambda::start(&[]).await;
+    let job = lambda.seed("imports/users.csv");
+    let event = s3_event(&[("ObjectCreated:Put", "imports/users.csv")]);
+
+    let response = lambda.respond(event.clone()).await;
+
+    assert_eq!(
+        response,
+        json!({"Results": [{
+            "Outcome": "Started", "Bucket": BUCKET, "Key": "imports/users.csv",
+            "UserPoolId": POOL, "JobId": job.job_id, "Status": "Pending"
+        }]})
+    );
+    assert_eq!(lambda.status(&job), "Pending");
+    let started = lambda.events_of("User Import Job Started");
+    assert_eq!(started.len(), 1, "{:?}", lambda.emulator.events());
+    assert_eq!(started[0].source, "cognito-import-starter");
+    let detail = &started[0].detail;
+    assert_eq!(detail["UserImportJob"]["JobId"], json!(job.job_id));
+    assert_eq!(detail["UserImportJob"]["UserPoolId"], POOL);
+    assert_eq!(detail["UserImportJob"]["Status"], "Pending");
+    assert!(detail["UserImportJob"].get("PreSignedUrl").is_none());
+    assert_eq!(detail["Object"]["Bucket"], BUCKET);
+    assert_eq!(detail["Object"]["Key"], "imports/users.csv");
+    assert_eq!(detail["AlreadyStarted"], json!(false));
+
+    // At-least-once delivery: the same notification again.
+    let again = lambda.respond(event).await;
+
+    assert_eq!(again["Results"][0]["Outcome"], "AlreadyStarted");
+    assert_eq!(again["Results"][0]["Status"], "Pending");
+    let started = lambda.events_of("User Import Job Started");
+    assert_eq!(started.len(), 2, "the record's event is emitted again");
+    assert_eq!(started[1].detail["AlreadyStarted"], json!(true));
+    assert_eq!(lambda.emulator.count("StartUserImportJob"), 2);
+    assert_eq!(
+        lambda.api.wait_next_calls(3, Duration::from_secs(2)).await,
+        3,
+        "two invocations, then polling again"
+    );
+    lambda.assert_no_credentials();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_batch_lists_only_the_throttled_message() {
+    let lambda = Lambda::start(&[]).await;
+    let good = lambda.seed("good.csv");
+    let throttled = lambda.seed("throttled.csv");
+    lambda.emulator.inject(
+        Fault::new(
+            "StartUserImportJob",
+            FaultAction::error(400, "TooManyRequestsException"),
+        )
+        .matching(&throttled.job_id),
+    );
+
+    let response = lambda
+        .respond(sqs_event(&[
+            ("msg-good", s3_event(&[("ObjectCreated:Put", "good.csv")])),
+            (
+                "msg-throttled",
+                s3_event(&[("ObjectCreated:Put", "throttled.csv")]),
+            ),
+        ]))
+        .await;
+
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "msg-throttled"}]})
+    );
+    assert_eq!(lambda.status(&good), "Pending");
+    assert_eq!(lambda.status(&throttled), "Created");
+    let throttled_calls = lambda
+        .emulator
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.operation == "StartUserImportJob" && c.params["JobId"] == json!(throttled.job_id)
+        })
+        .count();
+    assert_eq!(throttled_calls, 2, "AWS_MAX_ATTEMPTS=2 is honoured");
+    let started = lambda.events_of("User Import Job Started");
+    assert_eq!(started.len(), 1);
+    assert_eq!(
+        started[0].detail["UserImportJob"]["JobId"],
+        json!(good.job_id)
+    );
+    assert!(lambda.events_of("User Import Job Start Failed").is_empty());
+    lambda.assert_no_credentials();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_invocations_answer_the_record_or_a_typed_error() {
+    let lambda = Lambda::start(&[]).await;
+    let job = lambda.emulator.create_import_job(POOL, "direct", true);
+
+    let response = lambda
+        .respond(json!({"UserPoolId": POOL, "JobId": job.job_id}))
+        .await;
+
+    assert_eq!(response["AlreadyStarted"], json!(false));
+    assert_eq!(response["UserImportJob"]["JobId"], json!(job.job_id));
+    assert_eq!(response["UserImportJob"]["UserPoolId"], POOL);
+    assert_eq!(response["UserImportJob"]["Status"], "Pending");
+    assert!(response.get("Object").is_none());
+    assert_no_presigned_url(&response);
+    assert_eq!(lambda.status(&job), "Pending");
+    let started = lambda.events_of("User Import Job Started");
+    assert_eq!(started.len(), 1);
+    assert!(started[0].detail.get("Object").is_none());
+
+    let (error_type, message) = lambda
+        .fail(json!({"UserPoolId": POOL, "JobId": "import-doesnotexist"}))
+        .await;
+    assert_eq!(error_type, "ResourceNotFoundException", "{message}");
+    assert!(!message.is_empty());
+
+    let (error_type, message) = lambda.fail(json!({"hello": 1})).await;
+    assert_eq!(error_type, "UnsupportedEvent", "{message}");
+
+    // The function keeps serving after errors.
+    assert_eq!(
+        lambda.api.wait_next_calls(4, Duration::from_secs(2)).await,
+        4
+    );
+    lambda.assert_no_credentials();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_without_its_csv_fails_the_invocation_with_csv_not_uploaded() {
+    let lambda = Lambda::start(&[]).await;
+    let job = lambda.emulator.create_import_job(POOL, "no-csv", false);
+    lambda.emulator.put_object(
+        BUCKET,
+        "early.csv",
+        "cognito:username\n",
+        &[("user-pool-id", POOL), ("job-id", &job.job_id)],
+    );
+
+    let (error_type, message) = lambda
+        .fail(s3_event(&[("ObjectCreated:Put", "early.csv")]))
+        .await;
+
+    assert_eq!(error_type, "CsvNotUploaded", "{message}");
+    assert_eq!(lambda.status(&job), "Created");
+    assert!(
+        lambda.emulator.events().is_empty(),
+        "a retryable failure emits nothing: {:?}",
+        lambda.emulator.events()
+    );
+    lambda.assert_no_credentials();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_variable_stops_init_and_names_the_variable() {
+    for (variable, value) in [("MAX_CONCURRENCY", "zero"), ("EMIT_PRESIGNED_URL", "maybe")] {
+        let emulator = Emulator::start().await.expect("emulator starts");
+        let api = RuntimeApi::start().await.expect("runtime API starts");
+        let mut function = Function::spawn(&api, &emulator, &[(variable, value)]);
+
+        let Some(status) = function.exit(Duration::from_secs(10)).await else {
+            panic!(
+                "{variable}={value}: the function did not exit; output:\n{}",
+                function.output()
+            );
+        };
+        function.settle_output().await;
+
+        let output = function.output();
+        assert!(!status.success(), "{variable}={value}: exit {status}");
+        assert!(
+            output.contains(variable),
+            "{variable}={value}: the message does not name it:\n{output}"
+        );
+        assert_eq!(api.next_calls(), 0, "{variable}={value}: init never ended");
+        assert!(emulator.calls().is_empty(), "no AWS call at init");
+        match api.init_error() {
+            Some(body) => assert!(
+                body.to_string().contains(variable),
+                "{variable}={value}: /init/error does not name it: {body}"
+            ),
+            None => eprintln!(
+                "{variable}={value}: exit {status}, /init/error not posted; output: {}",
+                output.trim()
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_cognito_fails_before_the_deadline_with_service_unavailable() {
+    let lambda = Lambda::start(&[]).await;
+    let job = lambda.seed("hang.csv");
+    lambda
+        .emulator
+        .inject(Fault::new("StartUserImportJob", FaultAction::Hang));
+    let timeout = Duration::from_secs(3);
+
+    let enqueued = Instant::now();
+    let id = lambda
+        .api
+        .enqueue(s3_event(&[("ObjectCreated:Put", "hang.csv")]), timeout);
+    let answered = lambda.api.answered_at(&id, timeout * 2).await;
+
+    let Some((result, at)) = answered else {
+        panic!(
+            "no answer within twice the timeout; output:\n{}",
+            lambda.function.output()
+        );
+    };
+    let took = at.duration_since(enqueued);
+    eprintln!("hung Cognito: answered after {took:?} of {timeout:?}");
+    assert!(took < timeout, "answered after the deadline: {took:?}");
+    assert_eq!(
+        result.error_type(),
+        Some("ServiceUnavailable"),
+        "{result:?}"
+    );
+    assert_eq!(lambda.status(&job), "Created");
+    assert!(lambda.emulator.events().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_one_line_per_record_outcome_and_no_credentials() {
+    let lambda = Lambda::start(&[]).await;
+    let job = lambda.seed("logged.csv");
+    lambda
+        .emulator
+        .put_object(BUCKET, "no-metadata.csv", "cognito:username\n", &[]);
+
+    let response = lambda
+        .respond(s3_event(&[
+            ("ObjectCreated:Put", "logged.csv"),
+            ("ObjectCreated:Put", "no-metadata.csv"),
+        ]))
+        .await;
+    assert_eq!(response["Results"][0]["Outcome"], "Started");
+    assert_eq!(response["Results"][1]["Outcome"], "Failed");
+    assert_eq!(
+        response["Results"][1]["Error"]["Type"],
+        "MissingImportMetadata"
+    );
+
+    let lines = lambda.outcome_lines(2).await;
+    assert_eq!(lines.len(), 2, "one line per record: {lines:#?}");
+    let started = &lines[0]["fields"];
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(started["bucket"], BUCKET);
+    assert_eq!(started["user_pool_id"], POOL);
+    assert_eq!(started["job_id"], json!(job.job_id));
+    assert_eq!(started["outcome"], "Started");
+    assert_eq!(started["status"], "Pending");
+    let failed = &lines[1]["fields"];
+    assert_eq!(lines[1]["level"], "WARN");
+    assert_eq!(failed["bucket"], BUCKET);
+    assert_eq!(failed["outcome"], "Failed");
+    assert_eq!(failed["error_type"], "MissingImportMetadata");
+    assert_eq!(failed["retryable"], json!(false));
+
+    // Every stdout line is JSON (json_lines panics otherwise).
+    assert!(!json_lines(&lambda.function.stdout()).is_empty());
+    lambda.assert_no_credentials();
+    assert!(lambda.init < INIT_WAIT);
+
+    // The key as S3 and the summary name it, so that a Logs Insights query
+    // `filter key = "logged.csv"` finds the line (JSON escapes it already).
+    assert_eq!(started["key"], "logged.csv");
+    assert_eq!(failed["key"], "no-metadata.csv");
+}
