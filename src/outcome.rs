@@ -110,26 +110,14 @@ impl RecordOutcome {
     /// SPEC section 8: one line per record outcome. The key is logged as it is
     /// (the log formatter escapes it), so that a query on the key finds it.
     pub fn log(&self) {
-        let bucket = self
+        let (bucket, key) = self
             .object
             .as_ref()
-            .map(|o| o.bucket.as_str())
-            .unwrap_or_default();
-        let key = self
-            .object
-            .as_ref()
-            .map(|o| o.key.as_str())
-            .unwrap_or_default();
-        let pool = self
+            .map_or(("", ""), |o| (o.bucket.as_str(), o.key.as_str()));
+        let (pool, job) = self
             .ids
             .as_ref()
-            .map(|i| i.user_pool_id.as_str())
-            .unwrap_or_default();
-        let job = self
-            .ids
-            .as_ref()
-            .map(|i| i.job_id.as_str())
-            .unwrap_or_default();
+            .map_or(("", ""), |i| (i.user_pool_id.as_str(), i.job_id.as_str()));
         let status = self.status().unwrap_or_default();
         let outcome = self.outcome.name();
         match self.error() {
