@@ -84,7 +84,7 @@ pub enum WorkItem {
 }
 
 /// Cognito's `UserImportJobType`, kept as Cognito returned it.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ImportJob {
     pub job_name: Option<String>,
     pub job_id: Option<String>,

@@ -69,20 +69,9 @@ pub async fn describe_job(app: &App, ids: &JobRef) -> Result<ImportJob, ImportEr
 /// Cognito always returns the record; should it not, the IDs still name it.
 fn fallback(ids: &JobRef) -> ImportJob {
     ImportJob {
-        job_name: None,
         job_id: Some(ids.job_id.clone()),
         user_pool_id: Some(ids.user_pool_id.clone()),
-        pre_signed_url: None,
-        creation_date: None,
-        start_date: None,
-        completion_date: None,
-        status: None,
-        cloud_watch_logs_role_arn: None,
-        imported_users: 0,
-        skipped_users: 0,
-        failed_users: 0,
-        completion_message: None,
-        password_hashing_algorithm: None,
+        ..ImportJob::default()
     }
 }
 

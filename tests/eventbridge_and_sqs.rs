@@ -33,12 +33,7 @@ async fn eventbridge_version_id_is_used() {
         .await
         .unwrap();
 
-    let head = h
-        .emulator
-        .calls()
-        .into_iter()
-        .find(|c| c.operation == "HeadObject")
-        .unwrap();
+    let head = h.first_call("HeadObject");
     assert_eq!(head.params["VersionId"], json!(version));
     assert_eq!(h.status(&job), "Pending");
 }
@@ -59,10 +54,10 @@ async fn sqs_lists_only_the_messages_that_failed_retryably() {
     );
 
     let event = sqs_event(&[
-        ("m-ok", s3_event(&[("ObjectCreated:Put", "ok.csv")])),
+        ("m-ok", created("ok.csv")),
         ("m-eb", eventbridge_event(BUCKET, "eb.csv", None)),
-        ("m-bare", s3_event(&[("ObjectCreated:Put", "bare.csv")])),
-        ("m-busy", s3_event(&[("ObjectCreated:Put", "busy.csv")])),
+        ("m-bare", created("bare.csv")),
+        ("m-busy", created("busy.csv")),
         ("m-junk", json!({"not": "an s3 event"})),
         (
             "m-test",
@@ -97,10 +92,7 @@ async fn sqs_all_good_returns_an_empty_failure_list() {
     let h = harness().await;
     h.seed("a.csv");
     let response = h
-        .invoke(sqs_event(&[(
-            "m1",
-            s3_event(&[("ObjectCreated:Put", "a.csv")]),
-        )]))
+        .invoke(sqs_event(&[("m1", created("a.csv"))]))
         .await
         .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
@@ -121,10 +113,7 @@ async fn sqs_message_whose_event_cannot_be_published_comes_again() {
         .matching(&job.job_id),
     );
 
-    let event = sqs_event(&[
-        ("m-a", s3_event(&[("ObjectCreated:Put", "a.csv")])),
-        ("m-b", s3_event(&[("ObjectCreated:Put", "b.csv")])),
-    ]);
+    let event = sqs_event(&[("m-a", created("a.csv")), ("m-b", created("b.csv"))]);
     let response = h.invoke(event).await.unwrap();
 
     assert_eq!(

@@ -23,10 +23,7 @@ async fn throttling_is_retried_by_the_sdk() {
         .times(2),
     );
 
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "t.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("t.csv")).await.unwrap();
 
     assert_eq!(response["Results"][0]["Outcome"], "Started");
     assert_eq!(h.emulator.count("StartUserImportJob"), 3);
@@ -59,7 +56,7 @@ async fn cognito_errors_map_to_their_spec_types() {
             "StartUserImportJob",
             FaultAction::error(status, code),
         ));
-        let result = h.invoke(s3_event(&[("ObjectCreated:Put", "e.csv")])).await;
+        let result = h.invoke(created("e.csv")).await;
         if kind.is_retryable() {
             assert_eq!(common::kind(&result), kind, "{code}");
             assert!(
@@ -92,7 +89,7 @@ async fn s3_server_errors_and_dropped_connections_are_service_unavailable() {
         let h = harness().await;
         h.seed("s.csv");
         h.emulator.inject(Fault::new("HeadObject", action.clone()));
-        let result = h.invoke(s3_event(&[("ObjectCreated:Put", "s.csv")])).await;
+        let result = h.invoke(created("s.csv")).await;
         assert_eq!(error_type(&result), "ServiceUnavailable", "{action:?}");
         assert_eq!(h.emulator.count("StartUserImportJob"), 0);
     }
@@ -104,10 +101,7 @@ async fn a_transient_s3_error_is_retried_by_the_sdk() {
     h.seed("s.csv");
     h.emulator
         .inject(Fault::new("HeadObject", FaultAction::error(503, "SlowDown")).times(1));
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "s.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("s.csv")).await.unwrap();
     assert_eq!(response["Results"][0]["Outcome"], "Started");
     assert_eq!(h.emulator.count("HeadObject"), 2);
 }
@@ -120,7 +114,7 @@ async fn a_hung_cognito_is_a_retryable_failure_within_the_timeouts() {
         .inject(Fault::new("StartUserImportJob", FaultAction::Hang));
 
     let began = Instant::now();
-    let result = h.invoke(s3_event(&[("ObjectCreated:Put", "h.csv")])).await;
+    let result = h.invoke(created("h.csv")).await;
 
     assert_eq!(error_type(&result), "ServiceUnavailable");
     assert!(
@@ -147,7 +141,7 @@ async fn the_lambda_deadline_bounds_a_slow_record() {
     context.deadline = (now + Duration::from_secs(2)).as_millis() as u64;
 
     let began = Instant::now();
-    let event = LambdaEvent::new(s3_event(&[("ObjectCreated:Put", "slow.csv")]), context);
+    let event = LambdaEvent::new(created("slow.csv"), context);
     let result = h.app.handle(event).await;
 
     assert_eq!(error_type(&result), "ServiceUnavailable");
@@ -169,17 +163,14 @@ async fn a_failed_putevents_entry_fails_its_record_retryably() {
         },
     ));
 
-    let result = h.invoke(s3_event(&[("ObjectCreated:Put", "p.csv")])).await;
+    let result = h.invoke(created("p.csv")).await;
 
     assert_eq!(error_type(&result), "EventPublishFailed");
     assert_eq!(h.status(&job), "Pending");
 
     // Lambda retries the event: the job is already started, the event goes out.
     h.emulator.clear_faults();
-    let retried = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "p.csv")]))
-        .await
-        .unwrap();
+    let retried = h.invoke(created("p.csv")).await.unwrap();
     assert_eq!(retried["Results"][0]["Outcome"], "AlreadyStarted");
     let started = h.events_of("User Import Job Started");
     assert_eq!(started.len(), 1);
@@ -195,9 +186,7 @@ async fn a_failed_failure_event_makes_the_record_come_again() {
         FaultAction::error(500, "InternalException"),
     ));
 
-    let result = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "bare.csv")]))
-        .await;
+    let result = h.invoke(created("bare.csv")).await;
 
     assert_eq!(error_type(&result), "ServiceUnavailable");
     assert!(result
@@ -214,7 +203,7 @@ async fn eventbridge_refusing_the_call_is_event_publish_failed() {
         "PutEvents",
         FaultAction::error(400, "ResourceNotFoundException"),
     ));
-    let result = h.invoke(s3_event(&[("ObjectCreated:Put", "r.csv")])).await;
+    let result = h.invoke(created("r.csv")).await;
     assert_eq!(error_type(&result), "EventPublishFailed");
 }
 

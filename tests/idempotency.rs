@@ -9,7 +9,7 @@ use serde_json::json;
 async fn a_duplicate_delivery_is_already_started_and_emits_again() {
     let h = harness().await;
     let (_, job) = h.seed("dup.csv");
-    let event = s3_event(&[("ObjectCreated:Put", "dup.csv")]);
+    let event = created("dup.csv");
 
     let first = h.invoke(event.clone()).await.unwrap();
     let start_date = h.emulator.job(POOL, &job.job_id).unwrap().start_date_ms;
@@ -52,10 +52,7 @@ async fn every_started_status_counts_as_already_started() {
         let (_, job) = h.seed("s.csv");
         h.emulator.set_job_status(POOL, &job.job_id, status);
 
-        let response = h
-            .invoke(s3_event(&[("ObjectCreated:Put", "s.csv")]))
-            .await
-            .unwrap();
+        let response = h.invoke(created("s.csv")).await.unwrap();
 
         assert_eq!(
             response["Results"][0]["Outcome"], "AlreadyStarted",
@@ -75,10 +72,7 @@ async fn an_expired_job_is_a_permanent_failure() {
     let (_, job) = h.seed("old.csv");
     h.emulator.set_job_status(POOL, &job.job_id, "Expired");
 
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "old.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("old.csv")).await.unwrap();
 
     assert_eq!(response["Results"][0]["Error"]["Type"], "ImportJobExpired");
     let failed = h.events_of("User Import Job Start Failed");
@@ -99,9 +93,7 @@ async fn a_job_without_its_csv_is_retried_and_emits_nothing() {
         &[("user-pool-id", POOL), ("job-id", &job.job_id)],
     );
 
-    let result = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "early.csv")]))
-        .await;
+    let result = h.invoke(created("early.csv")).await;
 
     assert_eq!(error_type(&result), "CsvNotUploaded");
     assert!(

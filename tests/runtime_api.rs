@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi};
 use cognito_import_starter::emulator::{Emulator, Fault, FaultAction, ImportJob, PutEventEntry};
-use common::{s3_event, sqs_event, BUCKET, POOL};
+use common::{created, s3_event, sqs_event, BUCKET, POOL};
 use serde_json::{json, Value};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_cognito-import-starter");
@@ -290,7 +290,7 @@ fn assert_no_presigned_url(value: &Value) {
 async fn s3_notification_starts_the_job_and_a_redelivery_is_already_started() {
     let lambda = Lambda::start(&[]).await;
     let job = lambda.seed("imports/users.csv");
-    let event = s3_event(&[("ObjectCreated:Put", "imports/users.csv")]);
+    let event = created("imports/users.csv");
 
     let response = lambda.respond(event.clone()).await;
 
@@ -346,11 +346,8 @@ async fn sqs_batch_lists_only_the_throttled_message() {
 
     let response = lambda
         .respond(sqs_event(&[
-            ("msg-good", s3_event(&[("ObjectCreated:Put", "good.csv")])),
-            (
-                "msg-throttled",
-                s3_event(&[("ObjectCreated:Put", "throttled.csv")]),
-            ),
+            ("msg-good", created("good.csv")),
+            ("msg-throttled", created("throttled.csv")),
         ]))
         .await;
 
@@ -427,9 +424,7 @@ async fn a_job_without_its_csv_fails_the_invocation_with_csv_not_uploaded() {
         &[("user-pool-id", POOL), ("job-id", &job.job_id)],
     );
 
-    let (error_type, message) = lambda
-        .fail(s3_event(&[("ObjectCreated:Put", "early.csv")]))
-        .await;
+    let (error_type, message) = lambda.fail(created("early.csv")).await;
 
     assert_eq!(error_type, "CsvNotUploaded", "{message}");
     assert_eq!(lambda.status(&job), "Created");
@@ -487,9 +482,7 @@ async fn a_hung_cognito_fails_before_the_deadline_with_service_unavailable() {
     let timeout = Duration::from_secs(3);
 
     let enqueued = Instant::now();
-    let id = lambda
-        .api
-        .enqueue(s3_event(&[("ObjectCreated:Put", "hang.csv")]), timeout);
+    let id = lambda.api.enqueue(created("hang.csv"), timeout);
     let answered = lambda.api.answered_at(&id, timeout * 2).await;
 
     let Some((result, at)) = answered else {

@@ -11,10 +11,7 @@ async fn a_created_object_starts_its_job_and_emits_the_record() {
     let h = harness().await;
     let (object, job) = h.seed("imports/users.csv");
 
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "imports/users.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("imports/users.csv")).await.unwrap();
 
     assert_eq!(
         response,
@@ -60,9 +57,7 @@ async fn a_created_object_starts_its_job_and_emits_the_record() {
 async fn dates_are_rfc3339_utc_with_cognitos_milliseconds() {
     let h = harness().await;
     let (_, job) = h.seed("imports/dates.csv");
-    h.invoke(s3_event(&[("ObjectCreated:Put", "imports/dates.csv")]))
-        .await
-        .unwrap();
+    h.invoke(created("imports/dates.csv")).await.unwrap();
 
     let started = h.emulator.job(POOL, &job.job_id).unwrap();
     let record = &h.events()[0].detail["UserImportJob"];
@@ -87,13 +82,7 @@ async fn url_encoded_keys_are_decoded_before_use() {
     let h = harness().await;
     let (_, job) = h.seed("drop/my users(1).csv");
 
-    let response = h
-        .invoke(s3_event(&[(
-            "ObjectCreated:Put",
-            "drop/my+users%281%29.csv",
-        )]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("drop/my+users%281%29.csv")).await.unwrap();
 
     assert_eq!(response["Results"][0]["Outcome"], "Started");
     assert_eq!(response["Results"][0]["Key"], "drop/my users(1).csv");
@@ -131,12 +120,7 @@ async fn the_version_in_the_event_is_the_version_read() {
     assert_eq!(response["Results"][0]["JobId"], json!(old_job.job_id));
     assert_eq!(h.status(&old_job), "Pending");
     assert_eq!(h.status(&new_job), "Created");
-    let head = h
-        .emulator
-        .calls()
-        .into_iter()
-        .find(|c| c.operation == "HeadObject")
-        .unwrap();
+    let head = h.first_call("HeadObject");
     assert_eq!(head.params["VersionId"], json!(version));
     assert_eq!(h.events()[0].detail["Object"]["VersionId"], json!(version));
 }
@@ -169,10 +153,7 @@ async fn missing_metadata_is_a_permanent_failure_with_its_event() {
     h.emulator
         .put_object(BUCKET, "bare.csv", "x", &[("user-pool-id", POOL)]);
 
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "bare.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("bare.csv")).await.unwrap();
 
     let result = &response["Results"][0];
     assert_eq!(result["Outcome"], "Failed");
@@ -208,10 +189,7 @@ async fn invalid_metadata_is_refused_before_any_cognito_call() {
             "x",
             &[("user-pool-id", pool), ("job-id", job)],
         );
-        let response = h
-            .invoke(s3_event(&[("ObjectCreated:Put", &key)]))
-            .await
-            .unwrap();
+        let response = h.invoke(created(&key)).await.unwrap();
         assert_eq!(
             response["Results"][0]["Error"]["Type"], "InvalidImportMetadata",
             "{pool} {job}"
@@ -234,10 +212,7 @@ async fn metadata_names_are_configurable_and_case_blind_and_values_trimmed() {
     h.emulator
         .put_object(BUCKET, "c.csv", "x", &[("Pool", POOL), ("IMPORT", &padded)]);
 
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "c.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("c.csv")).await.unwrap();
 
     assert_eq!(response["Results"][0]["Outcome"], "Started");
     assert_eq!(h.status(&job), "Pending");
@@ -252,10 +227,7 @@ async fn the_allowlist_refuses_other_pools_with_their_ids_in_the_event() {
     let h = harness_with(config).await;
     let (_, job) = h.seed("a.csv");
 
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "a.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("a.csv")).await.unwrap();
 
     assert_eq!(
         response["Results"][0]["Error"]["Type"],
@@ -272,10 +244,7 @@ async fn the_allowlist_refuses_other_pools_with_their_ids_in_the_event() {
 async fn a_missing_object_is_object_not_found() {
     let h = harness().await;
     h.emulator.create_bucket(BUCKET, false);
-    let response = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "gone.csv")]))
-        .await
-        .unwrap();
+    let response = h.invoke(created("gone.csv")).await.unwrap();
     assert_eq!(response["Results"][0]["Error"]["Type"], "ObjectNotFound");
     assert_eq!(
         h.events_of("User Import Job Start Failed")[0].detail["Error"]["Type"],
@@ -292,25 +261,14 @@ async fn the_expected_bucket_owner_is_sent_and_a_mismatch_is_access_denied() {
     let h = harness_with(config).await;
     h.seed("mine.csv");
     h.emulator.set_bucket_owner(BUCKET, "111122223333");
-    let ok = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "mine.csv")]))
-        .await
-        .unwrap();
+    let ok = h.invoke(created("mine.csv")).await.unwrap();
     assert_eq!(ok["Results"][0]["Outcome"], "Started");
-    let head = h
-        .emulator
-        .calls()
-        .into_iter()
-        .find(|c| c.operation == "HeadObject")
-        .unwrap();
+    let head = h.first_call("HeadObject");
     assert_eq!(head.params["ExpectedBucketOwner"], "111122223333");
 
     h.emulator.set_bucket_owner(BUCKET, "999999999999");
     h.seed("theirs.csv");
-    let denied = h
-        .invoke(s3_event(&[("ObjectCreated:Put", "theirs.csv")]))
-        .await
-        .unwrap();
+    let denied = h.invoke(created("theirs.csv")).await.unwrap();
     assert_eq!(denied["Results"][0]["Error"]["Type"], "AccessDenied");
 }
 
@@ -318,11 +276,22 @@ async fn the_expected_bucket_owner_is_sent_and_a_mismatch_is_access_denied() {
 async fn presigned_url_is_emitted_only_when_asked() {
     let h = harness().await;
     let (_, job) = h.seed("a.csv");
-    h.invoke(s3_event(&[("ObjectCreated:Put", "a.csv")]))
-        .await
-        .unwrap();
-    let everything = format!("{:?}", h.events());
-    assert!(!everything.contains("X-Amz-Signature"), "{everything}");
+    let response = h.invoke(created("a.csv")).await.unwrap();
+    assert!(h.events()[0].detail["UserImportJob"]
+        .get("PreSignedUrl")
+        .is_none());
+    // Nowhere in what was sent to EventBridge, nor in the response.
+    let sent: Vec<String> = h
+        .emulator
+        .calls()
+        .iter()
+        .map(|c| c.params.to_string())
+        .collect();
+    assert!(
+        sent.iter().all(|body| !body.contains(&job.pre_signed_url)),
+        "{sent:?}"
+    );
+    assert!(!response.to_string().contains("X-Amz-Signature"));
 
     let config = Config {
         emit_presigned_url: true,
@@ -330,9 +299,7 @@ async fn presigned_url_is_emitted_only_when_asked() {
     };
     let h2 = harness_with(config).await;
     let (_, job2) = h2.seed("a.csv");
-    h2.invoke(s3_event(&[("ObjectCreated:Put", "a.csv")]))
-        .await
-        .unwrap();
+    h2.invoke(created("a.csv")).await.unwrap();
     assert_eq!(
         h2.events()[0].detail["UserImportJob"]["PreSignedUrl"],
         json!(job2.pre_signed_url)
@@ -371,7 +338,7 @@ async fn events_go_out_ten_to_a_call_and_results_keep_their_order() {
 async fn a_bad_record_does_not_sink_its_neighbours() {
     let h = harness().await;
     let (_, job) = h.seed("good.csv");
-    let mut event = s3_event(&[("ObjectCreated:Put", "good.csv")]);
+    let mut event = created("good.csv");
     event["Records"]
         .as_array_mut()
         .unwrap()

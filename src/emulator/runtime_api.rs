@@ -32,14 +32,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use super::{ACCOUNT_ID, REGION};
 
@@ -162,7 +159,11 @@ impl RuntimeApi {
             answered: Notify::new(),
             next_id: AtomicU64::new(1),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
+        let server = tokio::spawn(super::server::accept_loop(
+            listener,
+            Arc::clone(&shared),
+            handle,
+        ));
         Ok(RuntimeApi {
             shared,
             address,
@@ -282,27 +283,6 @@ impl RuntimeApi {
     /// Every request received, in arrival order.
     pub fn calls(&self) -> Vec<RuntimeCall> {
         self.shared.lock().calls.clone()
-    }
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let shared = Arc::clone(&shared);
-                    connections.spawn(async move {
-                        let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-                        let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 

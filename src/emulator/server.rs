@@ -35,10 +35,22 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-/// Accepts connections until the task is aborted. Connections live in a
-/// `JoinSet`, so aborting this task (dropping the set) closes them all,
-/// hung ones included.
+/// Serves the emulator's AWS endpoints on `listener`.
 pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
+    accept_loop(listener, state, handle).await
+}
+
+/// Accepts connections until the task is aborted, answering each request
+/// with `handle(state, request)`. Connections live in a `JoinSet`, so
+/// aborting this task (dropping the set) closes them all, hung ones included.
+/// Shared by the AWS endpoints and the Lambda Runtime API.
+pub(crate) async fn accept_loop<S, H, Fut, E>(listener: TcpListener, state: Arc<S>, handle: H)
+where
+    S: Send + Sync + 'static,
+    H: Fn(Arc<S>, Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Resp, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+{
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

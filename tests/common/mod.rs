@@ -9,7 +9,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use cognito_import_starter::config::Timeouts;
-use cognito_import_starter::emulator::{Emulator, ImportJob, PutEventEntry, StoredObject};
+use cognito_import_starter::emulator::{Call, Emulator, ImportJob, PutEventEntry, StoredObject};
 use cognito_import_starter::{aws, App, Config, ErrorKind, ImportError};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -99,12 +99,25 @@ impl Harness {
             .collect()
     }
 
+    /// The first call of `operation` the emulator received.
+    pub fn first_call(&self, operation: &str) -> Call {
+        let calls = self.emulator.calls();
+        let call = calls.iter().find(|c| c.operation == operation);
+        call.cloned()
+            .unwrap_or_else(|| panic!("no {operation} call among {calls:?}"))
+    }
+
     pub fn status(&self, job: &ImportJob) -> String {
         self.emulator
             .job(&job.pool_id, &job.job_id)
             .map(|j| j.status)
             .unwrap_or_default()
     }
+}
+
+/// An S3 notification of one `ObjectCreated:Put` (key URL-encoded by the caller).
+pub fn created(key: &str) -> Value {
+    s3_event(&[("ObjectCreated:Put", key)])
 }
 
 /// An S3 notification as S3 sends it (keys URL-encoded by the caller).
