@@ -7,9 +7,10 @@
 
 mod common;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi};
@@ -28,6 +29,8 @@ struct Function {
     child: Child,
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// The threads draining the pipes.
+    readers: Vec<JoinHandle<()>>,
     spawned_at: Instant,
 }
 
@@ -35,13 +38,18 @@ impl Drop for Function {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The pipes are closed: the readers end with everything read.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.save_output();
     }
 }
 
-fn capture(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+fn capture(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, JoinHandle<()>) {
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&buffer);
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut chunk = [0u8; 8192];
         while let Ok(n) = pipe.read(&mut chunk) {
             if n == 0 {
@@ -50,7 +58,7 @@ fn capture(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
             sink.lock().unwrap().extend_from_slice(&chunk[..n]);
         }
     });
-    buffer
+    (buffer, reader)
 }
 
 impl Function {
@@ -77,13 +85,37 @@ impl Function {
         }
         let spawned_at = Instant::now();
         let mut child = command.spawn().expect("the function binary starts");
-        let stdout = capture(child.stdout.take().expect("stdout is piped"));
-        let stderr = capture(child.stderr.take().expect("stderr is piped"));
+        let (stdout, out_reader) = capture(child.stdout.take().expect("stdout is piped"));
+        let (stderr, err_reader) = capture(child.stderr.take().expect("stderr is piped"));
         Function {
             child,
             stdout,
             stderr,
+            readers: vec![out_reader, err_reader],
             spawned_at,
+        }
+    }
+
+    /// Appends what the process wrote (stdout, then stderr) to
+    /// `target/test-logs/cognito-import-starter-<pid>.log`, which `.ci/run`
+    /// scans with the in-process tests' logs.
+    fn save_output(&self) {
+        let dir = common::test_log_dir();
+        let path = dir.join(format!("cognito-import-starter-{}.log", self.child.id()));
+        let written = std::fs::create_dir_all(&dir).and_then(|()| {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
+            file.write_all(&self.stdout.lock().unwrap())?;
+            file.write_all(&self.stderr.lock().unwrap())
+        });
+        if let Err(error) = written {
+            // Not a test failure in itself; `.ci/run` then finds fewer logs.
+            eprintln!(
+                "cannot save the function's output to {}: {error}",
+                path.display()
+            );
         }
     }
 

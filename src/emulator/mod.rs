@@ -398,4 +398,20 @@ impl Emulator {
     pub fn clear_faults(&self) {
         self.state.lock().faults.clear();
     }
+
+    // ---- Concurrency ----
+
+    /// The most requests of `operation` the emulator handled at once, over
+    /// the whole journal. From a request's arrival until the emulator is done
+    /// with it (answered, dropped, or stopped while hung); see [`Call::in_flight`].
+    pub fn max_in_flight(&self, operation: &str) -> usize {
+        self.max_in_flight_since(operation, 0)
+    }
+
+    /// Like [`Emulator::max_in_flight`] among the calls from journal index
+    /// `since` on: the reset. Take `since = emulator.calls().len()` before
+    /// the part to measure (the journal only grows).
+    pub fn max_in_flight_since(&self, operation: &str, since: usize) -> usize {
+        journal::max_in_flight(&self.state.lock().calls, operation, since)
+    }
 }

@@ -133,8 +133,15 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Resp, D
             path,
             params: routed.params.clone(),
             status: 0,
+            in_flight: 0,
+            done_at: None,
         },
     );
+    // In flight from here until this function returns or is dropped.
+    let _handling = journal::Handling {
+        state: &state,
+        index,
+    };
     let fault = {
         let mut inner = state.lock();
         faults::take(

@@ -2,6 +2,8 @@
 //! 127.0.0.1 and the real handler built against it through the real SDK.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -11,6 +13,7 @@ use aws_credential_types::Credentials;
 use cognito_import_starter::config::Timeouts;
 use cognito_import_starter::emulator::{Call, Emulator, ImportJob, PutEventEntry, StoredObject};
 use cognito_import_starter::{aws, App, Config, ErrorKind, ImportError};
+use lambda_runtime::tracing::subscriber::{fmt, EnvFilter};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -31,9 +34,79 @@ pub fn test_config() -> Config {
             connect: Duration::from_millis(500),
             attempt: Duration::from_millis(800),
             operation: Duration::from_secs(3),
+            upload: Duration::from_secs(3),
         },
         ..Config::default()
     }
+}
+
+/// What the test binaries log: everything of this crate, the SDK's debug
+/// lines. Not the SDK at TRACE: `aws_smithy_runtime`'s trace lines print
+/// Cognito's responses, pre-signed URL included (see `.ci/run`). `TEST_LOG`
+/// (an `EnvFilter` directive list) overrides it.
+pub const TEST_LOG_FILTER: &str = "info,cognito_import_starter=trace,aws_config=debug,\
+    aws_sdk_s3=trace,aws_sdk_cognitoidentityprovider=trace,aws_sdk_eventbridge=trace,\
+    aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http_client=debug,\
+    aws_sigv4=debug";
+
+/// `target/test-logs/`: `.ci/run` empties it before the tests and scans it
+/// after them.
+pub fn test_log_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("test-logs")
+}
+
+/// This test binary's log file: `target/test-logs/<binary>-<pid>.log`.
+pub fn test_log_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let stem = exe
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("tests")
+            .to_string();
+        // Cargo names test binaries `<name>-<16 hex digits>`.
+        let name = match stem.rsplit_once('-') {
+            Some((name, hash))
+                if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
+                name.to_string()
+            }
+            _ => stem,
+        };
+        test_log_dir().join(format!("{name}-{}.log", std::process::id()))
+    })
+}
+
+/// Installs, once per test binary, a subscriber writing JSON lines to
+/// [`test_log_path`] at [`TEST_LOG_FILTER`]. The harness constructors call it.
+pub fn init_test_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let path = test_log_path();
+        std::fs::create_dir_all(test_log_dir()).expect("target/test-logs can be created");
+        let file = std::fs::File::create(path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        let filter = std::env::var("TEST_LOG")
+            .map(EnvFilter::new)
+            .unwrap_or_else(|_| EnvFilter::new(TEST_LOG_FILTER));
+        // Another subscriber already set (none in this suite) only means
+        // these lines go there instead.
+        let _ = fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(Mutex::new(file))
+            .try_init();
+    });
+}
+
+/// What this test binary has logged so far (every line is written through
+/// at once).
+pub fn test_logs() -> String {
+    init_test_logs();
+    std::fs::read_to_string(test_log_path()).unwrap_or_default()
 }
 
 pub async fn harness() -> Harness {
@@ -47,6 +120,7 @@ pub async fn harness_with(config: Config) -> Harness {
 }
 
 pub async fn app_for(emulator: &Emulator, config: Config, max_attempts: u32) -> App {
+    init_test_logs();
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
