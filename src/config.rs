@@ -31,6 +31,8 @@ pub struct Timeouts {
     pub attempt: Duration,
     /// The whole call, the SDK's retries included.
     pub operation: Duration,
+    /// Create mode's PUT of the file to the job's pre-signed URL, whole.
+    pub upload: Duration,
 }
 
 impl Default for Timeouts {
@@ -39,6 +41,7 @@ impl Default for Timeouts {
             connect: Duration::from_secs(2),
             attempt: Duration::from_secs(5),
             operation: Duration::from_secs(12),
+            upload: Duration::from_secs(120),
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::model::{ImportJob, ObjectRef};
+use crate::outcome::RecordOutcome;
 use crate::App;
 
 pub const STARTED: &str = "User Import Job Started";
@@ -30,6 +31,7 @@ pub fn started(
     job: &ImportJob,
     object: Option<&ObjectRef>,
     already_started: bool,
+    created_job: bool,
 ) -> Event {
     let mut detail = Map::new();
     detail.insert(
@@ -40,29 +42,33 @@ pub fn started(
         detail.insert("Object".into(), object.to_json());
     }
     detail.insert("AlreadyStarted".into(), already_started.into());
-    detail.insert("CreatedJob".into(), false.into());
+    detail.insert("CreatedJob".into(), created_job.into());
     Event {
         detail_type: STARTED,
         detail: Value::Object(detail),
     }
 }
 
-pub fn start_failed(
-    error: &ImportError,
-    object: Option<&ObjectRef>,
-    pool: Option<&str>,
-    job: Option<&str>,
-) -> Event {
+/// A permanent failure. Create mode's events say `"CreatedJob": true`; an
+/// `InvalidCsv` carries the first problems and their count.
+pub fn start_failed(error: &ImportError, record: &RecordOutcome) -> Event {
     let mut detail = Map::new();
     detail.insert("Error".into(), error.to_json());
-    if let Some(object) = object {
+    if let Some(object) = &record.object {
         detail.insert("Object".into(), object.to_json());
     }
-    if let Some(pool) = pool {
-        detail.insert("UserPoolId".into(), pool.into());
+    if let Some(pool) = &record.user_pool_id {
+        detail.insert("UserPoolId".into(), pool.clone().into());
     }
-    if let Some(job) = job {
-        detail.insert("JobId".into(), job.into());
+    if let Some(job) = &record.job_id {
+        detail.insert("JobId".into(), job.clone().into());
+    }
+    if record.created_job {
+        detail.insert("CreatedJob".into(), true.into());
+    }
+    if let Some(csv) = &error.csv_problems {
+        detail.insert("Problems".into(), json!(csv.first));
+        detail.insert("ProblemCount".into(), csv.count.into());
     }
     Event {
         detail_type: START_FAILED,

@@ -9,6 +9,8 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use lambda_runtime::Diagnostic;
 
+use crate::csv_check::Problem;
+
 /// The error types of SPEC section 6. `as_str` is the wire name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -27,10 +29,13 @@ pub enum ErrorKind {
     EventPublishFailed,
     CsvNotUploaded,
     ServiceUnavailable,
+    InvalidCsv,
+    CsvTooLarge,
+    UploadFailed,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::UnsupportedEvent,
         ErrorKind::MissingImportMetadata,
         ErrorKind::InvalidImportMetadata,
@@ -46,6 +51,9 @@ impl ErrorKind {
         ErrorKind::EventPublishFailed,
         ErrorKind::CsvNotUploaded,
         ErrorKind::ServiceUnavailable,
+        ErrorKind::InvalidCsv,
+        ErrorKind::CsvTooLarge,
+        ErrorKind::UploadFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +73,9 @@ impl ErrorKind {
             ErrorKind::EventPublishFailed => "EventPublishFailed",
             ErrorKind::CsvNotUploaded => "CsvNotUploaded",
             ErrorKind::ServiceUnavailable => "ServiceUnavailable",
+            ErrorKind::InvalidCsv => "InvalidCsv",
+            ErrorKind::CsvTooLarge => "CsvTooLarge",
+            ErrorKind::UploadFailed => "UploadFailed",
         }
     }
 
@@ -78,6 +89,7 @@ impl ErrorKind {
                 | ErrorKind::EventPublishFailed
                 | ErrorKind::CsvNotUploaded
                 | ErrorKind::ServiceUnavailable
+                | ErrorKind::UploadFailed
         )
     }
 }
@@ -94,6 +106,15 @@ impl fmt::Display for ErrorKind {
 pub struct ImportError {
     pub kind: ErrorKind,
     pub message: String,
+    /// `InvalidCsv` only: what the preflight check found (SPEC section 10).
+    pub csv_problems: Option<Box<CsvProblems>>,
+}
+
+/// The first problems of a refused CSV file, and how many there were in all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvProblems {
+    pub first: Vec<Problem>,
+    pub count: u64,
 }
 
 impl ImportError {
@@ -101,6 +122,27 @@ impl ImportError {
         ImportError {
             kind,
             message: message.into(),
+            csv_problems: None,
+        }
+    }
+
+    /// `InvalidCsv`, its message naming the first problem.
+    pub fn invalid_csv(what: &str, first: Vec<Problem>, count: u64) -> Self {
+        let head = first.first().map_or_else(String::new, |p| {
+            let column = p
+                .column
+                .as_deref()
+                .map(|c| format!(", column {c}"))
+                .unwrap_or_default();
+            format!("; first, line {}{column}: {}", p.line, p.problem)
+        });
+        ImportError {
+            kind: ErrorKind::InvalidCsv,
+            message: format!(
+                "{what} is not a CSV file Cognito can import: {count} problem(s){head}; \
+                 fix the file and upload it again"
+            ),
+            csv_problems: Some(Box::new(CsvProblems { first, count })),
         }
     }
 
@@ -253,7 +295,8 @@ mod tests {
                 "InternalErrorException",
                 "EventPublishFailed",
                 "CsvNotUploaded",
-                "ServiceUnavailable"
+                "ServiceUnavailable",
+                "UploadFailed"
             ]
         );
         let permanent: Vec<&str> = ErrorKind::ALL
@@ -273,7 +316,9 @@ mod tests {
                 "ResourceNotFoundException",
                 "InvalidParameterException",
                 "NotAuthorizedException",
-                "ImportJobExpired"
+                "ImportJobExpired",
+                "InvalidCsv",
+                "CsvTooLarge"
             ]
         );
     }

@@ -1,6 +1,6 @@
 //! The pipeline: event -> work items -> resolved jobs -> started jobs ->
 //! events -> response. Records run concurrently, bounded by
-//! `MAX_CONCURRENCY`, and keep their input order.
+//! `MAX_CONCURRENCY`, and their results keep the input order.
 
 use std::time::{Duration, SystemTime};
 
@@ -9,11 +9,12 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use crate::error::{ErrorKind, ImportError};
-use crate::model::{JobRef, ObjectRef, WorkItem};
+use crate::model::{JobRef, WorkItem};
 use crate::outcome::{self, Outcome, RecordOutcome};
+use crate::resolve::{ObjectHead, Plan};
 use crate::start::{start_job, StartedJob};
 use crate::trigger::{self, Invocation};
-use crate::{emit, resolve, track, validate, App};
+use crate::{create, emit, preflight, resolve, track, validate, App};
 
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, ImportError> {
     let budget = work_budget(event.context.deadline());
@@ -68,23 +69,22 @@ async fn run_items(
     items: Vec<WorkItem>,
     budget: Option<Duration>,
 ) -> Vec<RecordOutcome> {
-    let mut records: Vec<RecordOutcome> = stream::iter(items)
-        .map(|item| run_item(app, item, budget))
-        .buffered(app.config.max_concurrency)
+    // Unordered, so that a slow record holds back no other once the window
+    // is full; the results are put back in input order.
+    let mut done: Vec<(usize, RecordOutcome)> = stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| async move { (i, run_item(app, item, budget).await) })
+        .buffer_unordered(app.config.max_concurrency)
         .collect()
         .await;
+    done.sort_by_key(|(i, _)| *i);
+    let mut records: Vec<RecordOutcome> = done.into_iter().map(|(_, record)| record).collect();
     publish_events(app, &mut records).await;
     records.iter().for_each(RecordOutcome::log);
     records
 }
 
 async fn run_item(app: &App, item: WorkItem, budget: Option<Duration>) -> RecordOutcome {
-    let mut record = RecordOutcome {
-        object: None,
-        ids: None,
-        job: None,
-        outcome: Outcome::Ignored,
-    };
+    let mut record = RecordOutcome::new(None);
     let work = advance(app, item, &mut record);
     let result = match budget {
         Some(budget) => tokio::time::timeout(budget, work)
@@ -139,20 +139,34 @@ async fn advance(
         }
         WorkItem::Object(object) => {
             record.object = Some(object.clone());
-            let ids = resolve_object(app, &object, record).await?;
-            start_allowed(app, ids, record).await.map(Some)
+            let head = resolve::head_object(app, &object).await?;
+            record.object = Some(head.object.clone());
+            match resolve::plan(app, &head)? {
+                Plan::Start(ids) => start_named(app, &head, ids, record).await.map(Some),
+                Plan::Create { user_pool_id } => {
+                    create::create_and_start(app, &head, user_pool_id, record)
+                        .await
+                        .map(Some)
+                }
+            }
         }
     }
 }
 
-async fn resolve_object(
+/// SPEC section 4 for an object that names its job; with `VALIDATE_CSV` the
+/// file is checked first (section 10).
+async fn start_named(
     app: &App,
-    object: &ObjectRef,
+    head: &ObjectHead,
+    ids: JobRef,
     record: &mut RecordOutcome,
-) -> Result<JobRef, ImportError> {
-    let head = resolve::head_object(app, object).await?;
-    record.object = Some(head.object.clone());
-    resolve::job_from_metadata(app, &head)
+) -> Result<StartedJob, ImportError> {
+    record.note_ids(&ids);
+    validate::check_allowed(&app.config, &ids)?;
+    if app.config.validate_csv {
+        preflight::check(app, head, &ids.user_pool_id).await?;
+    }
+    start_job(app, &ids).await
 }
 
 async fn start_allowed(
@@ -160,7 +174,7 @@ async fn start_allowed(
     ids: JobRef,
     record: &mut RecordOutcome,
 ) -> Result<StartedJob, ImportError> {
-    record.ids = Some(ids.clone());
+    record.note_ids(&ids);
     validate::check_allowed(&app.config, &ids)?;
     start_job(app, &ids).await
 }

@@ -4,15 +4,19 @@
 
 pub mod aws;
 pub mod config;
+pub mod create;
+pub mod csv_check;
 pub mod emit;
 pub mod error;
 pub mod handler;
 pub mod model;
 pub mod outcome;
+pub mod preflight;
 pub mod resolve;
 pub mod start;
 pub mod track;
 pub mod trigger;
+pub mod upload;
 pub mod validate;
 
 #[cfg(feature = "emulator")]
@@ -32,12 +36,22 @@ use serde_json::Value;
 pub struct App {
     pub config: Config,
     pub clients: aws::Clients,
+    /// Create mode's upload client; built only when create mode is on.
+    pub uploader: Option<upload::Uploader>,
 }
 
 impl App {
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> App {
         let clients = aws::Clients::new(sdk, &config);
-        App { config, clients }
+        let uploader = config
+            .cloudwatch_logs_role_arn
+            .as_ref()
+            .map(|_| upload::Uploader::new(&config.timeouts));
+        App {
+            config,
+            clients,
+            uploader,
+        }
     }
 
     /// Handles one invocation.

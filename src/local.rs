@@ -5,7 +5,7 @@
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
-use crate::emulator::{Emulator, PutEventEntry};
+use crate::emulator::{Emulator, PutEventEntry, DEFAULT_CSV_HEADER};
 use crate::model::WorkItem;
 use crate::trigger::{self, Invocation};
 use crate::{App, ImportError};
@@ -14,8 +14,9 @@ use crate::{App, ImportError};
 pub const SAMPLE_POOL: &str = "us-east-1_EXAMPLE01";
 
 /// Makes every object and job the event names exist, as a platform team
-/// would have left them: an object whose metadata names a pool and a job in
-/// `Created` with its CSV uploaded. Track samples get a finished job.
+/// would have left them: an object (a valid CSV) whose metadata names a pool
+/// and a job in `Created` with its CSV uploaded; in create mode the object
+/// names only the pool. Track samples get a finished job.
 pub fn seed_for(emulator: &Emulator, config: &crate::Config, event: &Value) {
     let items = match trigger::parse(event) {
         Ok(Invocation::Summary(items)) => items,
@@ -25,11 +26,7 @@ pub fn seed_for(emulator: &Emulator, config: &crate::Config, event: &Value) {
             user_pool_id,
             job_id,
         }) => {
-            emulator.create_user_pool(
-                &user_pool_id,
-                "example-pool",
-                crate::emulator::DEFAULT_CSV_HEADER,
-            );
+            emulator.create_user_pool(&user_pool_id, "example-pool", DEFAULT_CSV_HEADER);
             emulator.insert_import_job(&user_pool_id, &job_id, "example-import", true);
             emulator.finish_job(
                 &user_pool_id,
@@ -52,11 +49,19 @@ pub fn seed_for(emulator: &Emulator, config: &crate::Config, event: &Value) {
 fn seed_item(emulator: &Emulator, config: &crate::Config, item: WorkItem) {
     match item {
         WorkItem::Object(object) => {
-            let job = emulator.create_import_job(SAMPLE_POOL, "example-import", true);
-            let metadata = [
-                (config.pool_id_metadata_key.as_str(), SAMPLE_POOL),
-                (config.job_id_metadata_key.as_str(), job.job_id.as_str()),
-            ];
+            let pool_key = config.pool_id_metadata_key.as_str();
+            let job_key = config.job_id_metadata_key.as_str();
+            emulator.create_user_pool(SAMPLE_POOL, "example-pool", DEFAULT_CSV_HEADER);
+            // Create mode (SPEC section 10): the object names only the pool.
+            let job = config
+                .cloudwatch_logs_role_arn
+                .is_none()
+                .then(|| emulator.create_import_job(SAMPLE_POOL, "example-import", true));
+            let mut metadata = vec![(pool_key, SAMPLE_POOL)];
+            if let Some(job) = &job {
+                metadata.push((job_key, job.job_id.as_str()));
+            }
+            let body = sample_csv();
             match &object.version_id {
                 Some(version) => {
                     emulator.create_bucket(&object.bucket, true);
@@ -64,12 +69,12 @@ fn seed_item(emulator: &Emulator, config: &crate::Config, item: WorkItem) {
                         &object.bucket,
                         &object.key,
                         version,
-                        SAMPLE_CSV,
+                        body,
                         &metadata,
                     );
                 }
                 None => {
-                    emulator.put_object(&object.bucket, &object.key, SAMPLE_CSV, &metadata);
+                    emulator.put_object(&object.bucket, &object.key, body, &metadata);
                 }
             }
         }
@@ -83,8 +88,31 @@ fn seed_item(emulator: &Emulator, config: &crate::Config, item: WorkItem) {
     }
 }
 
-const SAMPLE_CSV: &str = "cognito:username,email,email_verified,cognito:mfa_enabled\n\
-                          jdoe,jdoe@example.com,true,false\n";
+/// A small file Cognito would import: the standard header, two users.
+pub fn sample_csv() -> String {
+    let users = [
+        ("jdoe", "jdoe@example.com"),
+        ("asmith", "asmith@example.com"),
+    ];
+    let mut text = DEFAULT_CSV_HEADER.join(",");
+    for (username, email) in users {
+        let row: Vec<&str> = DEFAULT_CSV_HEADER
+            .iter()
+            .map(|column| match *column {
+                "cognito:username" => username,
+                "email" => email,
+                "email_verified" => "true",
+                "phone_number_verified" => "false",
+                "cognito:mfa_enabled" => "false",
+                _ => "",
+            })
+            .collect();
+        text.push('\n');
+        text.push_str(&row.join(","));
+    }
+    text.push('\n');
+    text
+}
 
 /// Runs the real handler on `event` and returns its result and the events
 /// the emulator accepted during the call.

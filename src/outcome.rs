@@ -31,12 +31,31 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordOutcome {
     pub object: Option<ObjectRef>,
-    pub ids: Option<JobRef>,
+    pub user_pool_id: Option<String>,
+    pub job_id: Option<String>,
     pub job: Option<ImportJob>,
+    /// Create mode (SPEC section 10): the function created (or found) the job.
+    pub created_job: bool,
     pub outcome: Outcome,
 }
 
 impl RecordOutcome {
+    pub fn new(object: Option<ObjectRef>) -> RecordOutcome {
+        RecordOutcome {
+            object,
+            user_pool_id: None,
+            job_id: None,
+            job: None,
+            created_job: false,
+            outcome: Outcome::Ignored,
+        }
+    }
+
+    pub fn note_ids(&mut self, ids: &JobRef) {
+        self.user_pool_id = Some(ids.user_pool_id.clone());
+        self.job_id = Some(ids.job_id.clone());
+    }
+
     pub fn error(&self) -> Option<&ImportError> {
         match &self.outcome {
             Outcome::Failed(error) => Some(error),
@@ -57,13 +76,11 @@ impl RecordOutcome {
                 job,
                 self.object.as_ref(),
                 self.outcome == Outcome::AlreadyStarted,
+                self.created_job,
             )),
-            (Outcome::Failed(error), _) if !error.is_retryable() => Some(emit::start_failed(
-                error,
-                self.object.as_ref(),
-                self.ids.as_ref().map(|ids| ids.user_pool_id.as_str()),
-                self.ids.as_ref().map(|ids| ids.job_id.as_str()),
-            )),
+            (Outcome::Failed(error), _) if !error.is_retryable() => {
+                Some(emit::start_failed(error, self))
+            }
             _ => None,
         }
     }
@@ -94,9 +111,11 @@ impl RecordOutcome {
             map.insert("Bucket".into(), object.bucket.clone().into());
             map.insert("Key".into(), object.key.clone().into());
         }
-        if let Some(ids) = &self.ids {
-            map.insert("UserPoolId".into(), ids.user_pool_id.clone().into());
-            map.insert("JobId".into(), ids.job_id.clone().into());
+        if let Some(pool) = &self.user_pool_id {
+            map.insert("UserPoolId".into(), pool.clone().into());
+        }
+        if let Some(job) = &self.job_id {
+            map.insert("JobId".into(), job.clone().into());
         }
         if let Some(status) = self.status() {
             map.insert("Status".into(), status.into());
@@ -114,10 +133,8 @@ impl RecordOutcome {
             .object
             .as_ref()
             .map_or(("", ""), |o| (o.bucket.as_str(), o.key.as_str()));
-        let (pool, job) = self
-            .ids
-            .as_ref()
-            .map_or(("", ""), |i| (i.user_pool_id.as_str(), i.job_id.as_str()));
+        let pool = self.user_pool_id.as_deref().unwrap_or_default();
+        let job = self.job_id.as_deref().unwrap_or_default();
         let status = self.status().unwrap_or_default();
         let outcome = self.outcome.name();
         match self.error() {
@@ -128,6 +145,7 @@ impl RecordOutcome {
                 job_id = job,
                 outcome,
                 status,
+                created_job = self.created_job,
                 "record outcome"
             ),
             Some(error) => {
@@ -143,6 +161,7 @@ impl RecordOutcome {
                     status,
                     error_type,
                     retryable,
+                    created_job = self.created_job,
                     error = message,
                     "record outcome"
                 )
@@ -210,6 +229,7 @@ pub fn batch_response(
 
 /// Direct invocations: the job record, or the failure as the Lambda error.
 pub fn direct(record: RecordOutcome, include_presigned_url: bool) -> Result<Value, ImportError> {
+    let created_job = record.created_job;
     let already_started = match record.outcome {
         Outcome::Started => false,
         Outcome::AlreadyStarted => true,
@@ -229,6 +249,10 @@ pub fn direct(record: RecordOutcome, include_presigned_url: bool) -> Result<Valu
     if let Some(object) = &record.object {
         map.insert("Object".into(), object.to_json());
     }
+    // Only create mode says so: the section 2 shapes stay as they are.
+    if created_job {
+        map.insert("CreatedJob".into(), true.into());
+    }
     Ok(Value::Object(map))
 }
 
@@ -238,10 +262,8 @@ mod tests {
 
     fn record(outcome: Outcome) -> RecordOutcome {
         RecordOutcome {
-            object: Some(ObjectRef::new("b", "k", None)),
-            ids: None,
-            job: None,
             outcome,
+            ..RecordOutcome::new(Some(ObjectRef::new("b", "k", None)))
         }
     }
 

@@ -75,8 +75,9 @@ fn fallback(ids: &JobRef) -> ImportJob {
     }
 }
 
-/// Start was refused: the job's status says why.
-fn after_precondition(ids: &JobRef, job: ImportJob) -> Result<StartedJob, ImportError> {
+/// Start was refused (or create mode found the job past `Created`): the
+/// job's status says why.
+pub fn after_precondition(ids: &JobRef, job: ImportJob) -> Result<StartedJob, ImportError> {
     let (pool, id) = (&ids.user_pool_id, &ids.job_id);
     match job.status.as_deref() {
         Some("Pending" | "InProgress" | "Stopping" | "Stopped" | "Succeeded" | "Failed") => Ok(StartedJob {

@@ -43,23 +43,31 @@ pub fn check_ids(
 
 pub fn parse_ids(pool: (&str, &str), job: (&str, &str)) -> Result<JobRef, ImportError> {
     Ok(JobRef {
-        user_pool_id: checked(
-            pool,
-            is_user_pool_id,
-            "a user pool ID such as us-east-1_AbC123",
-        )?,
+        user_pool_id: parse_pool_id(pool)?,
         job_id: checked(job, is_job_id, "an import job ID such as import-AbC123xYz")?,
     })
 }
 
+/// The pool alone (create mode, SPEC section 10).
+pub fn parse_pool_id(pool: (&str, &str)) -> Result<String, ImportError> {
+    checked(
+        pool,
+        is_user_pool_id,
+        "a user pool ID such as us-east-1_AbC123",
+    )
+}
+
 /// `ALLOWED_USER_POOL_IDS`, for every trigger.
 pub fn check_allowed(config: &Config, ids: &JobRef) -> Result<(), ImportError> {
+    check_allowed_pool(config, &ids.user_pool_id)
+}
+
+pub fn check_allowed_pool(config: &Config, pool: &str) -> Result<(), ImportError> {
     match &config.allowed_user_pool_ids {
-        Some(allowed) if !allowed.contains(&ids.user_pool_id) => Err(ImportError::new(
+        Some(allowed) if !allowed.iter().any(|id| id == pool) => Err(ImportError::new(
             ErrorKind::UserPoolNotAllowed,
             format!(
-                "user pool {} is not in ALLOWED_USER_POOL_IDS; add it there or drop the file for an allowed pool",
-                ids.user_pool_id
+                "user pool {pool} is not in ALLOWED_USER_POOL_IDS; add it there or drop the file for an allowed pool"
             ),
         )),
         _ => Ok(()),

@@ -15,7 +15,10 @@ fn samples() -> Vec<(String, Value)> {
         .expect("events/ exists")
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|x| x == "json"))
-        .filter(|path| path.file_name().is_some_and(|n| n != "env.json"))
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|n| !n.to_string_lossy().starts_with("env"))
+        })
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("readable sample");
             let name = path
@@ -34,7 +37,7 @@ fn samples() -> Vec<(String, Value)> {
 async fn every_sample_succeeds_against_the_seeded_emulator() {
     let samples = samples();
     assert!(
-        samples.len() >= 8,
+        samples.len() >= 9,
         "a sample of every trigger shape: {samples:?}"
     );
     for (name, event) in samples {
@@ -80,5 +83,46 @@ async fn every_sample_succeeds_against_the_seeded_emulator() {
             assert_eq!(response["UserImportJob"]["Status"], "Pending", "{name}");
             assert_eq!(started, 1, "{name}");
         }
+    }
+}
+
+/// With `events/env-create-mode.json`'s settings, every object sample runs
+/// in create mode: the seeded object names only the pool, and the function
+/// checks it, creates the job, uploads and starts it.
+#[tokio::test]
+async fn object_samples_run_in_create_mode_with_its_env_file() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/env-create-mode.json");
+    let env: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let vars = &env["ImportStarterFunction"];
+    let config = cognito_import_starter::Config {
+        cloudwatch_logs_role_arn: vars["CLOUDWATCH_LOGS_ROLE_ARN"]
+            .as_str()
+            .map(str::to_string),
+        validate_csv: vars["VALIDATE_CSV"] == "true",
+        ..test_config()
+    };
+    for name in [
+        "s3-put-create-mode.json",
+        "s3-put.json",
+        "eventbridge-object-created.json",
+    ] {
+        let event: Value = samples()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e)
+            .unwrap_or_else(|| panic!("events/{name} exists"));
+        let h = harness_with(config.clone()).await;
+        local::seed_for(&h.emulator, &h.app.config, &event);
+        let (result, events) = local::invoke(&h.app, &h.emulator, event).await;
+        let response =
+            result.unwrap_or_else(|e| panic!("{name}: {} {}", e.error_type(), e.message));
+        assert_eq!(
+            response["Results"][0]["Outcome"], "Started",
+            "{name}: {response}"
+        );
+        assert_eq!(h.emulator.count("CreateUserImportJob"), 1, "{name}");
+        assert_eq!(h.emulator.count("UploadCsv"), 1, "{name}");
+        assert_eq!(events.len(), 1, "{name}: {events:?}");
+        assert_eq!(events[0].detail["CreatedJob"], json!(true), "{name}");
     }
 }

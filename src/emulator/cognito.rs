@@ -63,7 +63,10 @@ pub(crate) fn insert_job(
     role_arn: &str,
     csv_uploaded: bool,
 ) -> ImportJob {
-    let now = util::now_ms();
+    // No two jobs share a creation instant (as across real round trips), so
+    // "the oldest job of a name" is always one job.
+    let latest = inner.jobs.iter().map(|r| r.job.creation_date_ms).max();
+    let now = latest.map_or(util::now_ms(), |latest| util::now_ms().max(latest + 1));
     let signature = state.rng.hex(64);
     let (day, stamp) = util::amz_date(now);
     let pre_signed_url = format!(

@@ -1,0 +1,203 @@
+//! Create mode end to end on the largest file Cognito takes (about 100 MB,
+//! 500,000 users): the release binary runs as Lambda runs it, through the
+//! emulated Runtime API on 127.0.0.1, against the emulator; the function
+//! checks the file (one streamed read), creates the job, uploads it (a
+//! second streamed read, piped into the PUT) and starts it. Reported: the
+//! function process's peak RSS (VmHWM; target at most 48 MiB, so a 128 MB
+//! Lambda has room) and the wall time of the invocation.
+//!
+//!   cargo build --release --locked --bin cognito-import-starter
+//!   cargo bench --bench create_mode
+//!
+//! A benchmark, not a test: it asserts only that the import happened.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cognito_import_starter::emulator::runtime_api::RuntimeApi;
+use cognito_import_starter::emulator::{Emulator, DEFAULT_CSV_HEADER};
+use serde_json::json;
+
+const POOL: &str = "us-east-1_BenchPool1";
+const BUCKET: &str = "bench-drop";
+const KEY: &str = "imports/users-500k.csv";
+const ROWS: usize = 500_000;
+/// Bytes of a data row, its line end included: 500,001 lines in 100 MB.
+const ROW_BYTES: usize = 200;
+const TARGET_RSS_MIB: f64 = 48.0;
+
+/// A valid file: the default header, then `ROWS` users padded with a
+/// `profile` value to `ROW_BYTES` each.
+fn generate() -> Vec<u8> {
+    let header = DEFAULT_CSV_HEADER.join(",");
+    let mut data = Vec::with_capacity(header.len() + 1 + ROWS * ROW_BYTES);
+    data.extend_from_slice(header.as_bytes());
+    data.push(b'\n');
+    let mut row = String::with_capacity(ROW_BYTES);
+    for n in 0..ROWS {
+        row.clear();
+        for (i, column) in DEFAULT_CSV_HEADER.iter().enumerate() {
+            if i > 0 {
+                row.push(',');
+            }
+            match *column {
+                "cognito:username" => row.push_str(&format!("user{n:07}")),
+                "email" => row.push_str(&format!("user{n:07}@example.com")),
+                "email_verified" => row.push_str("true"),
+                "phone_number_verified" => row.push_str("false"),
+                "cognito:mfa_enabled" => row.push_str("false"),
+                "birthdate" => row.push_str("02/29/2000"),
+                "updated_at" => row.push_str("1764063000"),
+                "profile" => row.push_str("{profile}"),
+                _ => {}
+            }
+        }
+        let pad = ROW_BYTES.saturating_sub(row.len() - "{profile}".len() + 1);
+        let row = row.replace("{profile}", &"p".repeat(pad));
+        data.extend_from_slice(row.as_bytes());
+        data.push(b'\n');
+    }
+    data
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let binary = root.join("target/release/cognito-import-starter");
+    if !binary.exists() {
+        eprintln!(
+            "no {}: run `cargo build --release --locked --bin cognito-import-starter` first",
+            binary.display()
+        );
+        std::process::exit(2);
+    }
+    let data = generate();
+    let size = data.len();
+    assert!(
+        size as u64 <= 104_857_600,
+        "the file must stay within Cognito's limit"
+    );
+
+    let emulator = Emulator::start().await.expect("emulator starts");
+    emulator.create_user_pool(POOL, "bench", DEFAULT_CSV_HEADER);
+    emulator.put_object(BUCKET, KEY, data, &[("user-pool-id", POOL)]);
+    let api = RuntimeApi::start().await.expect("runtime API starts");
+
+    let mut child = Command::new(&binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "cognito-import-starter")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env(
+            "CLOUDWATCH_LOGS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/cognito-import-logs",
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the function starts");
+    let pid = child.id();
+    if api.wait_first_next(Duration::from_secs(20)).await.is_none() {
+        let _ = child.kill();
+        panic!("the function never asked for an invocation");
+    }
+    let rss_after_init = peak_rss_kib(pid).unwrap_or_default();
+
+    let event = json!({"Records": [{
+        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": KEY, "size": size}}
+    }]});
+    let started = Instant::now();
+    let id = api.enqueue(event, Duration::from_secs(300));
+    let result = api.result(&id, Duration::from_secs(310)).await;
+    let elapsed = started.elapsed();
+    let peak = peak_rss_kib(pid).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let response = result
+        .as_ref()
+        .and_then(|r| r.response().cloned())
+        .unwrap_or_else(|| panic!("the invocation failed: {result:?}"));
+    assert_eq!(response["Results"][0]["Outcome"], "Started", "{response}");
+    let job = emulator
+        .jobs()
+        .into_iter()
+        .find(|job| job.pool_id == POOL)
+        .expect("a job was created");
+    let uploaded = emulator
+        .uploaded_csv(POOL, &job.job_id)
+        .map(|csv| csv.len())
+        .unwrap_or_default();
+    assert_eq!(uploaded, size, "the whole file reached the pre-signed URL");
+
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let seconds = elapsed.as_secs_f64();
+    let report = format!(
+        "# Create mode end to end\n\n\
+         File: {size} bytes, {ROWS} data rows (generated, valid). Release binary through the\n\
+         emulated Runtime API, emulator on 127.0.0.1 with no added latency.\n\n\
+         | measure | value | target |\n|---|---|---|\n\
+         | peak RSS after init | {:.1} MiB | |\n\
+         | peak RSS over the invocation | {:.1} MiB | at most {TARGET_RSS_MIB} MiB ({}) |\n\
+         | invocation wall time | {seconds:.2} s | |\n\
+         | bytes moved (check read + upload read + PUT) | {:.0} MB/s | |\n\n\
+         Machine: {}; {}.\n",
+        mib(rss_after_init),
+        mib(peak),
+        if mib(peak) <= TARGET_RSS_MIB {
+            "met"
+        } else {
+            "NOT met"
+        },
+        (3 * size) as f64 / 1e6 / seconds,
+        machine(),
+        today(),
+    );
+    println!("{report}");
+    let out = root.join("bench/results/create-mode.md");
+    if let Some(dir) = out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&out, &report) {
+        Ok(()) => println!("written to {}", out.display()),
+        Err(error) => eprintln!("could not write {}: {error}", out.display()),
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default()
+}

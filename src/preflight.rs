@@ -1,0 +1,86 @@
+//! SPEC section 10 step 1: the file is checked before Cognito sees it, read
+//! from S3 as a stream and fed chunk by chunk to the checker, so that a
+//! 100 MB file never sits in memory whole.
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::csv_check::{self, CsvChecker, TooLarge};
+use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::resolve::{self, ObjectHead};
+use crate::App;
+
+/// Checks the object against Cognito's CSV rules for `pool`: `CsvTooLarge`
+/// (from `HeadObject` alone when the size says so), `InvalidCsv` with its
+/// problems, or `Ok` for a file Cognito can import.
+pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), ImportError> {
+    let object = &head.object;
+    let size = head.size.and_then(|size| u64::try_from(size).ok());
+    if let Some(size) = size.filter(|&size| size > csv_check::MAX_BYTES) {
+        return Err(too_large(&object.to_string(), TooLarge::Bytes(size)));
+    }
+    let columns = csv_header(app, pool).await?;
+    let mut checker = CsvChecker::new(&columns);
+    let body = resolve::get_object(app, object).await?.body;
+    feed(app, body, &mut checker, &object.to_string()).await?;
+    let report = checker
+        .finish()
+        .map_err(|too| too_large(&object.to_string(), too))?;
+    if report.problem_count > 0 {
+        return Err(ImportError::invalid_csv(
+            &object.to_string(),
+            report.problems,
+            report.problem_count,
+        ));
+    }
+    tracing::debug!(
+        rows = report.rows,
+        bytes = report.bytes,
+        "CSV preflight passed"
+    );
+    Ok(())
+}
+
+/// The columns Cognito expects in this pool's CSV files.
+async fn csv_header(app: &App, pool: &str) -> Result<Vec<String>, ImportError> {
+    let output = app
+        .clients
+        .cognito
+        .get_csv_header()
+        .user_pool_id(pool)
+        .send()
+        .await
+        .map_err(|e| classify_sdk_error(Service::Cognito, &format!("GetCSVHeader {pool}"), &e))?;
+    Ok(output.csv_header().to_vec())
+}
+
+/// Streams the body into the checker. A body that stalls longer than one
+/// attempt's timeout fails retryably rather than waiting for the deadline.
+async fn feed(
+    app: &App,
+    mut body: ByteStream,
+    checker: &mut CsvChecker,
+    what: &str,
+) -> Result<(), ImportError> {
+    let stall = app.config.timeouts.attempt;
+    loop {
+        let next = tokio::time::timeout(stall, body.next())
+            .await
+            .map_err(|_| read_failed(what, "S3 stopped sending the object"))?;
+        match next {
+            None => return Ok(()),
+            Some(Ok(chunk)) => checker.feed(&chunk).map_err(|too| too_large(what, too))?,
+            Some(Err(_)) => return Err(read_failed(what, "the object's stream broke off")),
+        }
+    }
+}
+
+fn read_failed(what: &str, why: &str) -> ImportError {
+    ImportError::new(
+        ErrorKind::ServiceUnavailable,
+        format!("GetObject {what}: {why}; it will be retried"),
+    )
+}
+
+fn too_large(what: &str, too: TooLarge) -> ImportError {
+    ImportError::new(ErrorKind::CsvTooLarge, format!("{what}: {too}"))
+}

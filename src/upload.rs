@@ -1,0 +1,132 @@
+//! Create mode, SPEC section 10 step 3: the object, streamed from S3, is PUT
+//! to the job's pre-signed URL. The request goes through the SDK's own HTTP
+//! stack (hyper 1, rustls with aws-lc-rs), so the binary carries one TLS
+//! stack. The URL is a credential: it never reaches a log line or a message.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
+use aws_smithy_runtime_api::http::Request;
+use aws_smithy_types::body::SdkBody;
+
+use crate::config::Timeouts;
+use crate::error::{ErrorKind, ImportError};
+
+/// The HTTP client of the upload, built once at init in create mode.
+#[derive(Clone, Debug)]
+pub struct Uploader {
+    connector: Arc<Connector>,
+}
+
+impl Uploader {
+    pub fn new(timeouts: &Timeouts) -> Uploader {
+        // The read timeout runs from the first byte sent to the response
+        // head, so it must cover the whole body: the upload timeout.
+        let settings = HttpConnectorSettings::builder()
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.upload)
+            .build();
+        let connector = Connector::builder()
+            .connector_settings(settings)
+            .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build();
+        Uploader {
+            connector: Arc::new(connector),
+        }
+    }
+
+    /// PUTs `length` bytes of `body` to `url` with the header the pre-signed
+    /// URL is signed for. Any failure is the retryable `UploadFailed`; `what`
+    /// names the job for the message (the URL itself is never shown).
+    pub async fn put(
+        &self,
+        url: &str,
+        body: SdkBody,
+        length: u64,
+        what: &str,
+    ) -> Result<(), ImportError> {
+        let failed = |why: String| {
+            ImportError::new(
+                ErrorKind::UploadFailed,
+                format!(
+                    "upload of the CSV to {what}'s pre-signed URL failed: {why}; the delivery will be retried"
+                ),
+            )
+        };
+        let mut request = Request::new(body);
+        request
+            .set_method("PUT")
+            .map_err(|_| failed("the request could not be built".into()))?;
+        request
+            .set_uri(url)
+            .map_err(|_| failed("Cognito returned a pre-signed URL that is not a URL".into()))?;
+        request
+            .headers_mut()
+            .insert("x-amz-server-side-encryption", "aws:kms");
+        request
+            .headers_mut()
+            .insert("content-length", length.to_string());
+        let response = self
+            .connector
+            .call(request)
+            .await
+            .map_err(|error| failed(connector_failure(&error)))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let body = ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .map(|data| data.to_vec())
+            .unwrap_or_default();
+        Err(failed(format!(
+            "S3 answered HTTP {status} {}",
+            s3_error_code(&body)
+        )))
+    }
+}
+
+/// Says what kind of failure it was without the error's text, which can
+/// quote the request URI (and with it the signature).
+fn connector_failure(error: &aws_smithy_runtime_api::client::result::ConnectorError) -> String {
+    let kind = if error.is_timeout() {
+        "no answer in time"
+    } else if error.is_io() {
+        "the connection failed"
+    } else {
+        "the request failed"
+    };
+    kind.to_string()
+}
+
+/// The `<Code>` of an S3 XML error body, if it has one.
+fn s3_error_code(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| {
+            code.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(64)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_is_read_from_the_xml_body() {
+        let body = b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>";
+        assert_eq!(s3_error_code(body), "AccessDenied");
+        assert_eq!(s3_error_code(b"not xml"), "");
+    }
+}
