@@ -9,6 +9,7 @@ pub mod csv_check;
 pub mod emit;
 pub mod error;
 pub mod handler;
+pub mod logging;
 pub mod model;
 pub mod outcome;
 pub mod preflight;

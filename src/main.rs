@@ -1,10 +1,10 @@
 //! The Lambda bootstrap: read the configuration, build the clients once, serve.
 
-use cognito_import_starter::{aws, App, Config};
+use cognito_import_starter::{aws, logging, App, Config};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    logging::init();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {

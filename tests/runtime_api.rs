@@ -582,3 +582,38 @@ async fn json_logs_carry_one_line_per_record_outcome_and_no_credentials() {
     assert_eq!(started["key"], "logged.csv");
     assert_eq!(failed["key"], "no-metadata.csv");
 }
+
+/// At `AWS_LAMBDA_LOG_LEVEL=TRACE` the AWS SDK would print every response
+/// body (Cognito's `PreSignedUrl` among them) and every signed request; the
+/// function holds the SDK at DEBUG, so the logs stay clean (SPEC 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_level_logs_hold_no_presigned_url_and_no_credentials() {
+    let lambda = Lambda::start(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+        ("AWS_SESSION_TOKEN", "runtime-test-secret-token"),
+    ])
+    .await;
+    let notified = lambda.seed("traced.csv");
+    let direct = lambda.emulator.create_import_job(POOL, "direct", true);
+
+    let summary = lambda.respond(created("traced.csv")).await;
+    assert_eq!(summary["Results"][0]["Outcome"], "Started", "{summary}");
+    let ids = json!({"UserPoolId": POOL, "JobId": direct.job_id});
+    let response = lambda.respond(ids.clone()).await;
+    assert_eq!(response["UserImportJob"]["Status"], "Pending", "{response}");
+    // A redelivery: DescribeUserImportJob's record, URL included, is read.
+    assert_eq!(lambda.respond(ids).await["AlreadyStarted"], json!(true));
+    assert_eq!(lambda.status(&notified), "Pending");
+
+    // Not vacuous: the process did log at TRACE and DEBUG.
+    lambda.outcome_lines(3).await;
+    let lines = json_lines(&lambda.function.stdout());
+    for level in ["TRACE", "DEBUG"] {
+        assert!(
+            lines.iter().any(|line| line["level"] == level),
+            "no {level} line in:\n{}",
+            lambda.function.output()
+        );
+    }
+    lambda.assert_no_credentials();
+}

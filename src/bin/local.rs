@@ -19,7 +19,7 @@ const USAGE: &str = "usage: local [--aws] <event.json>";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     // The function's log lines go to stderr, the result to stdout.
-    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    cognito_import_starter::logging::init_with_writer(std::io::stderr);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let real_aws = args.iter().any(|a| a == "--aws");
     let files: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
