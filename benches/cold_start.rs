@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi};
-use cognito_import_starter::emulator::Emulator;
+use cognito_import_starter::emulator::{Emulator, Fault, FaultAction};
 use serde_json::{json, Value};
 
 const POOL: &str = "us-east-1_BenchPool1";
@@ -60,6 +60,9 @@ struct Options {
     note: Option<String>,
     /// Leave the machine's trust store as it is (no `SSL_CERT_FILE`).
     machine_certs: bool,
+    /// Added to every AWS call the emulator answers, as a region's round
+    /// trip would be.
+    latency: Duration,
 }
 
 impl Options {
@@ -74,6 +77,7 @@ impl Options {
             out: root.join("bench/results/cold-start.md"),
             note: None,
             machine_certs: false,
+            latency: Duration::ZERO,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -97,6 +101,9 @@ impl Options {
                 "--out" => options.out = PathBuf::from(value("--out")),
                 "--note" => options.note = Some(value("--note")),
                 "--machine-certs" => options.machine_certs = true,
+                "--latency-ms" => {
+                    options.latency = Duration::from_millis(count("--latency-ms") as u64)
+                }
                 // Added by `cargo bench` to every harness = false target.
                 "--bench" => {}
                 "--help" | "-h" => usage(""),
@@ -120,7 +127,8 @@ fn usage(problem: &str) -> ! {
          \x20 --bin-dir    where bench/run put the release binaries (default target/cold-start/bin)\n\
          \x20 --out FILE   the results file (default bench/results/cold-start.md)\n\
          \x20 --note TEXT  a line added to the results (e.g. the lever measured)\n\
-         \x20 --machine-certs  no SSL_CERT_FILE: every binary reads this machine's whole trust store"
+         \x20 --machine-certs  no SSL_CERT_FILE: every binary reads this machine's whole trust store\n\
+         \x20 --latency-ms N   add N ms to every AWS call (default 0)"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 });
 }
@@ -621,6 +629,11 @@ async fn main() {
         .unwrap_or_else(|e| fail(&format!("emulator: {e}")));
     emulator.create_bucket(BUCKET, false);
     emulator.create_user_pool(POOL, "bench-pool", &["cognito:username", "email"]);
+    if !options.latency.is_zero() {
+        for operation in ["HeadObject", "StartUserImportJob", "PutEvents"] {
+            emulator.inject(Fault::new(operation, FaultAction::Delay(options.latency)));
+        }
+    }
     let mut world = World {
         emulator,
         seeded: 0,
@@ -847,7 +860,12 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "- emulator and Lambda Runtime API on 127.0.0.1, no added latency; AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 (no memory or CPU limit is applied)"
+        "- emulator and Lambda Runtime API on 127.0.0.1, {}; AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 (no memory or CPU limit is applied)",
+        if options.latency.is_zero() {
+            "no added latency".to_string()
+        } else {
+            format!("{} ms added to every HeadObject, StartUserImportJob and PutEvents", options.latency.as_millis())
+        }
     );
     let trust = match TRUST_BUNDLE.get().and_then(Option::as_ref) {
         Some(bundle) => format!(

@@ -11,6 +11,8 @@
 //!
 //! A benchmark, not a test: it asserts only that the import happened.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,6 +97,7 @@ async fn main() {
         .env("AWS_LAMBDA_RUNTIME_API", api.address())
         .env("AWS_LAMBDA_FUNCTION_NAME", "cognito-import-starter")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
         .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
@@ -164,8 +167,8 @@ async fn main() {
             "NOT met"
         },
         (3 * size) as f64 / 1e6 / seconds,
-        machine(),
-        today(),
+        common::machine(),
+        common::now_utc(),
     );
     println!("{report}");
     let out = root.join("bench/results/create-mode.md");
@@ -176,28 +179,4 @@ async fn main() {
         Ok(()) => println!("written to {}", out.display()),
         Err(error) => eprintln!("could not write {}: {error}", out.display()),
     }
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
-}
-
-fn today() -> String {
-    Command::new("date")
-        .arg("-u")
-        .arg("+%Y-%m-%d")
-        .output()
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .unwrap_or_default()
 }

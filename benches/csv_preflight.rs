@@ -3,6 +3,9 @@
 //! stream would. Run with `cargo bench --bench csv_preflight` (release
 //! profile). Exits non-zero when the generated file is not found valid.
 
+mod common;
+
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -27,7 +30,6 @@ fn generate(header: &[&str], rows: usize) -> Vec<u8> {
             if i > 0 {
                 row.push(',');
             }
-            use std::fmt::Write;
             let _ = match column {
                 "cognito:username" => write!(row, "user{n:07}"),
                 "email" => write!(row, "user{n}@example.com"),
@@ -115,23 +117,34 @@ fn main() {
 
     let best = times[0];
     let median = times[RUNS / 2];
-    println!(
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# CSV preflight throughput\n\nWritten by `cargo bench --bench csv_preflight` on {}, {}.\n\n```",
+        common::machine(),
+        common::now_utc()
+    );
+    let _ = writeln!(
+        text,
         "csv_preflight: {} runs over {} bytes in {} KiB chunks",
         RUNS,
         data.len(),
         CHUNK / 1024
     );
-    println!(
+    let _ = writeln!(
+        text,
         "  best   {:8.1} MB/s ({:.1} ms)",
         mb_per_s(data.len(), best),
         best.as_secs_f64() * 1e3
     );
-    println!(
+    let _ = writeln!(
+        text,
         "  median {:8.1} MB/s ({:.1} ms)",
         mb_per_s(data.len(), median),
         median.as_secs_f64() * 1e3
     );
-    println!(
+    let _ = writeln!(
+        text,
         "  rows {}, bytes {}, problems {}",
         report.rows, report.bytes, report.problem_count
     );
@@ -140,13 +153,23 @@ fn main() {
             format!("{:.1} MiB", k as f64 / 1024.0)
         })
     };
-    println!(
+    let _ = writeln!(
+        text,
         "  peak RSS (VmHWM): {} after generating the input, {} after the checks \
          (the {:.1} MiB input itself is in memory)",
         mib(rss_before),
         mib(rss_after),
         data.len() as f64 / 1024.0 / 1024.0
     );
+
+    text.push_str("```\n");
+    print!("{text}");
+    let out =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/csv-preflight.md");
+    match std::fs::write(&out, &text) {
+        Ok(()) => println!("written to {}", out.display()),
+        Err(error) => eprintln!("could not write {}: {error}", out.display()),
+    }
 
     if !report.is_valid() || report.rows != MAX_ROWS || report.bytes != data.len() as u64 {
         eprintln!(

@@ -26,6 +26,32 @@ pub const MAX_ROW_CHARS: usize = 16_000;
 /// How many problems a [`Report`] lists (it counts them all).
 pub const MAX_REPORTED: usize = 20;
 
+/// Cognito's user import CSV header for a pool without custom attributes:
+/// what `GetCSVHeader` returns (the emulator serves it too).
+pub const STANDARD_HEADER: &[&str] = &[
+    "profile",
+    "address",
+    "birthdate",
+    "gender",
+    "preferred_username",
+    "updated_at",
+    "website",
+    "picture",
+    "phone_number",
+    "phone_number_verified",
+    "zoneinfo",
+    "locale",
+    "email",
+    "email_verified",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "name",
+    "nickname",
+    "cognito:mfa_enabled",
+    "cognito:username",
+];
+
 /// One rule the file breaks, where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -906,31 +932,7 @@ fn is_epoch_seconds(time: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    /// The emulator's DEFAULT_CSV_HEADER (copied: this module does not
-    /// depend on the emulator).
-    const HEADER: &[&str] = &[
-        "profile",
-        "address",
-        "birthdate",
-        "gender",
-        "preferred_username",
-        "updated_at",
-        "website",
-        "picture",
-        "phone_number",
-        "phone_number_verified",
-        "zoneinfo",
-        "locale",
-        "email",
-        "email_verified",
-        "given_name",
-        "family_name",
-        "middle_name",
-        "name",
-        "nickname",
-        "cognito:mfa_enabled",
-        "cognito:username",
-    ];
+    const HEADER: &[&str] = STANDARD_HEADER;
 
     fn columns() -> Vec<String> {
         HEADER.iter().map(|c| c.to_string()).collect()

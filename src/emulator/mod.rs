@@ -49,29 +49,7 @@ pub const DEFAULT_POOL_NAME: &str = "emulated-pool";
 
 /// Cognito's standard user import CSV header (what `GetCSVHeader` returns
 /// for a pool without custom attributes).
-pub const DEFAULT_CSV_HEADER: &[&str] = &[
-    "profile",
-    "address",
-    "birthdate",
-    "gender",
-    "preferred_username",
-    "updated_at",
-    "website",
-    "picture",
-    "phone_number",
-    "phone_number_verified",
-    "zoneinfo",
-    "locale",
-    "email",
-    "email_verified",
-    "given_name",
-    "family_name",
-    "middle_name",
-    "name",
-    "nickname",
-    "cognito:mfa_enabled",
-    "cognito:username",
-];
+pub const DEFAULT_CSV_HEADER: &[&str] = crate::csv_check::STANDARD_HEADER;
 
 /// One stored object version, as `put_object` reports it.
 #[derive(Clone, Debug)]
