@@ -1,0 +1,105 @@
+//! SPEC section 7 (`ALLOWED_USER_POOL_IDS`) through every trigger: a pool
+//! outside the list is `UserPoolNotAllowed` (permanent), and Cognito hears
+//! nothing about it: no start, no create, no header read, no describe.
+
+mod common;
+
+use cognito_import_starter::emulator::DEFAULT_CSV_HEADER;
+use cognito_import_starter::{Config, ErrorKind};
+use common::*;
+use serde_json::json;
+
+const ALLOWED: &str = "us-east-1_Allowed01";
+const ROLE: &str = "arn:aws:iam::123456789012:role/cognito-import-logs";
+
+fn allow_only_other_pool(create_mode: bool) -> Config {
+    Config {
+        allowed_user_pool_ids: Some(vec![ALLOWED.into()]),
+        cloudwatch_logs_role_arn: create_mode.then(|| ROLE.to_string()),
+        ..test_config()
+    }
+}
+
+fn assert_cognito_untouched(h: &Harness) {
+    for operation in [
+        "StartUserImportJob",
+        "CreateUserImportJob",
+        "ListUserImportJobs",
+        "GetCSVHeader",
+        "DescribeUserImportJob",
+        "DescribeUserPool",
+    ] {
+        assert_eq!(h.emulator.count(operation), 0, "{operation} was called");
+    }
+}
+
+#[tokio::test]
+async fn eventbridge_and_sqs_deliveries_of_a_pool_outside_the_list_are_refused() {
+    let h = harness_with(allow_only_other_pool(false)).await;
+    let (_, by_rule) = h.seed("rule.csv");
+    let (_, by_queue) = h.seed("queued.csv");
+
+    let rule = h
+        .invoke(eventbridge_event(BUCKET, "rule.csv", None))
+        .await
+        .unwrap();
+    let queued = h
+        .invoke(sqs_event(&[("m1", created("queued.csv"))]))
+        .await
+        .unwrap();
+
+    assert_eq!(rule["Results"][0]["Error"]["Type"], "UserPoolNotAllowed");
+    // Permanent: the message is not handed back to SQS.
+    assert_eq!(queued, json!({"batchItemFailures": []}));
+    let failed = h.events_of("User Import Job Start Failed");
+    let refused: Vec<_> = failed
+        .iter()
+        .map(|e| (e.detail["Error"]["Type"].clone(), e.detail["JobId"].clone()))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            (json!("UserPoolNotAllowed"), json!(by_rule.job_id)),
+            (json!("UserPoolNotAllowed"), json!(by_queue.job_id)),
+        ]
+    );
+    assert_eq!(h.status(&by_rule), "Created");
+    assert_eq!(h.status(&by_queue), "Created");
+    assert_cognito_untouched(&h);
+}
+
+#[tokio::test]
+async fn create_mode_refuses_a_pool_outside_the_list_before_reading_its_header() {
+    let h = harness_with(allow_only_other_pool(true)).await;
+    h.emulator
+        .create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
+    let csv = format!("{}\n", DEFAULT_CSV_HEADER.join(","));
+    h.emulator
+        .put_object(BUCKET, "new-users.csv", csv, &[("user-pool-id", POOL)]);
+
+    let response = h.invoke(created("new-users.csv")).await.unwrap();
+
+    assert_eq!(
+        response["Results"][0]["Error"]["Type"], "UserPoolNotAllowed",
+        "{response}"
+    );
+    assert!(h.emulator.jobs().is_empty(), "no job may exist");
+    let failed = &h.events_of("User Import Job Start Failed")[0];
+    assert_eq!(failed.detail["UserPoolId"], POOL);
+    assert_eq!(failed.detail["CreatedJob"], json!(true));
+    assert_cognito_untouched(&h);
+}
+
+#[tokio::test]
+async fn track_refuses_a_pool_outside_the_list() {
+    let h = harness_with(allow_only_other_pool(false)).await;
+    let job = h.emulator.create_import_job(POOL, "nightly", true);
+
+    let result = h
+        .invoke(json!({"Action": "Track", "UserPoolId": POOL, "JobId": job.job_id}))
+        .await;
+
+    assert_eq!(kind(&result), ErrorKind::UserPoolNotAllowed);
+    assert!(h.events_of("User Import Job Completed").is_empty());
+    assert_cognito_untouched(&h);
+}
