@@ -33,7 +33,7 @@ impl Uploader {
         let connector = Connector::builder()
             .connector_settings(settings)
             .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
             .build();
         Uploader {
             connector: Arc::new(connector),

@@ -27,6 +27,7 @@ struct Clients {
 fn sdk_config(emulator: &Emulator, operation_timeout: Duration) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(cognito_import_starter::aws::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "AKIDEMULATOR",

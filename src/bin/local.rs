@@ -68,6 +68,7 @@ async fn run_against_emulator(event: Value) -> Result<bool, String> {
     })
     .map_err(|e| e.to_string())?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(aws::http_client())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&endpoint)
         .credentials_provider(aws_credential_types::Credentials::new(

@@ -122,6 +122,7 @@ pub async fn harness_with(config: Config) -> Harness {
 pub async fn app_for(emulator: &Emulator, config: Config, max_attempts: u32) -> App {
     init_test_logs();
     let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(aws::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "AKIDTEST",
