@@ -178,19 +178,7 @@ async fn upload(
             ),
         )
     })?;
-    let url =
-        match &job.pre_signed_url {
-            Some(url) => url.clone(),
-            None => describe_job(app, ids)
-                .await?
-                .pre_signed_url
-                .ok_or_else(|| {
-                    ImportError::new(
-                ErrorKind::UploadFailed,
-                format!("{what}: Cognito returned no pre-signed URL; the delivery will be retried"),
-            )
-                })?,
-        };
+    let url = pre_signed_url(app, job, ids, &what).await?;
     let object = resolve::get_object(app, &head.object).await?;
     let length = object
         .content_length()
@@ -202,6 +190,26 @@ async fn upload(
         .await?;
     tracing::info!(user_pool_id = %ids.user_pool_id, job_id = %ids.job_id, bytes = length, "CSV uploaded");
     Ok(())
+}
+
+/// The job's upload URL: from the record in hand, or read again when that
+/// record came without one.
+async fn pre_signed_url(
+    app: &App,
+    job: &ImportJob,
+    ids: &JobRef,
+    what: &str,
+) -> Result<String, ImportError> {
+    let url = match &job.pre_signed_url {
+        Some(url) => Some(url.clone()),
+        None => describe_job(app, ids).await?.pre_signed_url,
+    };
+    url.ok_or_else(|| {
+        ImportError::new(
+            ErrorKind::UploadFailed,
+            format!("{what}: Cognito returned no pre-signed URL; the delivery will be retried"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -135,14 +135,14 @@ async fn advance(
             job_id,
         } => {
             let ids = validate::parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))?;
-            start_allowed(app, ids, record).await.map(Some)
+            start_allowed(app, ids, None, record).await.map(Some)
         }
         WorkItem::Object(object) => {
             record.object = Some(object.clone());
             let head = resolve::head_object(app, &object).await?;
             record.object = Some(head.object.clone());
             match resolve::plan(app, &head)? {
-                Plan::Start(ids) => start_named(app, &head, ids, record).await.map(Some),
+                Plan::Start(ids) => start_allowed(app, ids, Some(&head), record).await.map(Some),
                 Plan::Create { user_pool_id } => {
                     create::create_and_start(app, &head, user_pool_id, record)
                         .await
@@ -153,29 +153,19 @@ async fn advance(
     }
 }
 
-/// SPEC section 4 for an object that names its job; with `VALIDATE_CSV` the
-/// file is checked first (section 10).
-async fn start_named(
-    app: &App,
-    head: &ObjectHead,
-    ids: JobRef,
-    record: &mut RecordOutcome,
-) -> Result<StartedJob, ImportError> {
-    record.note_ids(&ids);
-    validate::check_allowed(&app.config, &ids)?;
-    if app.config.validate_csv {
-        preflight::check(app, head, &ids.user_pool_id).await?;
-    }
-    start_job(app, &ids).await
-}
-
+/// SPEC section 4 for a named job. For an object, `VALIDATE_CSV` checks the
+/// file first (section 10).
 async fn start_allowed(
     app: &App,
     ids: JobRef,
+    object: Option<&ObjectHead>,
     record: &mut RecordOutcome,
 ) -> Result<StartedJob, ImportError> {
     record.note_ids(&ids);
     validate::check_allowed(&app.config, &ids)?;
+    if let Some(head) = object.filter(|_| app.config.validate_csv) {
+        preflight::check(app, head, &ids.user_pool_id).await?;
+    }
     start_job(app, &ids).await
 }
 

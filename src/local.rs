@@ -5,7 +5,7 @@
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
-use crate::emulator::{Emulator, PutEventEntry, DEFAULT_CSV_HEADER};
+use crate::emulator::{valid_csv, Emulator, PutEventEntry, DEFAULT_CSV_HEADER};
 use crate::model::WorkItem;
 use crate::trigger::{self, Invocation};
 use crate::{App, ImportError};
@@ -61,7 +61,7 @@ fn seed_item(emulator: &Emulator, config: &crate::Config, item: WorkItem) {
             if let Some(job) = &job {
                 metadata.push((job_key, job.job_id.as_str()));
             }
-            let body = sample_csv();
+            let body = valid_csv(&["jdoe", "asmith"]);
             match &object.version_id {
                 Some(version) => {
                     emulator.create_bucket(&object.bucket, true);
@@ -86,32 +86,6 @@ fn seed_item(emulator: &Emulator, config: &crate::Config, item: WorkItem) {
         }
         WorkItem::Ignored { .. } | WorkItem::Invalid { .. } => {}
     }
-}
-
-/// A small file Cognito would import: the standard header, two users.
-pub fn sample_csv() -> String {
-    let users = [
-        ("jdoe", "jdoe@example.com"),
-        ("asmith", "asmith@example.com"),
-    ];
-    let mut text = DEFAULT_CSV_HEADER.join(",");
-    for (username, email) in users {
-        let row: Vec<&str> = DEFAULT_CSV_HEADER
-            .iter()
-            .map(|column| match *column {
-                "cognito:username" => username,
-                "email" => email,
-                "email_verified" => "true",
-                "phone_number_verified" => "false",
-                "cognito:mfa_enabled" => "false",
-                _ => "",
-            })
-            .collect();
-        text.push('\n');
-        text.push_str(&row.join(","));
-    }
-    text.push('\n');
-    text
 }
 
 /// Runs the real handler on `event` and returns its result and the events

@@ -13,21 +13,19 @@ use crate::App;
 /// (from `HeadObject` alone when the size says so), `InvalidCsv` with its
 /// problems, or `Ok` for a file Cognito can import.
 pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), ImportError> {
-    let object = &head.object;
+    let what = head.object.to_string();
     let size = head.size.and_then(|size| u64::try_from(size).ok());
     if let Some(size) = size.filter(|&size| size > csv_check::MAX_BYTES) {
-        return Err(too_large(&object.to_string(), TooLarge::Bytes(size)));
+        return Err(too_large(&what, TooLarge::Bytes(size)));
     }
     let columns = csv_header(app, pool).await?;
     let mut checker = CsvChecker::new(&columns);
-    let body = resolve::get_object(app, object).await?.body;
-    feed(app, body, &mut checker, &object.to_string()).await?;
-    let report = checker
-        .finish()
-        .map_err(|too| too_large(&object.to_string(), too))?;
+    let body = resolve::get_object(app, &head.object).await?.body;
+    feed(app, body, &mut checker, &what).await?;
+    let report = checker.finish().map_err(|too| too_large(&what, too))?;
     if report.problem_count > 0 {
         return Err(ImportError::invalid_csv(
-            &object.to_string(),
+            &what,
             report.problems,
             report.problem_count,
         ));

@@ -1,7 +1,7 @@
 //! Create mode, SPEC section 10 step 3: the object, streamed from S3, is PUT
 //! to the job's pre-signed URL. The request goes through the SDK's own HTTP
-//! stack (hyper 1, rustls with aws-lc-rs), so the binary carries one TLS
-//! stack. The URL is a credential: it never reaches a log line or a message.
+//! stack (hyper 1, rustls on ring, as in `aws::http_client`), so the binary
+//! carries one TLS stack. The URL is a credential: it never reaches a log line or a message.
 
 use std::sync::Arc;
 
@@ -75,7 +75,7 @@ impl Uploader {
             .connector
             .call(request)
             .await
-            .map_err(|error| failed(connector_failure(&error)))?;
+            .map_err(|error| failed(connector_failure(&error).into()))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
@@ -94,15 +94,16 @@ impl Uploader {
 
 /// Says what kind of failure it was without the error's text, which can
 /// quote the request URI (and with it the signature).
-fn connector_failure(error: &aws_smithy_runtime_api::client::result::ConnectorError) -> String {
-    let kind = if error.is_timeout() {
+fn connector_failure(
+    error: &aws_smithy_runtime_api::client::result::ConnectorError,
+) -> &'static str {
+    if error.is_timeout() {
         "no answer in time"
     } else if error.is_io() {
         "the connection failed"
     } else {
         "the request failed"
-    };
-    kind.to_string()
+    }
 }
 
 /// The `<Code>` of an S3 XML error body, if it has one.

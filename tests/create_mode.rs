@@ -7,7 +7,7 @@ mod common;
 
 use cognito_import_starter::create::job_name;
 use cognito_import_starter::emulator::{
-    Emulator, Fault, FaultAction, ImportJob, DEFAULT_CSV_HEADER,
+    valid_csv, Emulator, Fault, FaultAction, ImportJob, DEFAULT_CSV_HEADER,
 };
 use cognito_import_starter::model::ObjectRef;
 use cognito_import_starter::{Config, ErrorKind};
@@ -25,30 +25,6 @@ fn create_config() -> Config {
         cloudwatch_logs_role_arn: Some(ROLE.into()),
         ..test_config()
     }
-}
-
-/// A CSV with the default header and one row per user; each user has a
-/// verified email.
-fn csv_of(users: &[&str]) -> String {
-    let mut text = DEFAULT_CSV_HEADER.join(",");
-    for user in users {
-        let row: Vec<String> = DEFAULT_CSV_HEADER
-            .iter()
-            .map(|column| match *column {
-                "cognito:username" => user.to_string(),
-                "email" => format!("{user}@example.com"),
-                "email_verified" => "true".into(),
-                "phone_number_verified" => "false".into(),
-                "cognito:mfa_enabled" => "false".into(),
-                "name" => format!("{user}\\, Jr."),
-                _ => String::new(),
-            })
-            .collect();
-        text.push('\n');
-        text.push_str(&row.join(","));
-    }
-    text.push('\n');
-    text
 }
 
 async fn create_harness() -> Harness {
@@ -92,7 +68,7 @@ fn operations(h: &Harness) -> Vec<String> {
 #[tokio::test]
 async fn a_file_naming_only_the_pool_is_checked_created_uploaded_and_started() {
     let h = create_harness().await;
-    let body = csv_of(&["alice", "bob"]);
+    let body = valid_csv(&["alice", "bob"]);
     let object = drop_file(&h.emulator, KEY, &body);
 
     let summary = h.invoke(created(KEY)).await.unwrap();
@@ -140,7 +116,7 @@ async fn a_file_naming_only_the_pool_is_checked_created_uploaded_and_started() {
 #[tokio::test]
 async fn without_a_logs_role_a_missing_job_id_stays_missing_metadata() {
     let h = harness().await;
-    drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
 
     let summary = h.invoke(created(KEY)).await.unwrap();
 
@@ -155,9 +131,9 @@ async fn without_a_logs_role_a_missing_job_id_stays_missing_metadata() {
 #[tokio::test]
 async fn a_bad_file_is_invalid_csv_with_its_problems_before_any_job_exists() {
     let h = create_harness().await;
-    let mut body = csv_of(&["alice", "bob"]);
+    let mut body = valid_csv(&["alice", "bob"]);
     body.push_str(
-        &csv_of(&["carol dee"])
+        &valid_csv(&["carol dee"])
             .lines()
             .nth(1)
             .unwrap()
@@ -231,7 +207,7 @@ async fn an_oversized_file_is_refused_from_head_object_alone() {
 #[tokio::test]
 async fn redelivery_after_the_create_finds_the_job_and_finishes() {
     let h = create_harness().await;
-    let object = drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    let object = drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     h.emulator
         .inject(Fault::new("UploadCsv", FaultAction::error(503, "SlowDown")).times(1));
 
@@ -255,7 +231,7 @@ async fn redelivery_after_the_create_finds_the_job_and_finishes() {
 #[tokio::test]
 async fn redelivery_after_the_upload_uploads_again_and_starts_the_same_job() {
     let h = create_harness().await;
-    let object = drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    let object = drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     h.emulator.inject(
         Fault::new(
             "StartUserImportJob",
@@ -280,7 +256,7 @@ async fn redelivery_after_the_upload_uploads_again_and_starts_the_same_job() {
 #[tokio::test]
 async fn redelivery_after_the_start_emits_again_and_starts_nothing() {
     let h = create_harness().await;
-    let object = drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    let object = drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     h.invoke(created(KEY)).await.unwrap();
 
     let again = h.invoke(created(KEY)).await.unwrap();
@@ -303,7 +279,7 @@ async fn redelivery_after_the_start_emits_again_and_starts_nothing() {
 #[tokio::test]
 async fn concurrent_duplicate_deliveries_start_one_job() {
     let h = create_harness().await;
-    let object = drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    let object = drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     // The first create is slow: the other delivery creates its own job and
     // lists it before the slow one's job exists, the worst interleaving.
     h.emulator.inject(
@@ -337,7 +313,7 @@ async fn concurrent_duplicate_deliveries_start_one_job() {
 #[tokio::test]
 async fn the_job_is_found_on_a_later_page_of_list_user_import_jobs() {
     let h = create_harness().await;
-    let object = drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    let object = drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     let earlier = h
         .emulator
         .create_import_job(POOL, &job_name(&object), false);
@@ -357,7 +333,7 @@ async fn the_job_is_found_on_a_later_page_of_list_user_import_jobs() {
 #[tokio::test]
 async fn an_expired_job_of_that_name_is_import_job_expired() {
     let h = create_harness().await;
-    let object = drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    let object = drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     let job = h
         .emulator
         .create_import_job(POOL, &job_name(&object), false);
@@ -375,7 +351,7 @@ async fn an_expired_job_of_that_name_is_import_job_expired() {
 #[tokio::test]
 async fn a_dropped_upload_fails_its_sqs_message_retryably() {
     let h = create_harness().await;
-    drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     h.emulator
         .inject(Fault::new("UploadCsv", FaultAction::Drop).times(1));
     let event = sqs_event(&[("m-1", created(KEY))]);
@@ -395,7 +371,7 @@ async fn a_dropped_upload_fails_its_sqs_message_retryably() {
 #[tokio::test]
 async fn a_hung_upload_fails_retryably_within_the_upload_timeout() {
     let h = create_harness().await;
-    drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
     h.emulator
         .inject(Fault::new("UploadCsv", FaultAction::Hang));
 
@@ -408,7 +384,7 @@ async fn a_hung_upload_fails_retryably_within_the_upload_timeout() {
 #[tokio::test]
 async fn a_direct_invocation_by_object_says_created_job() {
     let h = create_harness().await;
-    drop_file(&h.emulator, KEY, &csv_of(&["alice"]));
+    drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
 
     let response = h
         .invoke(json!({"Bucket": BUCKET, "Key": KEY}))
@@ -441,7 +417,7 @@ async fn a_versioned_object_gets_a_job_name_from_its_version() {
     let stored = h.emulator.put_object(
         "versioned",
         KEY,
-        csv_of(&["alice"]),
+        valid_csv(&["alice"]),
         &[("user-pool-id", POOL)],
     );
     let version = stored.version_id.clone().unwrap();
@@ -468,7 +444,7 @@ async fn validate_csv_checks_the_file_before_a_plain_start() {
     h.emulator
         .put_object(BUCKET, "bad.csv", "cognito:username\nalice\n", &metadata);
     h.emulator
-        .put_object(BUCKET, "good.csv", csv_of(&["alice"]), &metadata);
+        .put_object(BUCKET, "good.csv", valid_csv(&["alice"]), &metadata);
 
     let bad = h.invoke(created("bad.csv")).await.unwrap();
     assert_eq!(bad["Results"][0]["Error"]["Type"], "InvalidCsv");

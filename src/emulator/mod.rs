@@ -51,6 +51,31 @@ pub const DEFAULT_POOL_NAME: &str = "emulated-pool";
 /// for a pool without custom attributes).
 pub const DEFAULT_CSV_HEADER: &[&str] = crate::csv_check::STANDARD_HEADER;
 
+/// A file Cognito would import for a pool with [`DEFAULT_CSV_HEADER`]: one
+/// row per username, each with a verified email and a name with an escaped
+/// comma.
+pub fn valid_csv(usernames: &[&str]) -> String {
+    let mut text = DEFAULT_CSV_HEADER.join(",");
+    for user in usernames {
+        let row: Vec<String> = DEFAULT_CSV_HEADER
+            .iter()
+            .map(|column| match *column {
+                "cognito:username" => user.to_string(),
+                "email" => format!("{user}@example.com"),
+                "email_verified" => "true".into(),
+                "phone_number_verified" => "false".into(),
+                "cognito:mfa_enabled" => "false".into(),
+                "name" => format!("{user}\\, Jr."),
+                _ => String::new(),
+            })
+            .collect();
+        text.push('\n');
+        text.push_str(&row.join(","));
+    }
+    text.push('\n');
+    text
+}
+
 /// One stored object version, as `put_object` reports it.
 #[derive(Clone, Debug)]
 pub struct StoredObject {
