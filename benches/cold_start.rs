@@ -230,11 +230,18 @@ impl Process {
 
     /// Peak resident set size so far, in KiB (`VmHWM`).
     fn peak_rss_kib(&self) -> u64 {
+        self.status_kib("VmHWM:")
+    }
+
+    /// A field of `/proc/PID/status` in KiB: `VmHWM:`, or `RssAnon:` (heap
+    /// and stacks) and `RssFile:` (pages of the binary and libraries), which
+    /// tell where the resident set goes.
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     }
@@ -484,6 +491,9 @@ struct Samples {
     warm_cpu: Vec<Duration>,
     batch_cpu: Vec<Duration>,
     rss_cold_kib: Vec<u64>,
+    /// Resident after the first invocation: anonymous and file-backed.
+    rss_anon_kib: Vec<u64>,
+    rss_file_kib: Vec<u64>,
     warm: Vec<Duration>,
     batch: Vec<Duration>,
     rss_warm_kib: u64,
@@ -658,7 +668,10 @@ async fn main() {
             sample.init_cpu.push(running.init_cpu);
             sample.first.push(first.took);
             sample.first_cpu.push(first.cpu);
-            sample.rss_cold_kib.push(running.process.peak_rss_kib());
+            let process = &running.process;
+            sample.rss_cold_kib.push(process.peak_rss_kib());
+            sample.rss_anon_kib.push(process.status_kib("RssAnon:"));
+            sample.rss_file_kib.push(process.status_kib("RssFile:"));
             sample.calls_one = sample.calls_one.max(first.calls);
         }
     }
@@ -821,6 +834,16 @@ fn report(
             rss_cold,
         ),
         row("peak RSS, after the warm run", "MiB", rss_warm),
+        row(
+            "of the RSS after the first invocation: anonymous (heap, stacks), median",
+            "MiB",
+            each(&|s| mib(median_u64(&s.rss_anon_kib))),
+        ),
+        row(
+            "of the RSS after the first invocation: file-backed (binary, libraries), median",
+            "MiB",
+            each(&|s| mib(median_u64(&s.rss_file_kib))),
+        ),
         row("binary size", "MB", each(&|s| mb(s.binary))),
         row("zipped bootstrap", "MB", zipped),
     ];
