@@ -188,13 +188,10 @@ impl Process {
     /// environment): the Runtime API, the function's identity, region,
     /// credentials, and the emulator as every service's endpoint.
     fn spawn(path: &Path, api: &RuntimeApi, emulator: &Emulator) -> Process {
-        let mut command = Command::new(path);
+        // The rest of what a provided.al2023 bootstrap finds in its
+        // environment, so that init reads what it reads on Lambda.
+        let mut command = api.bootstrap_command(path, &emulator.endpoint());
         command
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "cognito-import-starter")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_EXECUTION_ENV", "AWS_Lambda_rust")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
@@ -204,12 +201,8 @@ impl Process {
             .env("TZ", ":UTC")
             .env("LANG", "en_US.UTF-8")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("AWS_REGION", "us-east-1")
             .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIDCOLDSTARTBENCH")
-            .env("AWS_SECRET_ACCESS_KEY", "cold-start-bench-secret")
-            .env("AWS_SESSION_TOKEN", "cold-start-bench-session-token")
-            .env("AWS_ENDPOINT_URL", emulator.endpoint());
+            .env("AWS_SESSION_TOKEN", "cold-start-bench-session-token");
         if let Some(bundle) = TRUST_BUNDLE.get().and_then(Option::as_ref) {
             command.env("SSL_CERT_FILE", bundle);
         }
@@ -543,7 +536,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Zips the binary as `bootstrap` (deflate), as `cargo lambda build
-/// --output-format zip` and SAM do, unless bench/run already did.
+/// --output-format zip` and SAM do, unless a zip of this build is there.
 fn zipped_size(binary: &Path) -> Option<u64> {
     let zip = binary.with_extension("zip");
     if !zip.exists() {
@@ -750,7 +743,7 @@ async fn main() {
         if let Some(dir) = &options.arm64_dir {
             let path = dir.join(subject.name);
             samples[s].arm64_binary = std::fs::metadata(&path).ok().map(|m| m.len());
-            samples[s].arm64_zipped = samples[s].arm64_binary.and(zipped_size(&path));
+            samples[s].arm64_zipped = samples[s].arm64_binary.and_then(|_| zipped_size(&path));
         }
     }
 

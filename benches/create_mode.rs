@@ -14,7 +14,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cognito_import_starter::emulator::runtime_api::RuntimeApi;
@@ -92,16 +92,8 @@ async fn main() {
     emulator.put_object(BUCKET, KEY, data, &[("user-pool-id", POOL)]);
     let api = RuntimeApi::start().await.expect("runtime API starts");
 
-    let mut child = Command::new(&binary)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cognito-import-starter")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
-        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+    let mut child = api
+        .bootstrap_command(&binary, &emulator.endpoint())
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env(
             "CLOUDWATCH_LOGS_ROLE_ARN",

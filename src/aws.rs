@@ -30,8 +30,13 @@ pub fn timeout_config(timeouts: &Timeouts) -> TimeoutConfig {
 /// (`SSL_CERT_FILE` names them in the template).
 pub fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_provider(tls_provider())
         .build_https()
+}
+
+/// rustls on ring: for the SDK's client and create mode's uploader alike.
+pub fn tls_provider() -> Provider {
+    Provider::Rustls(CryptoMode::Ring)
 }
 
 /// Loads region, credentials, retry settings and endpoint overrides from the

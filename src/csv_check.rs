@@ -1156,11 +1156,19 @@ mod tests {
         );
     }
 
+    /// A file of `header` and one good row for it.
+    fn check_header(header: &[&str]) -> Report {
+        check(&format!(
+            "{}\n{}\n",
+            header.join(","),
+            row_in(header, 1, &[])
+        ))
+    }
+
     #[test]
     fn missing_column() {
         let header: Vec<&str> = HEADER.iter().copied().filter(|&c| c != "locale").collect();
-        let text = format!("{}\n{}\n", header.join(","), row_in(&header, 1, &[]));
-        let report = check(&text);
+        let report = check_header(&header);
         assert_eq!(report.problem_count, 1, "{report:#?}");
         assert_eq!(places(&report), [(1, Some("locale"))]);
         assert!(report.problems[0].problem.contains("missing column locale"));
@@ -1170,8 +1178,7 @@ mod tests {
     fn unexpected_column() {
         let mut header = HEADER.to_vec();
         header.insert(3, "custom:tier");
-        let text = format!("{}\n{}\n", header.join(","), row_in(&header, 1, &[]));
-        let report = check(&text);
+        let report = check_header(&header);
         assert_eq!(report.problem_count, 1, "{report:#?}");
         assert_eq!(places(&report), [(1, Some("custom:tier"))]);
         // A long name is cut in the report.
@@ -1185,8 +1192,7 @@ mod tests {
     fn duplicate_column() {
         let mut header = HEADER.to_vec();
         header.push("email");
-        let text = format!("{}\n{}\n", header.join(","), row_in(&header, 1, &[]));
-        let report = check(&text);
+        let report = check_header(&header);
         assert_eq!(report.problem_count, 1, "{report:#?}");
         assert_eq!(places(&report), [(1, Some("email"))]);
         assert!(report.problems[0].problem.contains("more than once"));
@@ -1199,8 +1205,7 @@ mod tests {
             .copied()
             .filter(|&c| c != "birthdate" && c != "cognito:username")
             .collect();
-        let text = format!("{}\n{}\n", header.join(","), row_in(&header, 1, &[]));
-        let report = check(&text);
+        let report = check_header(&header);
         assert_eq!(report.problem_count, 2, "{report:#?}");
         assert_eq!(
             places(&report),
@@ -1527,6 +1532,19 @@ mod tests {
 
         let whole = check_with(&columns(), &data);
         assert_eq!(whole.problem_count, 7, "{whole:#?}");
+        assert_eq!(
+            places(&whole),
+            [
+                (1, None),
+                (3, Some(BIRTHDATE)),
+                (4, None),
+                (5, Some(USERNAME)),
+                (6, Some("given_name")),
+                (7, None),
+                (8, Some(UPDATED_AT)),
+            ],
+            "{whole:#?}"
+        );
         assert_eq!(whole.rows, 7);
         for size in 1..=7 {
             for split in 0..=data.len() {

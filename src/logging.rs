@@ -57,32 +57,26 @@ where
 /// level is `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO; directives in
 /// `RUST_LOG`, when it has any valid one, take the place of that level. An
 /// invalid directive is skipped, as `EnvFilter::from_env_lossy` skips it.
-pub fn levels(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+fn levels(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
     let level = lambda_level
         .or(rust_log)
         .and_then(|text| LevelFilter::from_str(text).ok())
         .unwrap_or(LevelFilter::INFO);
-    let directives: Vec<Targets> = rust_log
+    let valid: Vec<&str> = rust_log
         .unwrap_or_default()
         .split(',')
-        .filter(|directive| !directive.trim().is_empty())
-        .filter_map(|directive| Targets::from_str(directive.trim()).ok())
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty() && Targets::from_str(directive).is_ok())
         .collect();
-    if directives.is_empty() {
-        return Targets::new().with_default(level);
+    // Each directive parsed on its own above, so together they parse too.
+    match Targets::from_str(&valid.join(",")) {
+        Ok(targets) if !valid.is_empty() => targets,
+        _ => Targets::new().with_default(level),
     }
-    directives.into_iter().fold(Targets::new(), |all, one| {
-        let default = one.default_level().or(all.default_level());
-        let all = all.with_targets(one);
-        match default {
-            Some(default) => all.with_default(default),
-            None => all,
-        }
-    })
 }
 
 /// False for a TRACE event or span of the SDK or its HTTP stack.
-pub fn allowed(metadata: &Metadata<'_>) -> bool {
+fn allowed(metadata: &Metadata<'_>) -> bool {
     *metadata.level() != Level::TRACE || !is_held(metadata.target())
 }
 

@@ -23,7 +23,7 @@ pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), Impor
     let body = resolve::get_object(app, &head.object).await?.body;
     feed(app, body, &mut checker, &what).await?;
     let report = checker.finish().map_err(|too| too_large(&what, too))?;
-    if report.problem_count > 0 {
+    if !report.is_valid() {
         return Err(ImportError::invalid_csv(
             &what,
             report.problems,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
 use aws_smithy_runtime_api::http::Request;
@@ -33,7 +32,7 @@ impl Uploader {
         let connector = Connector::builder()
             .connector_settings(settings)
             .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .tls_provider(crate::aws::tls_provider())
             .build();
         Uploader {
             connector: Arc::new(connector),

@@ -84,6 +84,7 @@ async fn create_mode_refuses_a_pool_outside_the_list_before_reading_its_header()
         "{response}"
     );
     assert!(h.emulator.jobs().is_empty(), "no job may exist");
+    assert_eq!(h.emulator.count("GetObject"), 0, "the file is never read");
     let failed = &h.events_of("User Import Job Start Failed")[0];
     assert_eq!(failed.detail["UserPoolId"], POOL);
     assert_eq!(failed.detail["CreatedJob"], json!(true));

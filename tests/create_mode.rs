@@ -152,6 +152,8 @@ async fn a_bad_file_is_invalid_csv_with_its_problems_before_any_job_exists() {
     let detail = &failed[0].detail;
     assert_eq!(detail["Error"]["Type"], "InvalidCsv");
     assert_eq!(detail["UserPoolId"], POOL);
+    assert_eq!(detail["Object"]["Bucket"], BUCKET);
+    assert_eq!(detail["Object"]["Key"], KEY);
     assert_eq!(detail["CreatedJob"], json!(true));
     assert!(detail.get("JobId").is_none());
     let problems = detail["Problems"].as_array().unwrap();
@@ -179,6 +181,7 @@ async fn only_the_first_20_problems_are_listed_with_the_true_count() {
     h.invoke(created(KEY)).await.unwrap();
 
     let detail = &h.events_of(FAILED)[0].detail;
+    assert_eq!(detail["Error"]["Type"], "InvalidCsv");
     assert_eq!(detail["Problems"].as_array().unwrap().len(), 20);
     assert_eq!(detail["ProblemCount"], 30);
     assert_eq!(detail["Problems"][0]["Line"], 2);

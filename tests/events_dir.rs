@@ -94,12 +94,19 @@ async fn object_samples_run_in_create_mode_with_its_env_file() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/env-create-mode.json");
     let env: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let vars = &env["ImportStarterFunction"];
+    // Through the function's own parser, as `sam local invoke` sets it (with
+    // Lambda's AWS_REGION); only the emulator's path style and short
+    // timeouts are the tests'.
+    let parsed = cognito_import_starter::Config::from_lookup(|name| match name {
+        "AWS_REGION" => Some("us-east-1".to_string()),
+        _ => vars[name].as_str().map(str::to_string),
+    })
+    .expect("events/env-create-mode.json is a valid configuration");
+    assert!(parsed.cloudwatch_logs_role_arn.is_some() && parsed.validate_csv);
     let config = cognito_import_starter::Config {
-        cloudwatch_logs_role_arn: vars["CLOUDWATCH_LOGS_ROLE_ARN"]
-            .as_str()
-            .map(str::to_string),
-        validate_csv: vars["VALIDATE_CSV"] == "true",
-        ..test_config()
+        s3_force_path_style: true,
+        timeouts: test_config().timeouts,
+        ..parsed
     };
     for name in [
         "s3-put-create-mode.json",

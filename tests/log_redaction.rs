@@ -86,4 +86,9 @@ async fn emitted_presigned_urls_are_in_responses_and_events_but_not_in_logs() {
         "a pre-signed URL is in {}",
         test_log_path().display()
     );
+    assert!(
+        !logs.contains(TEST_SECRET_ACCESS_KEY),
+        "the secret access key is in {}",
+        test_log_path().display()
+    );
 }

@@ -8,15 +8,18 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi};
+use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi, SECRET_ACCESS_KEY};
 use cognito_import_starter::emulator::{Emulator, Fault, FaultAction, ImportJob, PutEventEntry};
 use common::{created, s3_event, sqs_event, BUCKET, POOL};
 use serde_json::{json, Value};
+
+/// The session token of the TRACE test: never in a log either.
+const SESSION_TOKEN: &str = "runtime-api-test-session-token";
 
 const BINARY: &str = env!("CARGO_BIN_EXE_cognito-import-starter");
 /// A bound, not a sleep: the debug binary normally reaches `/next` in well
@@ -64,17 +67,8 @@ fn capture(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, JoinHa
 impl Function {
     /// Spawns the binary with only the variables Lambda (and the SPEC) set.
     fn spawn(api: &RuntimeApi, emulator: &Emulator, extra: &[(&str, &str)]) -> Function {
-        let mut command = Command::new(BINARY);
+        let mut command = api.bootstrap_command(BINARY, &emulator.endpoint());
         command
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "cognito-import-starter")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIDRUNTIMETEST")
-            .env("AWS_SECRET_ACCESS_KEY", "runtime-test-secret")
-            .env("AWS_ENDPOINT_URL", emulator.endpoint())
             .env("AWS_MAX_ATTEMPTS", "2")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .stdin(Stdio::null())
@@ -265,7 +259,12 @@ impl Lambda {
     /// `X-Amz-Signature`) in anything the function wrote or published.
     fn assert_no_credentials(&self) {
         let output = self.function.output();
-        for secret in ["X-Amz-Signature", "PreSignedUrl", "runtime-test-secret"] {
+        for secret in [
+            "X-Amz-Signature",
+            "PreSignedUrl",
+            SECRET_ACCESS_KEY,
+            SESSION_TOKEN,
+        ] {
             assert!(
                 !output.contains(secret),
                 "the logs carry {secret}:\n{output}"
@@ -590,7 +589,7 @@ async fn json_logs_carry_one_line_per_record_outcome_and_no_credentials() {
 async fn trace_level_logs_hold_no_presigned_url_and_no_credentials() {
     let lambda = Lambda::start(&[
         ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
-        ("AWS_SESSION_TOKEN", "runtime-test-secret-token"),
+        ("AWS_SESSION_TOKEN", SESSION_TOKEN),
     ])
     .await;
     let notified = lambda.seed("traced.csv");
@@ -605,8 +604,10 @@ async fn trace_level_logs_hold_no_presigned_url_and_no_credentials() {
     assert_eq!(lambda.respond(ids).await["AlreadyStarted"], json!(true));
     assert_eq!(lambda.status(&notified), "Pending");
 
-    // Not vacuous: the process did log at TRACE and DEBUG.
-    lambda.outcome_lines(3).await;
+    // Not vacuous: the process logged its three outcomes, and at TRACE and
+    // DEBUG.
+    let outcomes = lambda.outcome_lines(3).await;
+    assert_eq!(outcomes.len(), 3, "{outcomes:#?}");
     let lines = json_lines(&lambda.function.stdout());
     for level in ["TRACE", "DEBUG"] {
         assert!(

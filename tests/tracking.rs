@@ -73,7 +73,11 @@ async fn tracking_a_finished_job_twice_emits_twice() {
     h.invoke(track.clone()).await.unwrap();
     h.invoke(track).await.unwrap();
 
-    assert_eq!(h.events_of(COMPLETED).len(), 2);
+    // The same event twice: consumers dedupe on pool, job and status.
+    let completed = h.events_of(COMPLETED);
+    assert_eq!(completed.len(), 2);
+    assert_eq!(completed[0].detail, completed[1].detail);
+    assert_eq!(completed[0].detail["UserImportJob"]["Status"], "Succeeded");
 }
 
 #[tokio::test]

@@ -125,6 +125,10 @@ impl Shared {
     }
 }
 
+/// The secret access key [`RuntimeApi::bootstrap_command`] hands the
+/// function: tests look for it in the logs.
+pub const SECRET_ACCESS_KEY: &str = "runtime-api-test-secret";
+
 /// The running Runtime API. Dropping it stops the server and closes every
 /// connection (a pending `/next` included).
 pub struct RuntimeApi {
@@ -175,6 +179,30 @@ impl RuntimeApi {
     /// `127.0.0.1:PORT`: the value for `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
         self.address.clone()
+    }
+
+    /// A command for a `bootstrap` binary with nothing of this process's
+    /// environment but what Lambda always sets: this Runtime API, the
+    /// function's name, version and memory size, a region and static
+    /// credentials; and `endpoint` (the emulator) for every AWS service.
+    /// Callers add what their run needs.
+    pub fn bootstrap_command(
+        &self,
+        binary: impl AsRef<std::ffi::OsStr>,
+        endpoint: &str,
+    ) -> std::process::Command {
+        let mut command = std::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", self.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "cognito-import-starter")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "AKIDRUNTIMEAPITEST")
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+            .env("AWS_ENDPOINT_URL", endpoint);
+        command
     }
 
     /// When [`RuntimeApi::start`] returned.

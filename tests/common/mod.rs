@@ -119,6 +119,10 @@ pub async fn harness_with(config: Config) -> Harness {
     Harness { emulator, app }
 }
 
+/// The secret access key of every in-process test's SDK clients: never in a
+/// log (SPEC 8).
+pub const TEST_SECRET_ACCESS_KEY: &str = "test-secret";
+
 pub async fn app_for(emulator: &Emulator, config: Config, max_attempts: u32) -> App {
     init_test_logs();
     let sdk = aws_config::defaults(BehaviorVersion::latest())
@@ -126,7 +130,7 @@ pub async fn app_for(emulator: &Emulator, config: Config, max_attempts: u32) -> 
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "AKIDTEST",
-            "test-secret",
+            TEST_SECRET_ACCESS_KEY,
             None,
             None,
             "tests",
