@@ -104,3 +104,25 @@ async fn track_refuses_a_pool_outside_the_list() {
     assert!(h.events_of("User Import Job Completed").is_empty());
     assert_cognito_untouched(&h);
 }
+
+/// The other side of the list: a pool on it starts as it would without one.
+#[tokio::test]
+async fn a_pool_on_the_list_is_started() {
+    let config = Config {
+        allowed_user_pool_ids: Some(vec![ALLOWED.into(), POOL.into()]),
+        ..test_config()
+    };
+    let h = harness_with(config).await;
+    let (_, job) = h.seed("listed.csv");
+
+    let queued = h
+        .invoke(sqs_event(&[("m1", created("listed.csv"))]))
+        .await
+        .unwrap();
+
+    assert_eq!(queued, json!({"batchItemFailures": []}));
+    assert_eq!(h.status(&job), "Pending");
+    let started = h.events_of("User Import Job Started");
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0].detail["UserImportJob"]["JobId"], job.job_id);
+}

@@ -3,6 +3,7 @@
 
 mod common;
 
+use cognito_import_starter::emulator::{Fault, FaultAction};
 use common::*;
 use serde_json::json;
 
@@ -106,4 +107,30 @@ async fn a_missing_job_is_resource_not_found() {
 
     assert_eq!(error_type(&result), "ResourceNotFoundException");
     assert!(h.events().is_empty());
+}
+
+/// A Completed event that cannot be published fails the Track call with a
+/// retryable type, so that the state machine's Retry tracks the job again.
+#[tokio::test]
+async fn a_completed_event_that_cannot_be_published_fails_the_track() {
+    let h = harness().await;
+    h.emulator.create_user_pool(POOL, "customers", &[]);
+    let job = h.emulator.create_import_job(POOL, "nightly", true);
+    h.emulator
+        .finish_job(POOL, &job.job_id, "Succeeded", 1, 0, 0, "ok");
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::FailEntries {
+            code: "InternalException".into(),
+        },
+    ));
+    let track = json!({"Action": "Track", "UserPoolId": POOL, "JobId": job.job_id});
+
+    let result = h.invoke(track.clone()).await;
+
+    assert_eq!(error_type(&result), "EventPublishFailed");
+    assert!(h.events_of(COMPLETED).is_empty());
+    h.emulator.clear_faults();
+    assert_eq!(h.invoke(track).await.unwrap()["Terminal"], json!(true));
+    assert_eq!(h.events_of(COMPLETED).len(), 1);
 }
