@@ -79,16 +79,29 @@ impl Uploader {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let body = ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map(|data| data.to_vec())
-            .unwrap_or_default();
+        let body = error_body_start(ByteStream::new(response.into_body())).await;
         Err(failed(format!(
             "S3 answered HTTP {status} {}",
             s3_error_code(&body)
         )))
     }
+}
+
+/// S3's error documents are a few hundred bytes; a larger body (a proxy's
+/// page, or a peer that never stops) is not read past this.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+
+/// The first bytes of an error response, enough for its `<Code>`.
+async fn error_body_start(mut body: ByteStream) -> Vec<u8> {
+    let mut start = Vec::new();
+    while start.len() < MAX_ERROR_BODY {
+        match body.next().await {
+            Some(Ok(chunk)) => start.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    start.truncate(MAX_ERROR_BODY);
+    start
 }
 
 /// Says what kind of failure it was without the error's text, which can
@@ -122,6 +135,17 @@ fn s3_error_code(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_error_body_is_read_only_as_far_as_its_code_needs() {
+        let huge = format!(
+            "<Error><Code>AccessDenied</Code>{}</Error>",
+            "x".repeat(10 * MAX_ERROR_BODY)
+        );
+        let start = error_body_start(ByteStream::from(huge.into_bytes())).await;
+        assert_eq!(start.len(), MAX_ERROR_BODY);
+        assert_eq!(s3_error_code(&start), "AccessDenied");
+    }
 
     #[test]
     fn error_code_is_read_from_the_xml_body() {
