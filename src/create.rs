@@ -10,17 +10,20 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{ImportJob, JobRef, ObjectRef};
-use crate::outcome::RecordOutcome;
+use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, Started};
+use crate::preflight;
 use crate::resolve::{self, ObjectHead};
-use crate::start::{self, describe_job, start_job, StartedJob};
-use crate::{preflight, validate, App};
+use crate::start::{self, describe_job, start_job};
 
 /// Cognito's limit on `JobName`.
 const MAX_JOB_NAME: usize = 128;
 /// `ListUserImportJobs` pages hold at most 60 jobs.
 const LIST_PAGE: i32 = 60;
+/// A pool holds at most 1,000 import jobs, 17 pages; more pages than this
+/// mean a listing that does not end.
+const MAX_LIST_PAGES: usize = 25;
 
 /// `s3-<first 16 hex of SHA-256(bucket \n key \n version-or-ETag)>-<file name>`,
 /// the file name with every character outside `[A-Za-z0-9._-]` made `-`, the
@@ -50,31 +53,49 @@ pub fn job_name(object: &ObjectRef) -> String {
         .collect()
 }
 
-/// The whole of create mode for one object, noting in `record` the pool and,
-/// once known, the job.
+/// The whole of create mode for one object whose metadata names `pool`
+/// (allowed, checked). A failure names the job once one is known.
 pub async fn create_and_start(
     app: &App,
-    head: &ObjectHead,
+    head: ObjectHead,
     pool: String,
-    record: &mut RecordOutcome,
-) -> Result<StartedJob, ImportError> {
-    record.created_job = true;
-    record.user_pool_id = Some(pool.clone());
-    validate::check_allowed_pool(&app.config, &pool)?;
-    preflight::check(app, head, &pool).await?;
+    known: Known,
+) -> Result<Started, Failure> {
+    preflight::check(app, &head, &pool)
+        .await
+        .map_err(|error| known.failed(error))?;
     let name = job_name(&head.object);
-    let job = find_or_create(app, &pool, &name).await?;
+    let job = find_or_create(app, &pool, &name)
+        .await
+        .map_err(|error| known.failed(error))?;
+    let Some(job_id) = job.job_id.clone() else {
+        // find_or_create keeps only jobs with an ID; this is for the compiler.
+        return Err(known.failed(no_job(&name)));
+    };
     let ids = JobRef {
         user_pool_id: pool,
-        job_id: job.job_id.clone().unwrap_or_default(),
+        job_id,
     };
-    record.job_id = Some(ids.job_id.clone());
-    if job.status.as_deref() != Some("Created") {
+    let known = known.with_ids(&ids);
+    let started = if job.status.as_deref() != Some("Created") {
         // Started (or expired) by an earlier delivery.
-        return start::after_precondition(&ids, job);
-    }
-    upload(app, head, &job, &ids).await?;
-    start_job(app, &ids).await
+        start::after_precondition(&ids, job)
+    } else {
+        match upload(app, &head, &job, &ids).await {
+            Ok(()) => start_job(app, &ids).await,
+            Err(error) => Err(error),
+        }
+    };
+    started
+        .map(|started| started.with(known.clone()))
+        .map_err(|error| known.failed(error))
+}
+
+fn no_job(name: &str) -> ImportError {
+    ImportError::new(
+        ErrorKind::ServiceUnavailable,
+        format!("CreateUserImportJob {name}: Cognito returned no job; it will be retried"),
+    )
 }
 
 /// The job of this name, created when there is none yet.
@@ -114,12 +135,7 @@ async fn create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportEr
         .user_import_job()
         .map(ImportJob::from)
         .filter(|job| job.job_id.is_some())
-        .ok_or_else(|| {
-            ImportError::new(
-                ErrorKind::ServiceUnavailable,
-                format!("{what}: Cognito returned no job; it will be retried"),
-            )
-        })
+        .ok_or_else(|| no_job(name))
 }
 
 /// Every job of the pool with this name, all pages read.
@@ -127,7 +143,8 @@ async fn list_named(app: &App, pool: &str, name: &str) -> Result<Vec<ImportJob>,
     let what = format!("ListUserImportJobs {pool}");
     let mut named = Vec::new();
     let mut token: Option<String> = None;
-    loop {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_LIST_PAGES {
         let page = app
             .clients
             .cognito
@@ -145,10 +162,25 @@ async fn list_named(app: &App, pool: &str, name: &str) -> Result<Vec<ImportJob>,
                 .map(ImportJob::from),
         );
         match page.pagination_token() {
+            Some(next) if !seen.insert(next.to_string()) => {
+                return Err(endless(&what, "repeated a pagination token"))
+            }
             Some(next) if !next.is_empty() => token = Some(next.to_string()),
             _ => return Ok(named),
         }
     }
+    Err(endless(
+        &what,
+        &format!("gave more than {MAX_LIST_PAGES} pages"),
+    ))
+}
+
+/// A listing that would never end: retried, not looped on.
+fn endless(what: &str, why: &str) -> ImportError {
+    ImportError::new(
+        ErrorKind::ServiceUnavailable,
+        format!("{what}: Cognito {why}; the delivery will be retried"),
+    )
 }
 
 /// The first created (then the smallest job ID): the same pick for every
@@ -223,6 +255,58 @@ mod tests {
         }
     }
 
+    /// An `App` whose Cognito answers from `rules` (aws-smithy-mocks); the
+    /// other clients are never called.
+    fn mocked_app(cognito: aws_sdk_cognitoidentityprovider::Client) -> App {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let mut app = App::new(crate::Config::default(), &sdk);
+        app.clients.cognito = cognito;
+        app
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_does_not_end_is_retried_not_looped_on() {
+        use aws_sdk_cognitoidentityprovider::operation::list_user_import_jobs::ListUserImportJobsOutput;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        // A token that comes back again: the second page is the last read.
+        let repeated = mock!(aws_sdk_cognitoidentityprovider::Client::list_user_import_jobs)
+            .then_output(|| {
+                ListUserImportJobsOutput::builder()
+                    .pagination_token("same")
+                    .build()
+            });
+        let app = mocked_app(mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::MatchAny,
+            [&repeated]
+        ));
+        let error = list_named(&app, "us-east-1_P1", "n").await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::ServiceUnavailable);
+        assert!(error.message.contains("repeated a pagination token"));
+        assert_eq!(repeated.num_calls(), 2);
+
+        // New tokens for ever: cut at the page cap.
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        let endless = mock!(aws_sdk_cognitoidentityprovider::Client::list_user_import_jobs)
+            .then_output(move || {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ListUserImportJobsOutput::builder()
+                    .pagination_token(format!("t{n}"))
+                    .build()
+            });
+        let app = mocked_app(mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::MatchAny,
+            [&endless]
+        ));
+        let error = list_named(&app, "us-east-1_P1", "n").await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::ServiceUnavailable);
+        assert_eq!(endless.num_calls(), MAX_LIST_PAGES);
+    }
+
     // Expected digests from `printf 'drop-bucket\n<key>\n<revision>' | sha256sum`.
     #[test]
     fn job_name_is_the_spec_derivation() {
@@ -235,6 +319,22 @@ mod tests {
         let by_etag = job_name(&object("a.csv", None, Some("0123abcd")));
         assert_eq!(by_etag, "s3-bbcbbdb21f7a942f-a.csv");
         assert_ne!(by_etag, job_name(&object("a.csv", None, Some("other"))));
+    }
+
+    #[test]
+    fn a_null_version_counts_as_unversioned() {
+        // Versioning suspended: every new file at the key is version "null",
+        // so only the ETag tells them apart.
+        let first = object("a.csv", Some("null"), Some("0123abcd"));
+        assert_eq!(first.version_id, None);
+        assert_eq!(
+            job_name(&first),
+            job_name(&object("a.csv", None, Some("0123abcd")))
+        );
+        assert_ne!(
+            job_name(&first),
+            job_name(&object("a.csv", Some("null"), Some("ffff0000")))
+        );
     }
 
     #[test]

@@ -7,10 +7,9 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 
+use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{ImportJob, ObjectRef};
-use crate::outcome::RecordOutcome;
-use crate::App;
+use crate::model::{ImportJob, Known, ObjectRef};
 
 pub const STARTED: &str = "User Import Job Started";
 pub const START_FAILED: &str = "User Import Job Start Failed";
@@ -51,19 +50,19 @@ pub fn started(
 
 /// A permanent failure. Create mode's events say `"CreatedJob": true`; an
 /// `InvalidCsv` carries the first problems and their count.
-pub fn start_failed(error: &ImportError, record: &RecordOutcome) -> Event {
+pub fn start_failed(error: &ImportError, known: &Known) -> Event {
     let mut detail = Map::new();
     detail.insert("Error".into(), error.to_json());
-    if let Some(object) = &record.object {
+    if let Some(object) = &known.object {
         detail.insert("Object".into(), object.to_json());
     }
-    if let Some(pool) = &record.user_pool_id {
+    if let Some(pool) = &known.user_pool_id {
         detail.insert("UserPoolId".into(), pool.clone().into());
     }
-    if let Some(job) = &record.job_id {
+    if let Some(job) = &known.job_id {
         detail.insert("JobId".into(), job.clone().into());
     }
-    if record.created_job {
+    if known.created_job {
         detail.insert("CreatedJob".into(), true.into());
     }
     if let Some(csv) = &error.csv_problems {

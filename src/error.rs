@@ -24,6 +24,8 @@ pub enum ErrorKind {
     InvalidParameter,
     NotAuthorized,
     ImportJobExpired,
+    OperationNotEnabled,
+    LimitExceeded,
     TooManyRequests,
     InternalError,
     EventPublishFailed,
@@ -35,7 +37,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::UnsupportedEvent,
         ErrorKind::MissingImportMetadata,
         ErrorKind::InvalidImportMetadata,
@@ -46,6 +48,8 @@ impl ErrorKind {
         ErrorKind::InvalidParameter,
         ErrorKind::NotAuthorized,
         ErrorKind::ImportJobExpired,
+        ErrorKind::OperationNotEnabled,
+        ErrorKind::LimitExceeded,
         ErrorKind::TooManyRequests,
         ErrorKind::InternalError,
         ErrorKind::EventPublishFailed,
@@ -68,6 +72,8 @@ impl ErrorKind {
             ErrorKind::InvalidParameter => "InvalidParameterException",
             ErrorKind::NotAuthorized => "NotAuthorizedException",
             ErrorKind::ImportJobExpired => "ImportJobExpired",
+            ErrorKind::OperationNotEnabled => "OperationNotEnabledException",
+            ErrorKind::LimitExceeded => "LimitExceededException",
             ErrorKind::TooManyRequests => "TooManyRequestsException",
             ErrorKind::InternalError => "InternalErrorException",
             ErrorKind::EventPublishFailed => "EventPublishFailed",
@@ -199,6 +205,19 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let detail = DisplayErrorContext(error);
+    if service == Service::EventBridge {
+        // SPEC section 6: an event that was not published is never a
+        // permanent failure, whatever EventBridge answered (a missing
+        // events:PutEvents is fixed by a deploy, and the record must come
+        // again then).
+        return ImportError::new(
+            ErrorKind::EventPublishFailed,
+            format!(
+                "{what}: EventBridge did not take the events; check EVENT_BUS_NAME and \
+                 events:PutEvents on it; the delivery will be retried: {detail}"
+            ),
+        );
+    }
     let unavailable = |why: &str| {
         ImportError::new(
             ErrorKind::ServiceUnavailable,
@@ -241,6 +260,15 @@ where
             ErrorKind::NotAuthorized,
             "the function's role is not allowed to start this import job",
         ),
+        (Service::Cognito, "OperationNotEnabledException") => said(
+            ErrorKind::OperationNotEnabled,
+            "the user pool does not allow this operation (check its feature plan and settings)",
+        ),
+        (Service::Cognito, "LimitExceededException") => said(
+            ErrorKind::LimitExceeded,
+            "the user pool has reached a Cognito limit (1,000 import jobs per pool); \
+             delete old jobs or ask for a quota increase, then drop the file again",
+        ),
         (Service::Cognito, "TooManyRequestsException") => said(
             ErrorKind::TooManyRequests,
             "Cognito is throttling; the delivery will be retried",
@@ -267,10 +295,6 @@ where
         {
             unavailable(&format!("answered HTTP {status} {code}"))
         }
-        (Service::EventBridge, _) => said(
-            ErrorKind::EventPublishFailed,
-            "check EVENT_BUS_NAME and events:PutEvents on it; the delivery will be retried",
-        ),
         // An error the SPEC does not name: retried rather than dropped, so
         // that it ends in the on-failure destination if it never clears.
         _ => unavailable(&format!("answered HTTP {status} {code} {message}")),
@@ -317,6 +341,8 @@ mod tests {
                 "InvalidParameterException",
                 "NotAuthorizedException",
                 "ImportJobExpired",
+                "OperationNotEnabledException",
+                "LimitExceededException",
                 "InvalidCsv",
                 "CsvTooLarge"
             ]

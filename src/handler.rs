@@ -1,35 +1,49 @@
 //! The pipeline: event -> work items -> resolved jobs -> started jobs ->
-//! events -> response. Records run concurrently, bounded by
-//! `MAX_CONCURRENCY`, and their results keep the input order.
-
-use std::time::{Duration, SystemTime};
+//! events -> response. Each stage returns what it found; a failure carries
+//! what was known when it happened. Records run concurrently, bounded by
+//! `MAX_CONCURRENCY`, within one deadline for the whole invocation, and
+//! their results keep the input order.
 
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use crate::error::{ErrorKind, ImportError};
-use crate::model::{JobRef, WorkItem};
-use crate::outcome::{self, Outcome, RecordOutcome};
-use crate::resolve::{ObjectHead, Plan};
-use crate::start::{start_job, StartedJob};
+use crate::app::App;
+use crate::deadline::Deadline;
+use crate::error::ImportError;
+use crate::model::{Known, WorkItem};
+use crate::outcome::{self, RecordOutcome};
+use crate::resolve::{self, Resolved};
 use crate::trigger::{self, Invocation};
-use crate::{create, emit, preflight, resolve, track, validate, App};
+use crate::validate::{check_allowed, parse_ids};
+use crate::{create, emit, start, track};
+
+impl App {
+    /// Handles one invocation.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, ImportError> {
+        handle(self, event).await
+    }
+}
 
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, ImportError> {
-    let budget = work_budget(event.context.deadline());
+    let deadline = Deadline::of_invocation(event.context.deadline());
     let invocation = trigger::parse(&event.payload).inspect_err(|error| {
         tracing::warn!(error_type = error.error_type(), error = %error, "unsupported event");
     })?;
     match invocation {
-        Invocation::Summary(items) => outcome::summary(&run_items(app, items, budget).await),
+        Invocation::Summary(items) => {
+            let records = process_all(app, items, deadline).await;
+            let records = publish_and_log(app, records, deadline).await;
+            outcome::summary(&records)
+        }
         Invocation::Sqs(messages) => {
             let sizes: Vec<usize> = messages.iter().map(|m| m.items.len()).collect();
             let items = messages
                 .iter()
                 .flat_map(|m| m.items.iter().cloned())
                 .collect();
-            let mut records = run_items(app, items, budget).await.into_iter();
+            let records = process_all(app, items, deadline).await;
+            let mut records = publish_and_log(app, records, deadline).await.into_iter();
             let grouped: Vec<(Option<String>, Vec<RecordOutcome>)> = messages
                 .into_iter()
                 .zip(sizes)
@@ -38,149 +52,104 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             outcome::batch_response(&grouped)
         }
         Invocation::Direct(item) => {
-            let record = run_items(app, vec![item], budget).await.pop();
-            let record = record
-                .ok_or_else(|| ImportError::new(ErrorKind::UnsupportedEvent, "nothing to do"))?;
-            outcome::direct(record, app.config.emit_presigned_url)
+            let record = process(app, item, deadline).await;
+            let published = publish(app, std::slice::from_ref(&record), deadline)
+                .await
+                .pop()
+                .unwrap_or(Ok(()));
+            let (record, response) =
+                outcome::direct(record, published, app.config.emit_presigned_url);
+            record.log();
+            response
         }
         Invocation::Track {
             user_pool_id,
             job_id,
         } => {
-            let ids = validate::parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))?;
-            validate::check_allowed(&app.config, &ids)?;
-            track::track(app, &ids).await
+            let ids = parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))?;
+            check_allowed(
+                app.config.allowed_user_pool_ids.as_deref(),
+                &ids.user_pool_id,
+            )?;
+            track::track(app, &ids, deadline).await
         }
     }
 }
 
-/// Time the records may take: what the Lambda deadline leaves, less a margin
-/// to publish events and answer. `None` when there is no deadline (tests).
-fn work_budget(deadline: SystemTime) -> Option<Duration> {
-    let left = deadline.duration_since(SystemTime::now()).ok()?;
-    let margin = (left / 5).clamp(Duration::from_millis(200), Duration::from_secs(3));
-    Some(left.saturating_sub(margin))
-}
-
-/// Every item through resolve and start, then all their events in as few
-/// `PutEvents` calls as possible; one logged outcome per record.
-async fn run_items(
-    app: &App,
-    items: Vec<WorkItem>,
-    budget: Option<Duration>,
-) -> Vec<RecordOutcome> {
+/// Every item through its stages, `MAX_CONCURRENCY` at a time; the results
+/// in input order.
+async fn process_all(app: &App, items: Vec<WorkItem>, deadline: Deadline) -> Vec<RecordOutcome> {
     // Unordered, so that a slow record holds back no other once the window
     // is full; the results are put back in input order.
     let mut done: Vec<(usize, RecordOutcome)> = stream::iter(items.into_iter().enumerate())
-        .map(|(i, item)| async move { (i, run_item(app, item, budget).await) })
+        .map(|(i, item)| async move { (i, process(app, item, deadline).await) })
         .buffer_unordered(app.config.max_concurrency)
         .collect()
         .await;
     done.sort_by_key(|(i, _)| *i);
-    let mut records: Vec<RecordOutcome> = done.into_iter().map(|(_, record)| record).collect();
-    publish_events(app, &mut records).await;
-    records.iter().for_each(RecordOutcome::log);
-    records
+    done.into_iter().map(|(_, record)| record).collect()
 }
 
-async fn run_item(app: &App, item: WorkItem, budget: Option<Duration>) -> RecordOutcome {
-    let mut record = RecordOutcome::new(None);
-    let work = advance(app, item, &mut record);
-    let result = match budget {
-        Some(budget) => tokio::time::timeout(budget, work)
-            .await
-            .unwrap_or_else(|_| {
-                Err(ImportError::new(
-                    ErrorKind::ServiceUnavailable,
-                    "AWS did not answer before the Lambda deadline; the delivery will be retried",
-                ))
-            }),
-        None => work.await,
-    };
-    record.outcome = match result {
-        Ok(None) => Outcome::Ignored,
-        Ok(Some(started)) => {
-            let outcome = if started.already_started {
-                Outcome::AlreadyStarted
-            } else {
-                Outcome::Started
-            };
-            record.job = Some(started.job);
-            outcome
-        }
-        Err(error) => Outcome::Failed(error),
-    };
-    record
-}
-
-/// Takes one item as far as it goes, noting in `record` what becomes known
-/// on the way (so that a failure still names its object and IDs).
-async fn advance(
-    app: &App,
-    item: WorkItem,
-    record: &mut RecordOutcome,
-) -> Result<Option<StartedJob>, ImportError> {
-    match item {
-        WorkItem::Ignored { object, reason } => {
-            tracing::debug!(reason, "record ignored");
-            record.object = object;
-            Ok(None)
-        }
-        WorkItem::Invalid { object, error } => {
-            record.object = object;
-            Err(error)
-        }
-        WorkItem::Ids {
-            user_pool_id,
-            job_id,
-        } => {
-            let ids = validate::parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))?;
-            start_allowed(app, ids, None, record).await.map(Some)
-        }
-        WorkItem::Object(object) => {
-            record.object = Some(object.clone());
-            let head = resolve::head_object(app, &object).await?;
-            record.object = Some(head.object.clone());
-            match resolve::plan(app, &head)? {
-                Plan::Start(ids) => start_allowed(app, ids, Some(&head), record).await.map(Some),
-                Plan::Create { user_pool_id } => {
-                    create::create_and_start(app, &head, user_pool_id, record)
-                        .await
-                        .map(Some)
+/// One item: resolve, then start (or create and start), within the
+/// invocation's deadline. A record still waiting for its slot when the work
+/// deadline passes sends nothing and fails retryably.
+async fn process(app: &App, item: WorkItem, deadline: Deadline) -> RecordOutcome {
+    let known = Known::object(item.object().cloned());
+    let result = deadline
+        .work(async {
+            let started = match resolve::resolve(app, item).await {
+                Ok(Resolved::Ignored { object }) => return Ok(RecordOutcome::ignored(object)),
+                Ok(Resolved::Named { ids, head, known }) => {
+                    start::start_named(app, ids, head, known).await
                 }
-            }
-        }
-    }
+                Ok(Resolved::Create {
+                    user_pool_id,
+                    head,
+                    known,
+                }) => create::create_and_start(app, head, user_pool_id, known).await,
+                Err(failure) => Err(failure),
+            };
+            Ok(RecordOutcome::from(started))
+        })
+        .await;
+    result.unwrap_or_else(|error: ImportError| RecordOutcome::from(Err(known.failed(error))))
 }
 
-/// SPEC section 4 for a named job. For an object, `VALIDATE_CSV` checks the
-/// file first (section 10).
-async fn start_allowed(
+/// Publishes every record's event, in as few calls as possible, and returns
+/// one result per record (`Ok` for a record without an event).
+async fn publish(
     app: &App,
-    ids: JobRef,
-    object: Option<&ObjectHead>,
-    record: &mut RecordOutcome,
-) -> Result<StartedJob, ImportError> {
-    record.note_ids(&ids);
-    validate::check_allowed(&app.config, &ids)?;
-    if let Some(head) = object.filter(|_| app.config.validate_csv) {
-        preflight::check(app, head, &ids.user_pool_id).await?;
-    }
-    start_job(app, &ids).await
-}
-
-/// Publishes every record's event; a record whose event was refused fails
-/// retryably, so that it comes again and nothing is lost.
-async fn publish_events(app: &App, records: &mut [RecordOutcome]) {
+    records: &[RecordOutcome],
+    deadline: Deadline,
+) -> Vec<Result<(), ImportError>> {
     let (owners, events): (Vec<usize>, Vec<emit::Event>) = records
         .iter()
         .enumerate()
         .filter_map(|(i, record)| record.event(app).map(|event| (i, event)))
         .unzip();
-    let results = emit::publish(app, &events).await;
+    let results = deadline
+        .publish(events.len(), emit::publish(app, &events))
+        .await;
+    let mut per_record: Vec<Result<(), ImportError>> = vec![Ok(()); records.len()];
     for (i, result) in owners.into_iter().zip(results) {
-        if let Err(error) = result {
-            records[i].publish_failed(error);
-        }
+        per_record[i] = result;
     }
+    per_record
+}
+
+/// Publishes, turns every record whose event was not published into a
+/// retryable failure, and logs one line per record.
+async fn publish_and_log(
+    app: &App,
+    records: Vec<RecordOutcome>,
+    deadline: Deadline,
+) -> Vec<RecordOutcome> {
+    let results = publish(app, &records, deadline).await;
+    let records: Vec<RecordOutcome> = records
+        .into_iter()
+        .zip(results)
+        .map(|(record, result)| record.published(result))
+        .collect();
+    records.iter().for_each(RecordOutcome::log);
+    records
 }

@@ -1,6 +1,10 @@
 //! The Lambda bootstrap: read the configuration, build the clients once, serve.
 
-use cognito_import_starter::{aws, logging, App, Config};
+// The handler's future (pipeline, deadline, SDK calls) nests deeper than the
+// compiler's default query depth when laid out inside lambda_runtime's loop.
+#![recursion_limit = "256"]
+
+use cognito_import_starter::{aws, init_error, logging, App, Config};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -10,6 +14,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Err(error) => {
             tracing::error!(variable = error.variable, "{error}");
             eprintln!("cognito-import-starter: {error}");
+            if let Err(why) = init_error::report(&error.to_string()).await {
+                eprintln!("cognito-import-starter: could not report the init error: {why}");
+            }
             std::process::exit(1);
         }
     };

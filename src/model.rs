@@ -28,7 +28,7 @@ impl ObjectRef {
         ObjectRef {
             bucket: bucket.into(),
             key: key.into(),
-            version_id: version_id.filter(|v| !v.is_empty()),
+            version_id: version_id.filter(|v| is_version(v)),
             etag: None,
         }
     }
@@ -52,6 +52,14 @@ impl fmt::Display for ObjectRef {
         }
         Ok(())
     }
+}
+
+/// Whether S3's version ID names one version. S3 calls every object written
+/// while versioning was off or suspended version `null` (SPEC section 10): that
+/// names whatever is at the key now, so such an object counts as unversioned
+/// and its ETag pins it instead.
+pub fn is_version(version_id: &str) -> bool {
+    !version_id.is_empty() && version_id != "null"
 }
 
 /// A user pool and an import job in it, both checked against Cognito's patterns.
@@ -81,6 +89,70 @@ pub enum WorkItem {
         object: Option<ObjectRef>,
         error: ImportError,
     },
+}
+
+impl WorkItem {
+    /// The object the item names, if any.
+    pub fn object(&self) -> Option<&ObjectRef> {
+        match self {
+            WorkItem::Object(object) => Some(object),
+            WorkItem::Ids { .. } => None,
+            WorkItem::Ignored { object, .. } | WorkItem::Invalid { object, .. } => object.as_ref(),
+        }
+    }
+}
+
+/// What is known of a record so far. A failure carries it forward, so that
+/// its event and summary name every ID known when it failed (SPEC section 5).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Known {
+    pub object: Option<ObjectRef>,
+    pub user_pool_id: Option<String>,
+    pub job_id: Option<String>,
+    /// Create mode (SPEC section 10): the function creates (or finds) the job.
+    pub created_job: bool,
+}
+
+impl Known {
+    pub fn object(object: Option<ObjectRef>) -> Known {
+        Known {
+            object,
+            ..Known::default()
+        }
+    }
+
+    pub fn with_ids(self, ids: &JobRef) -> Known {
+        Known {
+            user_pool_id: Some(ids.user_pool_id.clone()),
+            job_id: Some(ids.job_id.clone()),
+            ..self
+        }
+    }
+
+    /// The record failed here: `error`, with all that is known.
+    pub fn failed(&self, error: ImportError) -> Failure {
+        Failure {
+            error,
+            known: Box::new(self.clone()),
+        }
+    }
+}
+
+/// A record that failed, and what was known of it when it did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub error: ImportError,
+    /// Boxed: failures travel in `Result`s, which stay small this way.
+    pub known: Box<Known>,
+}
+
+/// A job started (or found started) for a record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Started {
+    pub job: ImportJob,
+    /// Started by an earlier delivery; this one changed nothing.
+    pub already_started: bool,
+    pub known: Known,
 }
 
 /// Cognito's `UserImportJobType`, kept as Cognito returned it.
@@ -137,12 +209,16 @@ impl ImportJob {
         if include_presigned_url {
             insert_opt(&mut map, "PreSignedUrl", self.pre_signed_url.clone());
         }
-        insert_opt(&mut map, "CreationDate", self.creation_date.map(rfc3339));
-        insert_opt(&mut map, "StartDate", self.start_date.map(rfc3339));
+        insert_opt(
+            &mut map,
+            "CreationDate",
+            self.creation_date.and_then(rfc3339),
+        );
+        insert_opt(&mut map, "StartDate", self.start_date.and_then(rfc3339));
         insert_opt(
             &mut map,
             "CompletionDate",
-            self.completion_date.map(rfc3339),
+            self.completion_date.and_then(rfc3339),
         );
         insert_opt(&mut map, "Status", self.status.clone());
         insert_opt(
@@ -193,21 +269,29 @@ fn insert_opt(map: &mut Map<String, Value>, name: &str, value: Option<String>) {
 }
 
 /// RFC 3339 in UTC, with milliseconds when the instant has any
-/// (`2026-11-25T09:30:00Z`, `2026-11-25T09:31:02.250Z`).
-pub fn rfc3339(date: DateTime) -> String {
+/// (`2026-11-25T09:30:00Z`, `2026-11-25T09:31:02.250Z`). `None` for an
+/// instant outside the years 0000 to 9999, which RFC 3339 cannot write: the
+/// field is then left out, as one Cognito did not return.
+pub fn rfc3339(date: DateTime) -> Option<String> {
     // Cognito sends epoch seconds as a float: 1764063062.297 arrives as
     // ...296999931 ns, so round to the nearest millisecond, not down.
-    let total_ms = date.secs() * 1000 + i64::from((date.subsec_nanos() + 500_000) / 1_000_000);
+    let rounded = i64::from((date.subsec_nanos() + 500_000) / 1_000_000);
+    let total_ms = date.secs().checked_mul(1000)?.checked_add(rounded)?;
     let (secs, millis) = (total_ms.div_euclid(1000), total_ms.rem_euclid(1000));
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
     let fraction = if millis == 0 {
         String::new()
     } else {
         format!(".{millis:03}")
     };
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{fraction}Z")
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{fraction}Z"
+    ))
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
@@ -232,23 +316,44 @@ mod tests {
 
     #[test]
     fn dates_are_rfc3339_utc_keeping_milliseconds() {
-        assert_eq!(rfc3339(DateTime::from_secs(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(DateTime::from_secs(0)).as_deref(),
+            Some("1970-01-01T00:00:00Z")
+        );
         assert_eq!(
             rfc3339(DateTime::from_millis(1_795_599_000_000)),
-            "2026-11-25T09:30:00Z"
+            Some("2026-11-25T09:30:00Z".into())
         );
         assert_eq!(
             rfc3339(DateTime::from_millis(1_795_599_062_250)),
-            "2026-11-25T09:31:02.250Z"
+            Some("2026-11-25T09:31:02.250Z".into())
         );
         assert_eq!(
             rfc3339(DateTime::from_millis(951_782_400_007)),
-            "2000-02-29T00:00:00.007Z"
+            Some("2000-02-29T00:00:00.007Z".into())
         );
         assert_eq!(
             rfc3339(DateTime::from_secs(4_107_542_399)),
-            "2100-02-28T23:59:59Z"
+            Some("2100-02-28T23:59:59Z".into())
         );
+    }
+
+    #[test]
+    fn a_date_rfc_3339_cannot_write_is_left_out() {
+        // A response is data from outside: a date far out of range must
+        // neither overflow nor be written as a year of five digits.
+        assert_eq!(rfc3339(DateTime::from_secs(i64::MAX)), None);
+        assert_eq!(rfc3339(DateTime::from_secs(i64::MIN)), None);
+        assert_eq!(rfc3339(DateTime::from_secs(253_402_300_800)), None);
+        assert_eq!(
+            rfc3339(DateTime::from_secs(253_402_300_799)).as_deref(),
+            Some("9999-12-31T23:59:59Z")
+        );
+        let job = ImportJob {
+            creation_date: Some(DateTime::from_secs(i64::MAX)),
+            ..ImportJob::default()
+        };
+        assert!(job.to_json(false).get("CreationDate").is_none());
     }
 
     fn sample() -> UserImportJobType {

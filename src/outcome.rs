@@ -3,10 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::app::App;
 use crate::emit::{self, Event};
 use crate::error::{ErrorKind, ImportError};
-use crate::model::{ImportJob, JobRef, ObjectRef};
-use crate::App;
+use crate::model::{Failure, ImportJob, Known, ObjectRef, Started};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -30,30 +30,39 @@ impl Outcome {
 /// One record's end, with everything known about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordOutcome {
-    pub object: Option<ObjectRef>,
-    pub user_pool_id: Option<String>,
-    pub job_id: Option<String>,
+    pub known: Known,
     pub job: Option<ImportJob>,
-    /// Create mode (SPEC section 10): the function created (or found) the job.
-    pub created_job: bool,
     pub outcome: Outcome,
 }
 
-impl RecordOutcome {
-    pub fn new(object: Option<ObjectRef>) -> RecordOutcome {
-        RecordOutcome {
-            object,
-            user_pool_id: None,
-            job_id: None,
-            job: None,
-            created_job: false,
-            outcome: Outcome::Ignored,
+impl From<Result<Started, Failure>> for RecordOutcome {
+    fn from(result: Result<Started, Failure>) -> RecordOutcome {
+        match result {
+            Ok(started) => RecordOutcome {
+                outcome: if started.already_started {
+                    Outcome::AlreadyStarted
+                } else {
+                    Outcome::Started
+                },
+                job: Some(started.job),
+                known: started.known,
+            },
+            Err(failure) => RecordOutcome {
+                known: *failure.known,
+                job: None,
+                outcome: Outcome::Failed(failure.error),
+            },
         }
     }
+}
 
-    pub fn note_ids(&mut self, ids: &JobRef) {
-        self.user_pool_id = Some(ids.user_pool_id.clone());
-        self.job_id = Some(ids.job_id.clone());
+impl RecordOutcome {
+    pub fn ignored(object: Option<ObjectRef>) -> RecordOutcome {
+        RecordOutcome {
+            known: Known::object(object),
+            job: None,
+            outcome: Outcome::Ignored,
+        }
     }
 
     pub fn error(&self) -> Option<&ImportError> {
@@ -74,19 +83,22 @@ impl RecordOutcome {
             (Outcome::Started | Outcome::AlreadyStarted, Some(job)) => Some(emit::started(
                 app,
                 job,
-                self.object.as_ref(),
+                self.known.object.as_ref(),
                 self.outcome == Outcome::AlreadyStarted,
-                self.created_job,
+                self.known.created_job,
             )),
             (Outcome::Failed(error), _) if !error.is_retryable() => {
-                Some(emit::start_failed(error, self))
+                Some(emit::start_failed(error, &self.known))
             }
             _ => None,
         }
     }
 
-    /// Its event could not be published: the record must come again.
-    pub fn publish_failed(&mut self, error: ImportError) {
+    /// The record once its event was (or was not) published: an event that
+    /// was not published makes the record fail retryably, so that it comes
+    /// again and nothing is lost.
+    pub fn published(self, result: Result<(), ImportError>) -> RecordOutcome {
+        let Err(error) = result else { return self };
         let message = match &self.outcome {
             Outcome::Failed(original) => format!(
                 "{} (could not publish the failure event for {}: {})",
@@ -96,7 +108,10 @@ impl RecordOutcome {
             ),
             _ => error.message,
         };
-        self.outcome = Outcome::Failed(ImportError::new(error.kind, message));
+        RecordOutcome {
+            outcome: Outcome::Failed(ImportError::new(error.kind, message)),
+            ..self
+        }
     }
 
     pub fn status(&self) -> Option<&str> {
@@ -107,14 +122,14 @@ impl RecordOutcome {
     pub fn summary_json(&self) -> Value {
         let mut map = Map::new();
         map.insert("Outcome".into(), self.outcome.name().into());
-        if let Some(object) = &self.object {
+        if let Some(object) = &self.known.object {
             map.insert("Bucket".into(), object.bucket.clone().into());
             map.insert("Key".into(), object.key.clone().into());
         }
-        if let Some(pool) = &self.user_pool_id {
+        if let Some(pool) = &self.known.user_pool_id {
             map.insert("UserPoolId".into(), pool.clone().into());
         }
-        if let Some(job) = &self.job_id {
+        if let Some(job) = &self.known.job_id {
             map.insert("JobId".into(), job.clone().into());
         }
         if let Some(status) = self.status() {
@@ -130,11 +145,12 @@ impl RecordOutcome {
     /// (the log formatter escapes it), so that a query on the key finds it.
     pub fn log(&self) {
         let (bucket, key) = self
+            .known
             .object
             .as_ref()
             .map_or(("", ""), |o| (o.bucket.as_str(), o.key.as_str()));
-        let pool = self.user_pool_id.as_deref().unwrap_or_default();
-        let job = self.job_id.as_deref().unwrap_or_default();
+        let pool = self.known.user_pool_id.as_deref().unwrap_or_default();
+        let job = self.known.job_id.as_deref().unwrap_or_default();
         let status = self.status().unwrap_or_default();
         let outcome = self.outcome.name();
         match self.error() {
@@ -145,7 +161,7 @@ impl RecordOutcome {
                 job_id = job,
                 outcome,
                 status,
-                created_job = self.created_job,
+                created_job = self.known.created_job,
                 "record outcome"
             ),
             Some(error) => {
@@ -161,7 +177,7 @@ impl RecordOutcome {
                     status,
                     error_type,
                     retryable,
-                    created_job = self.created_job,
+                    created_job = self.known.created_job,
                     error = message,
                     "record outcome"
                 )
@@ -227,13 +243,39 @@ pub fn batch_response(
     Ok(json!({ "batchItemFailures": failures }))
 }
 
-/// Direct invocations: the job record, or the failure as the Lambda error.
-pub fn direct(record: RecordOutcome, include_presigned_url: bool) -> Result<Value, ImportError> {
-    let created_job = record.created_job;
-    let already_started = match record.outcome {
+/// Direct invocations: the job record, or the failure as the Lambda error,
+/// with the record as it is logged. A failure keeps its own type even when
+/// its failure event could not be published: the caller holds the error
+/// (Step Functions `Catch` matches it), and the unpublished event is logged.
+pub fn direct(
+    record: RecordOutcome,
+    published: Result<(), ImportError>,
+    include_presigned_url: bool,
+) -> (RecordOutcome, Result<Value, ImportError>) {
+    if let Outcome::Failed(error) = &record.outcome {
+        if let Err(unpublished) = &published {
+            tracing::warn!(
+                error_type = error.error_type(),
+                publish_error = unpublished.message.as_str(),
+                "the failure event could not be published; the caller has the error"
+            );
+        }
+        let error = error.clone();
+        return (record, Err(error));
+    }
+    let record = record.published(published);
+    let response = direct_response(&record, include_presigned_url);
+    (record, response)
+}
+
+fn direct_response(
+    record: &RecordOutcome,
+    include_presigned_url: bool,
+) -> Result<Value, ImportError> {
+    let already_started = match &record.outcome {
         Outcome::Started => false,
         Outcome::AlreadyStarted => true,
-        Outcome::Failed(error) => return Err(error),
+        Outcome::Failed(error) => return Err(error.clone()),
         Outcome::Ignored => {
             return Err(ImportError::new(
                 ErrorKind::UnsupportedEvent,
@@ -246,11 +288,11 @@ pub fn direct(record: RecordOutcome, include_presigned_url: bool) -> Result<Valu
         map.insert("UserImportJob".into(), job.to_json(include_presigned_url));
     }
     map.insert("AlreadyStarted".into(), already_started.into());
-    if let Some(object) = &record.object {
+    if let Some(object) = &record.known.object {
         map.insert("Object".into(), object.to_json());
     }
     // Only create mode says so: the section 2 shapes stay as they are.
-    if created_job {
+    if record.known.created_job {
         map.insert("CreatedJob".into(), true.into());
     }
     Ok(Value::Object(map))
@@ -263,7 +305,7 @@ mod tests {
     fn record(outcome: Outcome) -> RecordOutcome {
         RecordOutcome {
             outcome,
-            ..RecordOutcome::new(Some(ObjectRef::new("b", "k", None)))
+            ..RecordOutcome::ignored(Some(ObjectRef::new("b", "k", None)))
         }
     }
 
@@ -319,12 +361,29 @@ mod tests {
 
     #[test]
     fn a_failed_publish_turns_a_permanent_failure_retryable() {
-        let mut r = failed(ErrorKind::MissingImportMetadata);
-        r.publish_failed(ImportError::new(ErrorKind::EventPublishFailed, "refused"));
+        let refused = || Err(ImportError::new(ErrorKind::EventPublishFailed, "refused"));
+        let r = failed(ErrorKind::MissingImportMetadata).published(refused());
         assert_eq!(
             r.error().map(|e| e.kind),
             Some(ErrorKind::EventPublishFailed)
         );
         assert!(r.failed_retryably());
+        let started = record(Outcome::Started).published(refused());
+        assert!(started.failed_retryably());
+        assert_eq!(
+            record(Outcome::Started).published(Ok(())).outcome,
+            Outcome::Started
+        );
+    }
+
+    #[test]
+    fn a_direct_failure_keeps_its_type_when_its_event_is_not_published() {
+        let refused = || Err(ImportError::new(ErrorKind::EventPublishFailed, "refused"));
+        let (_, response) = direct(failed(ErrorKind::ImportJobExpired), refused(), false);
+        assert_eq!(response.unwrap_err().kind, ErrorKind::ImportJobExpired);
+        // A started job whose event was lost must come again.
+        let (logged, response) = direct(record(Outcome::Started), refused(), false);
+        assert_eq!(response.unwrap_err().kind, ErrorKind::EventPublishFailed);
+        assert!(logged.failed_retryably());
     }
 }

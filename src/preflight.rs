@@ -4,10 +4,10 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 
+use crate::app::App;
 use crate::csv_check::{self, CsvChecker, TooLarge};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::resolve::{self, ObjectHead};
-use crate::App;
 
 /// Checks the object against Cognito's CSV rules for `pool`: `CsvTooLarge`
 /// (from `HeadObject` alone when the size says so), `InvalidCsv` with its

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
+use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{JobRef, ObjectRef};
-use crate::validate::{parse_ids, parse_pool_id};
-use crate::App;
+use crate::model::{is_version, Failure, JobRef, Known, ObjectRef, WorkItem};
+use crate::validate::{check_allowed, is_job_id, is_user_pool_id, parse_ids, parse_pool_id};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 
 /// What `HeadObject` told about the object.
@@ -30,8 +30,11 @@ pub async fn head_object(app: &App, object: &ObjectRef) -> Result<ObjectHead, Im
         .await
         .map_err(|e| classify_sdk_error(Service::S3, &format!("HeadObject {object}"), &e))?;
     let mut reported = object.clone();
-    if let Some(version) = output.version_id().filter(|v| !v.is_empty()) {
-        reported.version_id = Some(version.to_string());
+    match output.version_id() {
+        Some(version) if is_version(version) => reported.version_id = Some(version.to_string()),
+        // Unversioned, or versioning suspended: the ETag pins the object.
+        Some(_) => reported.version_id = None,
+        None => {}
     }
     if let Some(etag) = output.e_tag() {
         reported.etag = Some(etag.trim_matches('"').to_string());
@@ -43,46 +46,131 @@ pub async fn head_object(app: &App, object: &ObjectRef) -> Result<ObjectHead, Im
     })
 }
 
-/// What the object's metadata asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Plan {
-    /// Pool and job named: start that job (SPEC sections 3 and 4).
-    Start(JobRef),
+/// What a work item resolves to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolved {
+    /// Nothing to do: not an object creation, or a folder marker.
+    Ignored { object: Option<ObjectRef> },
+    /// Pool and job named, checked and allowed: start that job (SPEC
+    /// sections 3 and 4). `head` when they came from an object.
+    Named {
+        ids: JobRef,
+        head: Option<ObjectHead>,
+        known: Known,
+    },
     /// Only the pool named, and `CLOUDWATCH_LOGS_ROLE_ARN` set: create the
     /// job from the object itself (SPEC section 10).
-    Create { user_pool_id: String },
+    Create {
+        user_pool_id: String,
+        head: ObjectHead,
+        known: Known,
+    },
+}
+
+/// SPEC section 3: the pool and job a work item names, checked against
+/// Cognito's patterns and the allowlist before any Cognito call.
+pub async fn resolve(app: &App, item: WorkItem) -> Result<Resolved, Failure> {
+    match item {
+        WorkItem::Ignored { object, reason } => {
+            tracing::debug!(reason, "record ignored");
+            Ok(Resolved::Ignored { object })
+        }
+        WorkItem::Invalid { object, error } => Err(Known::object(object).failed(error)),
+        WorkItem::Ids {
+            user_pool_id,
+            job_id,
+        } => {
+            let known = with_valid_ids(Known::default(), Some(&user_pool_id), Some(&job_id));
+            let ids = parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))
+                .map_err(|error| known.failed(error))?;
+            named(app, ids, None, known)
+        }
+        WorkItem::Object(object) => {
+            let head = head_object(app, &object)
+                .await
+                .map_err(|error| Known::object(Some(object)).failed(error))?;
+            plan(app, head)
+        }
+    }
 }
 
 /// The pool and job IDs in the object's user metadata, matched without
 /// regard to case, trimmed and checked against Cognito's patterns.
-pub fn plan(app: &App, head: &ObjectHead) -> Result<Plan, ImportError> {
+fn plan(app: &App, head: ObjectHead) -> Result<Resolved, Failure> {
     let pool_key = &app.config.pool_id_metadata_key;
     let job_key = &app.config.job_id_metadata_key;
     let pool = metadata_value(&head.metadata, pool_key);
     let job = metadata_value(&head.metadata, job_key);
+    let known = with_valid_ids(Known::object(Some(head.object.clone())), pool, job);
     let pool_origin = format!("metadata {pool_key}");
     match (pool, job) {
         (Some(pool), Some(job)) => {
-            parse_ids((&pool_origin, pool), (&format!("metadata {job_key}"), job)).map(Plan::Start)
+            let ids = parse_ids((&pool_origin, pool), (&format!("metadata {job_key}"), job))
+                .map_err(|error| known.failed(error))?;
+            named(app, ids, Some(head), known)
         }
-        (Some(pool), None) if app.config.cloudwatch_logs_role_arn.is_some() => Ok(Plan::Create {
-            user_pool_id: parse_pool_id((&pool_origin, pool))?,
-        }),
+        (Some(pool), None) if app.config.cloudwatch_logs_role_arn.is_some() => {
+            let user_pool_id =
+                parse_pool_id((&pool_origin, pool)).map_err(|error| known.failed(error))?;
+            let known = Known {
+                created_job: true,
+                ..known
+            };
+            check_allowed(app.config.allowed_user_pool_ids.as_deref(), &user_pool_id)
+                .map_err(|error| known.failed(error))?;
+            Ok(Resolved::Create {
+                user_pool_id,
+                head,
+                known,
+            })
+        }
         _ => {
             let missing: Vec<&str> = [(pool_key, pool), (job_key, job)]
                 .iter()
                 .filter(|(_, value)| value.is_none())
                 .map(|(key, _)| key.as_str())
                 .collect();
-            Err(ImportError::new(
+            Err(known.failed(ImportError::new(
                 ErrorKind::MissingImportMetadata,
                 format!(
                     "{} has no user metadata {}; upload it with --metadata {pool_key}=<user pool ID>,{job_key}=<import job ID>",
                     head.object,
                     missing.join(" and ")
                 ),
-            ))
+            )))
         }
+    }
+}
+
+/// Pool and job checked; refused here when the pool is not allowed.
+fn named(
+    app: &App,
+    ids: JobRef,
+    head: Option<ObjectHead>,
+    known: Known,
+) -> Result<Resolved, Failure> {
+    let known = known.with_ids(&ids);
+    check_allowed(
+        app.config.allowed_user_pool_ids.as_deref(),
+        &ids.user_pool_id,
+    )
+    .map_err(|error| known.failed(error))?;
+    Ok(Resolved::Named { ids, head, known })
+}
+
+/// Notes each ID that is valid on its own, so that a record failing for the
+/// other one still names it (SPEC section 5, "IDs when known").
+fn with_valid_ids(known: Known, pool: Option<&str>, job: Option<&str>) -> Known {
+    let valid = |value: Option<&str>, check: fn(&str) -> bool| {
+        value
+            .map(str::trim)
+            .filter(|v| check(v))
+            .map(str::to_string)
+    };
+    Known {
+        user_pool_id: valid(pool, is_user_pool_id),
+        job_id: valid(job, is_job_id),
+        ..known
     }
 }
 

@@ -4,15 +4,46 @@
 
 use aws_sdk_cognitoidentityprovider::operation::start_user_import_job::StartUserImportJobError;
 
+use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{ImportJob, JobRef};
-use crate::App;
+use crate::model::{Failure, ImportJob, JobRef, Known, Started};
+use crate::preflight;
+use crate::resolve::ObjectHead;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartedJob {
     pub job: ImportJob,
     /// Started by an earlier delivery; this one changed nothing.
     pub already_started: bool,
+}
+
+/// SPEC section 4 for a job the metadata (or the caller) named. With
+/// `VALIDATE_CSV`, an object's file is checked first (section 10).
+pub async fn start_named(
+    app: &App,
+    ids: JobRef,
+    head: Option<ObjectHead>,
+    known: Known,
+) -> Result<Started, Failure> {
+    if let Some(head) = head.filter(|_| app.config.validate_csv) {
+        preflight::check(app, &head, &ids.user_pool_id)
+            .await
+            .map_err(|error| known.failed(error))?;
+    }
+    match start_job(app, &ids).await {
+        Ok(started) => Ok(started.with(known)),
+        Err(error) => Err(known.failed(error)),
+    }
+}
+
+impl StartedJob {
+    pub fn with(self, known: Known) -> Started {
+        Started {
+            job: self.job,
+            already_started: self.already_started,
+            known,
+        }
+    }
 }
 
 pub async fn start_job(app: &App, ids: &JobRef) -> Result<StartedJob, ImportError> {

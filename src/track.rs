@@ -3,22 +3,26 @@
 
 use serde_json::{json, Value};
 
+use crate::app::App;
+use crate::deadline::Deadline;
+use crate::emit;
 use crate::error::{classify_sdk_error, ImportError, Service};
 use crate::model::JobRef;
 use crate::start::describe_job;
-use crate::{emit, App};
 
 const TERMINAL: [&str; 4] = ["Succeeded", "Failed", "Stopped", "Expired"];
 
 /// `{"UserImportJob": {...}, "Terminal": bool}`; a terminal job also emits
 /// `User Import Job Completed`, every time it is tracked.
-pub async fn track(app: &App, ids: &JobRef) -> Result<Value, ImportError> {
-    let job = describe_job(app, ids).await?;
+/// Within the invocation's deadline, like every action.
+pub async fn track(app: &App, ids: &JobRef, deadline: Deadline) -> Result<Value, ImportError> {
+    let job = deadline.work(describe_job(app, ids)).await?;
     let terminal = job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s));
     if terminal {
-        let pool_name = pool_name(app, &ids.user_pool_id).await?;
+        let pool_name = deadline.work(pool_name(app, &ids.user_pool_id)).await?;
         let event = emit::completed(app, &job, &pool_name);
-        if let Some(Err(error)) = emit::publish(app, &[event]).await.pop() {
+        let published = deadline.publish(1, emit::publish(app, &[event])).await;
+        if let Some(Err(error)) = published.into_iter().next() {
             return Err(error);
         }
     }

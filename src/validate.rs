@@ -1,7 +1,6 @@
 //! Cognito's own ID patterns and the allowlist (SPEC section 3), checked before
 //! any Cognito call so that a bad value costs nothing and says what is wrong.
 
-use crate::config::Config;
 use crate::error::{ErrorKind, ImportError};
 use crate::model::JobRef;
 
@@ -29,18 +28,6 @@ pub fn is_job_id(value: &str) -> bool {
         })
 }
 
-/// Trims both values, checks their patterns and then the allowlist. Each
-/// value comes with where it came from, for the message (e.g. "metadata job-id").
-pub fn check_ids(
-    config: &Config,
-    pool: (&str, &str),
-    job: (&str, &str),
-) -> Result<JobRef, ImportError> {
-    let ids = parse_ids(pool, job)?;
-    check_allowed(config, &ids)?;
-    Ok(ids)
-}
-
 pub fn parse_ids(pool: (&str, &str), job: (&str, &str)) -> Result<JobRef, ImportError> {
     Ok(JobRef {
         user_pool_id: parse_pool_id(pool)?,
@@ -57,13 +44,9 @@ pub fn parse_pool_id(pool: (&str, &str)) -> Result<String, ImportError> {
     )
 }
 
-/// `ALLOWED_USER_POOL_IDS`, for every trigger.
-pub fn check_allowed(config: &Config, ids: &JobRef) -> Result<(), ImportError> {
-    check_allowed_pool(config, &ids.user_pool_id)
-}
-
-pub fn check_allowed_pool(config: &Config, pool: &str) -> Result<(), ImportError> {
-    match &config.allowed_user_pool_ids {
+/// `ALLOWED_USER_POOL_IDS` (`None`: any pool), for every trigger.
+pub fn check_allowed(allowed: Option<&[String]>, pool: &str) -> Result<(), ImportError> {
+    match allowed {
         Some(allowed) if !allowed.iter().any(|id| id == pool) => Err(ImportError::new(
             ErrorKind::UserPoolNotAllowed,
             format!(
@@ -158,20 +141,14 @@ mod tests {
 
     #[test]
     fn values_are_trimmed_then_checked() {
-        let ids = check_ids(
-            &Config::default(),
-            ("pool", " us-east-1_Abc1\n"),
-            ("job", "\timport-x1 "),
-        )
-        .unwrap();
+        let ids = parse_ids(("pool", " us-east-1_Abc1\n"), ("job", "\timport-x1 ")).unwrap();
         assert_eq!(ids.user_pool_id, "us-east-1_Abc1");
         assert_eq!(ids.job_id, "import-x1");
     }
 
     #[test]
     fn a_bad_value_is_invalid_import_metadata_and_safely_quoted() {
-        let error = check_ids(
-            &Config::default(),
+        let error = parse_ids(
             ("metadata user-pool-id", "=?UTF-8?B?w6k=?=\u{7}"),
             ("job", "import-x"),
         )
@@ -179,20 +156,17 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::InvalidImportMetadata);
         assert!(error.message.contains("metadata user-pool-id"));
         assert!(!error.message.contains('\u{7}'));
-        let empty =
-            check_ids(&Config::default(), ("pool", "us-east-1_A"), ("job", "  ")).unwrap_err();
+        let empty = parse_ids(("pool", "us-east-1_A"), ("job", "  ")).unwrap_err();
         assert_eq!(empty.kind, ErrorKind::InvalidImportMetadata);
         assert!(empty.message.contains("empty"));
     }
 
     #[test]
     fn the_allowlist_refuses_other_pools() {
-        let config = Config {
-            allowed_user_pool_ids: Some(vec!["us-east-1_Good".into()]),
-            ..Config::default()
-        };
-        assert!(check_ids(&config, ("p", "us-east-1_Good"), ("j", "import-1")).is_ok());
-        let error = check_ids(&config, ("p", "us-east-1_Other"), ("j", "import-1")).unwrap_err();
+        let allowed = ["us-east-1_Good".to_string()];
+        assert!(check_allowed(Some(&allowed), "us-east-1_Good").is_ok());
+        assert!(check_allowed(None, "us-east-1_Other").is_ok());
+        let error = check_allowed(Some(&allowed), "us-east-1_Other").unwrap_err();
         assert_eq!(error.kind, ErrorKind::UserPoolNotAllowed);
     }
 

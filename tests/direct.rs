@@ -2,6 +2,7 @@
 
 mod common;
 
+use cognito_import_starter::emulator::{Fault, FaultAction};
 use cognito_import_starter::Config;
 use common::*;
 use serde_json::json;
@@ -165,4 +166,40 @@ async fn track_reports_progress_and_emits_completed_once_terminal() {
         detail["Logs"]["LogStream"],
         format!("{}/nightly", job.job_id)
     );
+}
+
+#[tokio::test]
+async fn a_direct_failure_keeps_its_type_when_its_event_cannot_be_published() {
+    // SPEC 6: Step Functions Catch must match the record's own type.
+    let h = harness().await;
+    h.emulator
+        .put_object(BUCKET, "bare.csv", "x", &[("user-pool-id", POOL)]);
+    h.emulator.inject(cis_fault_put_events_down());
+
+    let result = h.invoke(json!({"Bucket": BUCKET, "Key": "bare.csv"})).await;
+
+    assert_eq!(error_type(&result), "MissingImportMetadata");
+    assert!(h.events().is_empty());
+    assert!(h.emulator.count("PutEvents") >= 1, "the event was tried");
+}
+
+#[tokio::test]
+async fn a_started_job_whose_event_is_lost_fails_the_direct_call_retryably() {
+    let h = harness().await;
+    let job = h.emulator.create_import_job(POOL, "direct", true);
+    h.emulator.inject(cis_fault_put_events_down());
+
+    let ids = json!({"UserPoolId": POOL, "JobId": job.job_id});
+    let result = h.invoke(ids.clone()).await;
+    assert_eq!(error_type(&result), "EventPublishFailed");
+    assert_eq!(h.status(&job), "Pending");
+
+    h.emulator.clear_faults();
+    let retried = h.invoke(ids).await.unwrap();
+    assert_eq!(retried["AlreadyStarted"], json!(true));
+    assert_eq!(h.events_of("User Import Job Started").len(), 1);
+}
+
+fn cis_fault_put_events_down() -> Fault {
+    Fault::new("PutEvents", FaultAction::error(503, "ServiceUnavailable"))
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cognito_import_starter::emulator::{Fault, FaultAction};
-use cognito_import_starter::ErrorKind;
+use cognito_import_starter::{Config, ErrorKind};
 use common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
@@ -48,6 +48,15 @@ async fn cognito_errors_map_to_their_spec_types() {
         ),
         (400, "AccessDeniedException", ErrorKind::AccessDenied),
         (503, "ServiceUnavailable", ErrorKind::ServiceUnavailable),
+        // Cognito's newer errors keep their own names and are permanent.
+        (
+            400,
+            "OperationNotEnabledException",
+            ErrorKind::OperationNotEnabled,
+        ),
+        (400, "LimitExceededException", ErrorKind::LimitExceeded),
+        // One the SPEC names nowhere: retried, not dropped.
+        (400, "SomethingNewException", ErrorKind::ServiceUnavailable),
     ];
     for (status, code, kind) in cases {
         let h = harness().await;
@@ -188,11 +197,34 @@ async fn a_failed_failure_event_makes_the_record_come_again() {
 
     let result = h.invoke(created("bare.csv")).await;
 
-    assert_eq!(error_type(&result), "ServiceUnavailable");
+    // SPEC 6: any error of PutEvents is EventPublishFailed, 5xx included.
+    assert_eq!(error_type(&result), "EventPublishFailed");
     assert!(result
         .unwrap_err()
         .message
         .contains("MissingImportMetadata"));
+}
+
+#[tokio::test]
+async fn eventbridge_denying_the_call_loses_no_started_job() {
+    // A role without events:PutEvents: the job starts, its event is refused.
+    let h = harness().await;
+    let (_, job) = h.seed("denied.csv");
+    h.emulator.inject(
+        Fault::new(
+            "PutEvents",
+            FaultAction::error(400, "AccessDeniedException"),
+        )
+        .times(1),
+    );
+    let result = h.invoke(created("denied.csv")).await;
+    assert_eq!(error_type(&result), "EventPublishFailed");
+    assert_eq!(h.status(&job), "Pending");
+    assert!(h.events().is_empty());
+
+    let retried = h.invoke(created("denied.csv")).await.unwrap();
+    assert_eq!(retried["Results"][0]["Outcome"], "AlreadyStarted");
+    assert_eq!(h.events_of("User Import Job Started").len(), 1);
 }
 
 #[tokio::test]
@@ -240,4 +272,72 @@ async fn one_failing_record_does_not_hold_back_the_others() {
         started[0].detail["UserImportJob"]["JobId"],
         json!(good.job_id)
     );
+}
+
+#[tokio::test]
+async fn one_deadline_bounds_the_whole_invocation() {
+    // Four records, one at a time, each start 700 ms: they cannot all fit in
+    // 2 s. Those that could not finish are retryable; the answer comes before
+    // the deadline; a redelivery completes them, starting each job once.
+    let h = harness_with(Config {
+        max_concurrency: 1,
+        ..test_config()
+    })
+    .await;
+    let keys = ["d0.csv", "d1.csv", "d2.csv", "d3.csv"];
+    let jobs: Vec<_> = keys.iter().map(|key| h.seed(key).1).collect();
+    h.emulator.inject(Fault::new(
+        "StartUserImportJob",
+        FaultAction::Delay(Duration::from_millis(700)),
+    ));
+    let event = s3_event(&keys.map(|key| ("ObjectCreated:Put", key)));
+
+    let began = Instant::now();
+    let result = h
+        .invoke_with_deadline(event.clone(), Duration::from_secs(2))
+        .await;
+
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(error_type(&result), "ServiceUnavailable");
+    let started_now = h.events_of("User Import Job Started").len();
+    assert!(
+        (1..4).contains(&started_now),
+        "{started_now} started in time"
+    );
+
+    h.emulator.clear_faults();
+    let retried = h.invoke(event).await.unwrap();
+    assert_eq!(retried["Results"].as_array().map(Vec::len), Some(4));
+    for job in &jobs {
+        assert_eq!(h.status(job), "Pending");
+    }
+    assert_eq!(
+        h.emulator
+            .jobs()
+            .iter()
+            .filter(|j| j.status == "Pending")
+            .count(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn a_track_answers_before_the_deadline_when_cognito_hangs() {
+    let h = harness().await;
+    let job = h.emulator.create_import_job(POOL, "t", true);
+    h.emulator
+        .inject(Fault::new("DescribeUserImportJob", FaultAction::Hang));
+    let began = Instant::now();
+    let result = h
+        .invoke_with_deadline(
+            json!({"Action": "Track", "UserPoolId": POOL, "JobId": job.job_id}),
+            Duration::from_millis(1200),
+        )
+        .await;
+    assert!(began.elapsed() < Duration::from_millis(1200));
+    assert_eq!(error_type(&result), "ServiceUnavailable");
 }

@@ -490,16 +490,19 @@ async fn a_bad_variable_stops_init_and_names_the_variable() {
         );
         assert_eq!(api.next_calls(), 0, "{variable}={value}: init never ended");
         assert!(emulator.calls().is_empty(), "no AWS call at init");
-        match api.init_error() {
-            Some(body) => assert!(
-                body.to_string().contains(variable),
-                "{variable}={value}: /init/error does not name it: {body}"
-            ),
-            None => eprintln!(
+        let Some(body) = api.init_error() else {
+            panic!(
                 "{variable}={value}: exit {status}, /init/error not posted; output: {}",
                 output.trim()
-            ),
-        }
+            );
+        };
+        assert_eq!(body["errorType"], "InvalidConfiguration", "{body}");
+        assert!(
+            body["errorMessage"]
+                .as_str()
+                .is_some_and(|m| m.contains(variable)),
+            "{variable}={value}: /init/error does not name it: {body}"
+        );
     }
 }
 

@@ -167,6 +167,10 @@ async fn missing_metadata_is_a_permanent_failure_with_its_event() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].detail["Error"]["Type"], "MissingImportMetadata");
     assert_eq!(failed[0].detail["Object"]["Key"], "bare.csv");
+    // SPEC 5, "IDs when known": the pool the metadata does name.
+    assert_eq!(failed[0].detail["UserPoolId"], POOL);
+    assert!(failed[0].detail.get("JobId").is_none());
+    assert_eq!(result["UserPoolId"], POOL);
 }
 
 #[tokio::test]
@@ -196,7 +200,13 @@ async fn invalid_metadata_is_refused_before_any_cognito_call() {
         );
     }
     assert_eq!(h.emulator.count("StartUserImportJob"), 0);
-    assert_eq!(h.events_of("User Import Job Start Failed").len(), 5);
+    let failed = h.events_of("User Import Job Start Failed");
+    assert_eq!(failed.len(), 5);
+    // Each event names the one ID that is valid, and not the other.
+    assert!(failed[0].detail.get("UserPoolId").is_none());
+    assert_eq!(failed[0].detail["JobId"], "import-abc");
+    assert_eq!(failed[1].detail["UserPoolId"], POOL);
+    assert!(failed[1].detail.get("JobId").is_none());
 }
 
 #[tokio::test]

@@ -154,6 +154,22 @@ impl Harness {
             .await
     }
 
+    /// Like Lambda: the invocation's deadline `left` from now.
+    pub async fn invoke_with_deadline(
+        &self,
+        payload: Value,
+        left: Duration,
+    ) -> Result<Value, ImportError> {
+        let deadline = std::time::SystemTime::now() + left;
+        let millis = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default();
+        let mut context = Context::default();
+        context.deadline = millis;
+        self.app.handle(LambdaEvent::new(payload, context)).await
+    }
+
     /// A job in `Created` with its CSV uploaded, and an object whose
     /// metadata names it.
     pub fn seed(&self, key: &str) -> (StoredObject, ImportJob) {

@@ -1,0 +1,28 @@
+//! `App`: what every invocation borrows, built once at init.
+
+use crate::config::Config;
+use crate::{aws, upload};
+
+/// The configuration and the SDK clients, both built once at init.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub config: Config,
+    pub clients: aws::Clients,
+    /// Create mode's upload client; built only when create mode is on.
+    pub uploader: Option<upload::Uploader>,
+}
+
+impl App {
+    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> App {
+        let clients = aws::Clients::new(sdk, &config);
+        let uploader = config
+            .cloudwatch_logs_role_arn
+            .as_ref()
+            .map(|_| upload::Uploader::new(&config.timeouts));
+        App {
+            config,
+            clients,
+            uploader,
+        }
+    }
+}
