@@ -1,4 +1,4 @@
-//! The AWS side of init: one `SdkConfig` with timeouts, and the three clients
+//! The AWS side of init: one `SdkConfig` with timeouts, and the four clients
 //! built from it once and reused by every invocation.
 
 use aws_config::timeout::TimeoutConfig;
@@ -14,6 +14,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// SPEC section 12: the per-user lines Cognito writes.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 pub fn timeout_config(timeouts: &Timeouts) -> TimeoutConfig {
@@ -59,6 +61,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
         }
     }
 }

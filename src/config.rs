@@ -18,6 +18,9 @@ pub struct Config {
     pub max_concurrency: usize,
     pub cloudwatch_logs_role_arn: Option<String>,
     pub validate_csv: bool,
+    /// SPEC section 12: where `Track` writes `failed.csv` and `report.csv`
+    /// (`<prefix><job id>/`); empty: nothing is written.
+    pub results_prefix: String,
     /// True when an S3 endpoint is overridden (a local emulator): path-style addressing.
     pub s3_force_path_style: bool,
     pub timeouts: Timeouts,
@@ -73,6 +76,7 @@ impl Default for Config {
             max_concurrency: 10,
             cloudwatch_logs_role_arn: None,
             validate_csv: false,
+            results_prefix: "results/".into(),
             s3_force_path_style: false,
             timeouts: Timeouts::default(),
         }
@@ -111,6 +115,9 @@ impl Config {
                 .unwrap_or(defaults.max_concurrency),
             cloudwatch_logs_role_arn: role_arn(get("CLOUDWATCH_LOGS_ROLE_ARN"))?,
             validate_csv: boolean("VALIDATE_CSV", get("VALIDATE_CSV"))?,
+            // Not through `get`: here an empty value means "write nothing".
+            results_prefix: results_prefix(lookup("RESULTS_PREFIX"))?
+                .unwrap_or(defaults.results_prefix),
             s3_force_path_style: get("AWS_ENDPOINT_URL_S3").is_some()
                 || get("AWS_ENDPOINT_URL").is_some(),
             timeouts: defaults.timeouts,
@@ -152,6 +159,7 @@ fn check_sdk_variables(get: &impl Fn(&str) -> Option<String>) -> Result<(), Conf
         "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
         "AWS_ENDPOINT_URL_EVENTBRIDGE",
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
     ] {
         if let Some(value) = get(variable) {
             let rest = value
@@ -258,6 +266,19 @@ fn concurrency(value: Option<String>) -> Result<Option<usize>, ConfigError> {
     }
 }
 
+fn results_prefix(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value else { return Ok(None) };
+    let prefix = value.trim();
+    // S3 keys are at most 1,024 bytes; the job ID and file name need room.
+    if prefix.len() > 900 || prefix.starts_with('/') {
+        return Err(bad(
+            "RESULTS_PREFIX",
+            format!("{prefix:?} is not a key prefix (no leading \"/\", at most 900 bytes)"),
+        ));
+    }
+    Ok(Some(prefix.to_string()))
+}
+
 fn role_arn(value: Option<String>) -> Result<Option<String>, ConfigError> {
     match value {
         Some(v) if !(v.starts_with("arn:") && v.contains(":iam::") && v.contains(":role/")) => {
@@ -316,9 +337,11 @@ mod tests {
                 "arn:aws:iam::123456789012:role/CognitoImportLogs",
             ),
             ("VALIDATE_CSV", "true"),
+            ("RESULTS_PREFIX", "import-results/"),
             ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000"),
         ])
         .unwrap();
+        assert_eq!(config.results_prefix, "import-results/");
         assert_eq!(
             config.event_bus_name,
             "arn:aws:events:us-east-1:123456789012:event-bus/imports"
@@ -351,6 +374,9 @@ mod tests {
         .unwrap();
         assert_eq!(config.allowed_user_pool_ids, None);
         assert_eq!(config.expected_bucket_owner, None);
+        assert_eq!(config.results_prefix, "results/");
+        // Except RESULTS_PREFIX, where empty means "write no objects".
+        assert_eq!(load(&[("RESULTS_PREFIX", "")]).unwrap().results_prefix, "");
     }
 
     #[test]
@@ -369,6 +395,8 @@ mod tests {
             ("AWS_RETRY_MODE", "sometimes"),
             ("AWS_ENDPOINT_URL", "127.0.0.1:4566"),
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", "ftp://x"),
+            ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "logs"),
+            ("RESULTS_PREFIX", "/results/"),
         ] {
             let error = load(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{ImportJob, Known, ObjectRef};
+use crate::model::{ImportJob, Known, LogLocation, ObjectRef};
 
 pub const STARTED: &str = "User Import Job Started";
 pub const START_FAILED: &str = "User Import Job Start Failed";
@@ -75,19 +75,24 @@ pub fn start_failed(error: &ImportError, known: &Known) -> Event {
     }
 }
 
-pub fn completed(app: &App, job: &ImportJob, pool_name: &str) -> Event {
-    let pool_id = job.user_pool_id.as_deref().unwrap_or_default();
-    let job_id = job.job_id.as_deref().unwrap_or_default();
-    let job_name = job.job_name.as_deref().unwrap_or_default();
+/// SPEC sections 11 and 12: a finished job, where its per-user lines are,
+/// and what they say when some users did not make it.
+pub fn completed(app: &App, job: &ImportJob, logs: &LogLocation, results: Option<Value>) -> Event {
+    let mut detail = Map::new();
+    detail.insert(
+        "UserImportJob".into(),
+        job.to_json(app.config.emit_presigned_url),
+    );
+    detail.insert(
+        "Logs".into(),
+        json!({"LogGroup": logs.group, "LogStream": logs.stream}),
+    );
+    if let Some(results) = results {
+        detail.insert("Results".into(), results);
+    }
     Event {
         detail_type: COMPLETED,
-        detail: json!({
-            "UserImportJob": job.to_json(app.config.emit_presigned_url),
-            "Logs": {
-                "LogGroup": format!("/aws/cognito/userpools/{pool_id}/{pool_name}"),
-                "LogStream": format!("{job_id}/{job_name}"),
-            }
-        }),
+        detail: Value::Object(detail),
     }
 }
 

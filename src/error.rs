@@ -182,6 +182,7 @@ pub enum Service {
     S3,
     Cognito,
     EventBridge,
+    Logs,
 }
 
 impl Service {
@@ -190,6 +191,7 @@ impl Service {
             Service::S3 => "S3",
             Service::Cognito => "Cognito",
             Service::EventBridge => "EventBridge",
+            Service::Logs => "CloudWatch Logs",
         }
     }
 }

@@ -65,13 +65,14 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
         Invocation::Track {
             user_pool_id,
             job_id,
+            object,
         } => {
             let ids = parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))?;
             check_allowed(
                 app.config.allowed_user_pool_ids.as_deref(),
                 &ids.user_pool_id,
             )?;
-            track::track(app, &ids, deadline).await
+            track::track(app, &ids, object.as_ref(), deadline).await
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod model;
 pub mod outcome;
 pub mod preflight;
 pub mod resolve;
+pub mod results;
 pub mod start;
 pub mod track;
 pub mod trigger;

@@ -25,6 +25,7 @@ pub fn seed_for(emulator: &Emulator, config: &crate::Config, event: &Value) {
         Ok(Invocation::Track {
             user_pool_id,
             job_id,
+            ..
         }) => {
             emulator.create_user_pool(&user_pool_id, "example-pool", DEFAULT_CSV_HEADER);
             emulator.insert_import_job(&user_pool_id, &job_id, "example-import", true);

@@ -155,6 +155,26 @@ pub struct Started {
     pub known: Known,
 }
 
+/// Where Cognito writes a job's per-user results (SPEC section 11):
+/// `/aws/cognito/userpools/<pool id>/<pool name>`, stream `<job id>/<job name>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLocation {
+    pub group: String,
+    pub stream: String,
+}
+
+impl LogLocation {
+    pub fn of(job: &ImportJob, pool_name: &str) -> LogLocation {
+        let pool_id = job.user_pool_id.as_deref().unwrap_or_default();
+        let job_id = job.job_id.as_deref().unwrap_or_default();
+        let job_name = job.job_name.as_deref().unwrap_or_default();
+        LogLocation {
+            group: format!("/aws/cognito/userpools/{pool_id}/{pool_name}"),
+            stream: format!("{job_id}/{job_name}"),
+        }
+    }
+}
+
 /// Cognito's `UserImportJobType`, kept as Cognito returned it.
 #[derive(Clone, Default, PartialEq)]
 pub struct ImportJob {

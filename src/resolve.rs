@@ -6,7 +6,9 @@ use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::model::{is_version, Failure, JobRef, Known, ObjectRef, WorkItem};
 use crate::validate::{check_allowed, is_job_id, is_user_pool_id, parse_ids, parse_pool_id};
-use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 
 /// What `HeadObject` told about the object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +87,12 @@ pub async fn resolve(app: &App, item: WorkItem) -> Result<Resolved, Failure> {
                 .map_err(|error| known.failed(error))?;
             named(app, ids, None, known)
         }
+        WorkItem::Object(object) if is_result_file(app, &object) => {
+            tracing::debug!("record ignored: a results file this function wrote");
+            Ok(Resolved::Ignored {
+                object: Some(object),
+            })
+        }
         WorkItem::Object(object) => {
             let head = head_object(app, &object)
                 .await
@@ -92,6 +100,13 @@ pub async fn resolve(app: &App, item: WorkItem) -> Result<Resolved, Failure> {
             plan(app, head)
         }
     }
+}
+
+/// `failed.csv` and `report.csv` land in the drop bucket under
+/// `RESULTS_PREFIX` (SPEC section 12): their notifications are not imports.
+fn is_result_file(app: &App, object: &ObjectRef) -> bool {
+    let prefix = &app.config.results_prefix;
+    !prefix.is_empty() && object.key.starts_with(prefix.as_str())
 }
 
 /// The pool and job IDs in the object's user metadata, matched without
@@ -178,6 +193,17 @@ fn with_valid_ids(known: Known, pool: Option<&str>, job: Option<&str>) -> Known 
 /// when it has one, else its ETag (so that the check and the upload read the
 /// same bytes, or the read fails and the delivery comes again).
 pub async fn get_object(app: &App, object: &ObjectRef) -> Result<GetObjectOutput, ImportError> {
+    get_pinned(app, object)
+        .await
+        .map_err(|e| classify_sdk_error(Service::S3, &format!("GetObject {object}"), &e))
+}
+
+/// [`get_object`] with S3's own error, for a caller that tells a changed
+/// object (412) from a missing one.
+pub async fn get_pinned(
+    app: &App,
+    object: &ObjectRef,
+) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
     let if_match = match (&object.version_id, &object.etag) {
         (None, Some(etag)) => Some(format!("\"{etag}\"")),
         _ => None,
@@ -192,7 +218,6 @@ pub async fn get_object(app: &App, object: &ObjectRef) -> Result<GetObjectOutput
         .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
         .send()
         .await
-        .map_err(|e| classify_sdk_error(Service::S3, &format!("GetObject {object}"), &e))
 }
 
 pub fn metadata_value<'a>(metadata: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {

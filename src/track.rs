@@ -7,23 +7,35 @@ use crate::app::App;
 use crate::deadline::Deadline;
 use crate::emit;
 use crate::error::{classify_sdk_error, ImportError, Service};
-use crate::model::JobRef;
+use crate::model::{ImportJob, JobRef, LogLocation, ObjectRef};
+use crate::results::{self, Results};
 use crate::start::describe_job;
 
 const TERMINAL: [&str; 4] = ["Succeeded", "Failed", "Stopped", "Expired"];
 
 /// `{"UserImportJob": {...}, "Terminal": bool}`; a terminal job also emits
-/// `User Import Job Completed`, every time it is tracked.
-/// Within the invocation's deadline, like every action.
-pub async fn track(app: &App, ids: &JobRef, deadline: Deadline) -> Result<Value, ImportError> {
+/// `User Import Job Completed`, every time it is tracked, with `Results`
+/// when users failed or were skipped (SPEC section 12). While Cognito's log
+/// is still behind the job's counts, the job is not terminal yet for the
+/// caller. Within the invocation's deadline, like every action. `source`:
+/// the object the job was created from, for the results files.
+pub async fn track(
+    app: &App,
+    ids: &JobRef,
+    source: Option<&ObjectRef>,
+    deadline: Deadline,
+) -> Result<Value, ImportError> {
     let job = deadline.work(describe_job(app, ids)).await?;
-    let terminal = job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s));
+    let mut terminal = job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s));
     if terminal {
-        let pool_name = deadline.work(pool_name(app, &ids.user_pool_id)).await?;
-        let event = emit::completed(app, &job, &pool_name);
-        let published = deadline.publish(1, emit::publish(app, &[event])).await;
-        if let Some(Err(error)) = published.into_iter().next() {
-            return Err(error);
+        match deadline.work(completed(app, &job, ids, source)).await? {
+            Some(event) => {
+                let published = deadline.publish(1, emit::publish(app, &[event])).await;
+                if let Some(Err(error)) = published.into_iter().next() {
+                    return Err(error);
+                }
+            }
+            None => terminal = false,
         }
     }
     tracing::info!(
@@ -37,6 +49,25 @@ pub async fn track(app: &App, ids: &JobRef, deadline: Deadline) -> Result<Value,
         "UserImportJob": job.to_json(app.config.emit_presigned_url),
         "Terminal": terminal,
     }))
+}
+
+/// The Completed event, or `None` while the log is behind the counts.
+async fn completed(
+    app: &App,
+    job: &ImportJob,
+    ids: &JobRef,
+    source: Option<&ObjectRef>,
+) -> Result<Option<emit::Event>, ImportError> {
+    let logs = LogLocation::of(job, &pool_name(app, &ids.user_pool_id).await?);
+    let results = if results::users_not_imported(job) > 0 {
+        match results::collect(app, job, &logs, source).await? {
+            Results::NotYet => return Ok(None),
+            Results::Ready(results) => Some(results),
+        }
+    } else {
+        None
+    };
+    Ok(Some(emit::completed(app, job, &logs, results)))
 }
 
 /// The pool's name is part of the log group Cognito writes per-user results to.

@@ -24,6 +24,9 @@ pub enum Invocation {
     Track {
         user_pool_id: String,
         job_id: String,
+        /// The object the job was created from (the Started event's
+        /// `Object`), for the results files (SPEC section 12).
+        object: Option<ObjectRef>,
     },
 }
 
@@ -45,6 +48,7 @@ pub fn parse(event: &Value) -> Result<Invocation, ImportError> {
             (Some("Track"), Some(pool), Some(job)) => Ok(Invocation::Track {
                 user_pool_id: pool.to_string(),
                 job_id: job.to_string(),
+                object: track_object(object.get("Object"))?,
             }),
             (Some("Track"), _, _) => Err(unsupported(
                 "Action \"Track\" needs string UserPoolId and JobId",
@@ -81,6 +85,28 @@ pub fn parse(event: &Value) -> Result<Invocation, ImportError> {
         "expected an S3 notification, an EventBridge S3 event, an SQS batch, \
          {\"UserPoolId\", \"JobId\"}, {\"Bucket\", \"Key\"} or {\"Action\": \"Track\", ...}",
     ))
+}
+
+/// `Object` of a Track input: `{"Bucket", "Key", "VersionId"?, "ETag"?}`.
+fn track_object(value: Option<&Value>) -> Result<Option<ObjectRef>, ImportError> {
+    let object = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(object)) => object,
+        Some(_) => return Err(unsupported("Track's Object must be a JSON object")),
+    };
+    let text = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(unsupported(&format!(
+            "Track's Object.{name} must be a string"
+        ))),
+    };
+    let (Some(bucket), Some(key)) = (text("Bucket")?, text("Key")?) else {
+        return Err(unsupported("Track's Object needs string Bucket and Key"));
+    };
+    let mut object = ObjectRef::new(bucket, key, text("VersionId")?);
+    object.etag = text("ETag")?.map(|etag| etag.trim_matches('"').to_string());
+    Ok(Some(object))
 }
 
 fn unsupported(why: &str) -> ImportError {
@@ -393,7 +419,8 @@ mod tests {
             parse(&json!({"Action": "Track", "UserPoolId": "p_1", "JobId": "import-1"})).unwrap(),
             Invocation::Track {
                 user_pool_id: "p_1".into(),
-                job_id: "import-1".into()
+                job_id: "import-1".into(),
+                object: None,
             }
         );
     }

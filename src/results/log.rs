@@ -1,0 +1,163 @@
+//! The per-user lines Cognito writes to a job's log stream (SPEC section 12):
+//! `[FAILED] Line Number <n> - <reason>` and `[SKIPPED] ...`, read with
+//! `FilterLogEvents` on that one stream, every page.
+
+use std::collections::{BTreeMap, HashSet};
+
+use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
+
+use crate::app::App;
+use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+
+/// Only the lines that name a user who did not make it.
+const FILTER_PATTERN: &str = r#"?"[FAILED]" ?"[SKIPPED]""#;
+/// A page holds up to 10,000 events (or 1 MB); a job has at most 500,000
+/// users. Pages may be empty and still carry a token (the service stops a
+/// page after a time budget), so the cap is generous.
+const MAX_PAGES: usize = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Failed => "FAILED",
+            Status::Skipped => "SKIPPED",
+        }
+    }
+}
+
+/// One user that did not make it: its data row (counted from 1 after the
+/// header), and why, as Cognito wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserLine {
+    pub line: u64,
+    pub status: Status,
+    pub reason: String,
+}
+
+/// `[FAILED] Line Number 5956 - The User Record ...` into its parts; `None`
+/// for any other line (a `[SUCCEEDED]` one, or noise the filter let through).
+pub fn parse_line(message: &str) -> Option<UserLine> {
+    let message = message.trim();
+    let (status, rest) = if let Some(rest) = message.strip_prefix("[FAILED]") {
+        (Status::Failed, rest)
+    } else {
+        (Status::Skipped, message.strip_prefix("[SKIPPED]")?)
+    };
+    let rest = rest.trim_start().strip_prefix("Line Number")?.trim_start();
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let line = rest[..digits].parse::<u64>().ok().filter(|&n| n >= 1)?;
+    let reason = rest[digits..].trim_start();
+    let reason = reason.strip_prefix('-').unwrap_or(reason).trim();
+    Some(UserLine {
+        line,
+        status,
+        reason: reason.to_string(),
+    })
+}
+
+/// Every `[FAILED]`/`[SKIPPED]` line of the stream, one per data row (a line
+/// logged twice counts once), by line number. A log group or stream that does
+/// not exist (yet) is an empty log.
+pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>, ImportError> {
+    let what = format!("FilterLogEvents {group} {stream}");
+    let mut lines: BTreeMap<u64, UserLine> = BTreeMap::new();
+    let mut seen_tokens = HashSet::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let result = app
+            .clients
+            .logs
+            .filter_log_events()
+            .log_group_name(group)
+            .log_stream_names(stream)
+            .filter_pattern(FILTER_PATTERN)
+            .set_next_token(token.take())
+            .send()
+            .await;
+        let page = match result {
+            Ok(page) => page,
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(FilterLogEventsError::ResourceNotFoundException(_))
+                ) =>
+            {
+                return Ok(lines.into_values().collect());
+            }
+            Err(error) => return Err(classify_sdk_error(Service::Logs, &what, &error)),
+        };
+        for event in page.events() {
+            if let Some(line) = event.message().and_then(parse_line) {
+                lines.entry(line.line).or_insert(line);
+            }
+        }
+        // Only a missing token ends the listing: pages can be empty.
+        match page.next_token() {
+            None => return Ok(lines.into_values().collect()),
+            Some(next) if !seen_tokens.insert(next.to_string()) => {
+                return Err(endless(&what, "repeated a page token"))
+            }
+            Some(next) => token = Some(next.to_string()),
+        }
+    }
+    Err(endless(&what, &format!("gave more than {MAX_PAGES} pages")))
+}
+
+fn endless(what: &str, why: &str) -> ImportError {
+    ImportError::new(
+        ErrorKind::ServiceUnavailable,
+        format!("{what}: CloudWatch Logs {why}; it will be retried"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cognitos_lines_are_read_as_it_writes_them() {
+        assert_eq!(
+            parse_line(
+                "[FAILED] Line Number 5956 - The User Record does not set any of the auto \
+                 verified attributes to true. (Example: email_verified to true)."
+            ),
+            Some(UserLine {
+                line: 5956,
+                status: Status::Failed,
+                reason: "The User Record does not set any of the auto verified attributes \
+                         to true. (Example: email_verified to true)."
+                    .into()
+            })
+        );
+        assert_eq!(
+            parse_line("[SKIPPED] Line Number 2 - The user already exists.\n"),
+            Some(UserLine {
+                line: 2,
+                status: Status::Skipped,
+                reason: "The user already exists.".into()
+            })
+        );
+    }
+
+    #[test]
+    fn other_lines_are_not_users_that_failed() {
+        for other in [
+            "[SUCCEEDED] Line Number 1 - The import succeeded.",
+            "[FAILED] Line 7 - no number",
+            "[FAILED] Line Number 0 - rows count from 1",
+            "[FAILED] Line Number 99999999999999999999999 - too large",
+            "Import job started",
+            "",
+        ] {
+            assert_eq!(parse_line(other), None, "{other}");
+        }
+    }
+}
