@@ -5,8 +5,12 @@
 //!
 //! It listens on `127.0.0.1` only, speaks plain HTTP/1.1, accepts any SigV4
 //! signature, journals every request, and can inject faults (errors, delays,
-//! hangs, dropped connections, failed `PutEvents` entries). It is compiled only
-//! with the cargo feature `emulator` and is never part of the Lambda binary.
+//! hangs, dropped connections, failed `PutEvents` entries). [`runtime_api`]
+//! emulates the Lambda Runtime API, to run the real `bootstrap` binary.
+//!
+//! It does not depend on the function: the function's crate takes it as a
+//! dev-dependency only (tests, benchmarks), the local runner (`local/`) as a
+//! dependency, so it is never part of the Lambda binary.
 //!
 //! ```ignore
 //! let emu = Emulator::start().await?;
@@ -48,8 +52,32 @@ pub const SEEDED_LOGS_ROLE_ARN: &str =
 pub const DEFAULT_POOL_NAME: &str = "emulated-pool";
 
 /// Cognito's standard user import CSV header (what `GetCSVHeader` returns
-/// for a pool without custom attributes).
-pub const DEFAULT_CSV_HEADER: &[&str] = crate::csv_check::STANDARD_HEADER;
+/// for a pool without custom attributes), in Cognito's order. The function
+/// keeps its own copy (`csv_check::STANDARD_HEADER`); a test of the function
+/// checks that both lists are equal.
+pub const DEFAULT_CSV_HEADER: &[&str] = &[
+    "profile",
+    "address",
+    "birthdate",
+    "gender",
+    "preferred_username",
+    "updated_at",
+    "website",
+    "picture",
+    "phone_number",
+    "phone_number_verified",
+    "zoneinfo",
+    "locale",
+    "email",
+    "email_verified",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "name",
+    "nickname",
+    "cognito:mfa_enabled",
+    "cognito:username",
+];
 
 /// A file Cognito would import for a pool with [`DEFAULT_CSV_HEADER`]: one
 /// row per username, each with a verified email and a name with an escaped

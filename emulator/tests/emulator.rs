@@ -11,9 +11,8 @@ use aws_credential_types::Credentials;
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_s3::primitives::ByteStream;
-use cognito_import_starter::emulator::{
-    Emulator, Fault, FaultAction, DEFAULT_CSV_HEADER, DEFAULT_POOL_NAME,
-};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use cis_emulator::{Emulator, Fault, FaultAction, DEFAULT_CSV_HEADER, DEFAULT_POOL_NAME};
 
 const POOL: &str = "us-east-1_Emulated1";
 const ROLE: &str = "arn:aws:iam::123456789012:role/CognitoImportLogs";
@@ -27,7 +26,13 @@ struct Clients {
 fn sdk_config(emulator: &Emulator, operation_timeout: Duration) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(cognito_import_starter::aws::http_client())
+        // The SDK's hyper 1 client with rustls on ring, as the function
+        // builds it (the emulator itself speaks plain HTTP).
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .build_https(),
+        )
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "AKIDEMULATOR",
