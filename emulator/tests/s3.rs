@@ -6,7 +6,7 @@ mod common;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use cis_emulator::Emulator;
+use cis_emulator::{Emulator, Versioning, NULL_VERSION};
 use common::*;
 
 #[tokio::test]
@@ -361,4 +361,140 @@ async fn non_ascii_metadata_is_rfc2047_encoded() {
     assert_eq!(metadata["job-id"], "=?UTF-8?B?aW1wb3J0LQFhYmM=?=");
     assert_eq!(metadata["team"], "=?UTF-8?B?Y2Fmw6k=?=");
     assert_eq!(metadata["plain"], "a b\tc");
+}
+
+/// Versioning enabled, then suspended, as `PutBucketVersioning` leaves a
+/// bucket: every later put (and delete marker) is the version "null",
+/// replacing the previous one; versions made while it was enabled stay; the
+/// "null" version is reported and addressed as `null`.
+#[tokio::test]
+async fn versioning_suspended_makes_every_put_the_null_version() {
+    let emulator = Emulator::start().await.expect("start");
+    let c = clients(&emulator);
+    let key = "drop/users.csv";
+
+    // Never versioned: no version ID, and no x-amz-version-id.
+    let before = emulator.put_object("drop", key, "before", &[]);
+    assert_eq!(before.version_id, None);
+    let head =
+        c.s3.head_object()
+            .bucket("drop")
+            .key(key)
+            .send()
+            .await
+            .expect("head unversioned");
+    assert_eq!(head.version_id(), None);
+
+    // Enabled: a generated ID; the object from before is now the version "null".
+    emulator.set_versioning("drop", Versioning::Enabled);
+    let enabled = emulator.put_object("drop", key, "enabled", &[]);
+    let enabled_id = enabled.version_id.clone().expect("a generated ID");
+    assert_ne!(enabled_id, NULL_VERSION);
+    let old =
+        c.s3.head_object()
+            .bucket("drop")
+            .key(key)
+            .version_id(NULL_VERSION)
+            .send()
+            .await
+            .expect("the object from before versioning, as version null");
+    assert_eq!(old.version_id(), Some("null"));
+    assert_eq!(old.e_tag(), Some(before.etag.as_str()));
+
+    // Suspended: the seeder's put and the API's put are both version "null",
+    // each replacing the one before.
+    emulator.set_versioning("drop", Versioning::Suspended);
+    let seeded = emulator.put_object("drop", key, "seeded", &[("job-id", "import-AAAAAAAAAA")]);
+    assert_eq!(seeded.version_id.as_deref(), Some("null"));
+    let put =
+        c.s3.put_object()
+            .bucket("drop")
+            .key(key)
+            .metadata("job-id", "import-BBBBBBBBBB")
+            .body(ByteStream::from_static(b"put while suspended"))
+            .send()
+            .await
+            .expect("put");
+    assert_eq!(put.version_id(), Some("null"));
+
+    for version in [None, Some(NULL_VERSION)] {
+        let head =
+            c.s3.head_object()
+                .bucket("drop")
+                .key(key)
+                .set_version_id(version.map(str::to_string))
+                .send()
+                .await
+                .expect("head the null version");
+        assert_eq!(head.version_id(), Some("null"), "{version:?}");
+        assert_eq!(head.e_tag(), put.e_tag(), "{version:?}");
+        assert_eq!(
+            head.metadata()
+                .and_then(|m| m.get("job-id"))
+                .map(String::as_str),
+            Some("import-BBBBBBBBBB"),
+            "{version:?}"
+        );
+        let get =
+            c.s3.get_object()
+                .bucket("drop")
+                .key(key)
+                .set_version_id(version.map(str::to_string))
+                .send()
+                .await
+                .expect("get the null version");
+        assert_eq!(get.version_id(), Some("null"), "{version:?}");
+        let body = get.body.collect().await.expect("body").into_bytes();
+        assert_eq!(&body[..], b"put while suspended", "{version:?}");
+    }
+
+    // The version made while enabled is still there, unchanged.
+    let kept =
+        c.s3.get_object()
+            .bucket("drop")
+            .key(key)
+            .version_id(&enabled_id)
+            .send()
+            .await
+            .expect("the enabled-time version");
+    assert_eq!(kept.version_id(), Some(enabled_id.as_str()));
+    assert_eq!(kept.e_tag(), Some(enabled.etag.as_str()));
+
+    // A delete while suspended: a delete marker that is the version "null".
+    let deleted =
+        c.s3.delete_object()
+            .bucket("drop")
+            .key(key)
+            .send()
+            .await
+            .expect("delete");
+    assert_eq!(deleted.delete_marker(), Some(true));
+    assert_eq!(deleted.version_id(), Some("null"));
+    let error =
+        c.s3.head_object()
+            .bucket("drop")
+            .key(key)
+            .send()
+            .await
+            .expect_err("the latest is a delete marker");
+    assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(404));
+    c.s3.head_object()
+        .bucket("drop")
+        .key(key)
+        .version_id(&enabled_id)
+        .send()
+        .await
+        .expect("the enabled-time version survives the delete");
+
+    // create_bucket keeps its meaning: versioned or not.
+    emulator.create_bucket("other", true);
+    assert!(emulator
+        .put_object("other", key, "x", &[])
+        .version_id
+        .is_some_and(|id| id != NULL_VERSION));
+    emulator.create_bucket("other", false);
+    assert_eq!(
+        emulator.put_object("other", "new.csv", "x", &[]).version_id,
+        None
+    );
 }
