@@ -1,5 +1,7 @@
 //! An in-process emulator of the three AWS APIs the function talks to:
-//! S3 (`HeadObject`, `GetObject`, `PutObject`, `DeleteObject`, path-style),
+//! S3 (`HeadObject`, `GetObject`, `PutObject`, `DeleteObject`, path-style;
+//! versioning enabled or suspended, [`Emulator::set_versioning`]; `If-Match`
+//! on reads),
 //! Cognito's user-import-job API (awsJson1_1) with the job's pre-signed CSV
 //! upload URL, and EventBridge `PutEvents` (awsJson1_1).
 //!

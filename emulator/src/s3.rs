@@ -1,5 +1,5 @@
 //! Emulated S3: path-style object HEAD, GET, PUT and DELETE; versioning
-//! enabled, suspended or never enabled.
+//! enabled, suspended or never enabled; `If-Match` on reads.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +84,7 @@ pub(crate) struct S3Request {
     version_id: Option<String>,
     expected_owner: Option<String>,
     range: Option<String>,
+    if_match: Option<String>,
     content_type: String,
     metadata: Vec<(String, String)>,
     body: Bytes,
@@ -116,6 +117,7 @@ pub(crate) fn route(req: Req) -> Routed {
         .header("x-amz-expected-bucket-owner")
         .map(str::to_string);
     let range = req.header("range").map(str::to_string);
+    let if_match = req.header("if-match").map(str::to_string);
 
     let mut params = json!({
         "Bucket": bucket.as_deref().unwrap_or(raw_bucket),
@@ -130,6 +132,9 @@ pub(crate) fn route(req: Req) -> Routed {
     if let Some(range) = &range {
         params["Range"] = json!(range);
     }
+    if let Some(if_match) = &if_match {
+        params["IfMatch"] = json!(if_match);
+    }
     let subject = key.clone().unwrap_or_else(|| raw_key.to_string());
 
     let target = match (op, bucket, key) {
@@ -142,6 +147,7 @@ pub(crate) fn route(req: Req) -> Routed {
                     version_id,
                     expected_owner,
                     range,
+                    if_match,
                     content_type: req
                         .header("content-type")
                         .unwrap_or("binary/octet-stream")
@@ -416,6 +422,17 @@ pub(crate) fn execute(state: &State, request: S3Request) -> Resp {
                 Ok(version) => version,
                 Err((status, code, message)) => return xml_error(status, code, message, head),
             };
+            // S3 compares If-Match with the ETag of the version read.
+            if let Some(condition) = &request.if_match {
+                if !etag_matches(condition, &version.etag) {
+                    return xml_error(
+                        412,
+                        "PreconditionFailed",
+                        "At least one of the pre-conditions you specified did not hold",
+                        head,
+                    );
+                }
+            }
             let version_id = bucket.reported_id(version.version_id.as_deref());
             read_response(
                 version,
@@ -425,6 +442,15 @@ pub(crate) fn execute(state: &State, request: S3Request) -> Resp {
             )
         }
     }
+}
+
+/// `If-Match`: `*` or a comma-separated list of ETags, quoted as S3 sends
+/// them (unquoted ones are accepted too).
+fn etag_matches(condition: &str, etag: &str) -> bool {
+    let bare = |tag: &str| tag.trim().trim_matches('"').to_string();
+    condition
+        .split(',')
+        .any(|candidate| candidate.trim() == "*" || bare(candidate) == bare(etag))
 }
 
 type S3Error = (u16, &'static str, &'static str);

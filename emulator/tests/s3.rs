@@ -498,3 +498,103 @@ async fn versioning_suspended_makes_every_put_the_null_version() {
         None
     );
 }
+
+/// `If-Match` pins a read to an ETag: GetObject and HeadObject answer 412
+/// `PreconditionFailed` when the version read has another ETag, as S3 does.
+#[tokio::test]
+async fn if_match_pins_a_read_to_its_etag() {
+    let emulator = Emulator::start().await.expect("start");
+    let c = clients(&emulator);
+    let key = "drop/users.csv";
+    let first = emulator.put_object("plain", key, "first", &[]);
+
+    // A matching ETag (quoted as S3 sends it, or bare), `*`, or a list that
+    // holds it: the object.
+    let bare = first.etag.trim_matches('"').to_string();
+    let listed = format!("\"0123\", {}", first.etag);
+    for condition in [first.etag.as_str(), bare.as_str(), "*", listed.as_str()] {
+        let get =
+            c.s3.get_object()
+                .bucket("plain")
+                .key(key)
+                .if_match(condition)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("If-Match {condition}: {e:?}"));
+        let body = get.body.collect().await.expect("body").into_bytes();
+        assert_eq!(&body[..], b"first");
+        c.s3.head_object()
+            .bucket("plain")
+            .key(key)
+            .if_match(condition)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("HEAD If-Match {condition}: {e:?}"));
+    }
+
+    // The object was replaced: the old ETag no longer matches.
+    let second = emulator.put_object("plain", key, "second", &[]);
+    assert_ne!(second.etag, first.etag);
+    let error =
+        c.s3.get_object()
+            .bucket("plain")
+            .key(key)
+            .if_match(&first.etag)
+            .send()
+            .await
+            .expect_err("412");
+    assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(412));
+    assert_eq!(error.code(), Some("PreconditionFailed"));
+    let error =
+        c.s3.head_object()
+            .bucket("plain")
+            .key(key)
+            .if_match(&first.etag)
+            .send()
+            .await
+            .expect_err("412 without a body");
+    assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(412));
+
+    // The journal holds the condition and the status.
+    let calls = emulator.calls();
+    let refused = calls
+        .iter()
+        .rev()
+        .find(|c| c.operation == "GetObject")
+        .expect("GetObject");
+    assert_eq!(refused.params["IfMatch"], first.etag.as_str());
+    assert_eq!(refused.status, 412);
+
+    // A missing key is still 404, whatever the condition.
+    let error =
+        c.s3.get_object()
+            .bucket("plain")
+            .key("nope.csv")
+            .if_match(&first.etag)
+            .send()
+            .await
+            .expect_err("404");
+    assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(404));
+
+    // With a version ID, the condition is checked against that version.
+    emulator.create_bucket("versioned", true);
+    let v1 = emulator.put_object("versioned", key, "v1", &[]);
+    emulator.put_object("versioned", key, "v2", &[]);
+    c.s3.get_object()
+        .bucket("versioned")
+        .key(key)
+        .version_id(v1.version_id.clone().expect("version"))
+        .if_match(&v1.etag)
+        .send()
+        .await
+        .expect("the version named matches");
+    let error =
+        c.s3.get_object()
+            .bucket("versioned")
+            .key(key)
+            .if_match(&v1.etag)
+            .send()
+            .await
+            .expect_err("the latest has another ETag");
+    assert_eq!(error.code(), Some("PreconditionFailed"));
+}
