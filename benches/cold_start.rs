@@ -26,8 +26,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi};
-use cognito_import_starter::emulator::{Emulator, Fault, FaultAction};
+use cis_emulator::runtime_api::{Invocation, RuntimeApi};
+use cis_emulator::{Emulator, Fault, FaultAction};
 use serde_json::{json, Value};
 
 const POOL: &str = "us-east-1_BenchPool1";

@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cognito_import_starter::emulator::runtime_api::RuntimeApi;
-use cognito_import_starter::emulator::{Emulator, DEFAULT_CSV_HEADER};
+use cis_emulator::runtime_api::RuntimeApi;
+use cis_emulator::{Emulator, DEFAULT_CSV_HEADER};
 use serde_json::json;
 
 const POOL: &str = "us-east-1_BenchPool1";

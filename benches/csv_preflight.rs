@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use cis_emulator::DEFAULT_CSV_HEADER;
 use cognito_import_starter::csv_check::{CsvChecker, Report, MAX_BYTES, MAX_ROWS};
-use cognito_import_starter::emulator::DEFAULT_CSV_HEADER;
 
 const ROW_BYTES: usize = 200; // line ending included
 const CHUNK: usize = 64 * 1024;

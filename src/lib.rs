@@ -24,11 +24,6 @@ pub mod trigger;
 pub mod upload;
 pub mod validate;
 
-#[cfg(feature = "emulator")]
-pub mod emulator;
-#[cfg(feature = "emulator")]
-pub mod local;
-
 pub use app::App;
 pub use config::Config;
 pub use error::{ErrorKind, ImportError};

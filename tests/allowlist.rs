@@ -4,7 +4,7 @@
 
 mod common;
 
-use cognito_import_starter::emulator::DEFAULT_CSV_HEADER;
+use cis_emulator::DEFAULT_CSV_HEADER;
 use cognito_import_starter::{Config, ErrorKind};
 use common::*;
 use serde_json::json;

@@ -4,14 +4,14 @@
 //! would. In the end every job is started once, every job has its Started
 //! event, and nothing failed permanently.
 //!
-//! Replay a run with `CHAOS_SEED=<n> cargo test --all-features --test chaos`.
+//! Replay a run with `CHAOS_SEED=<n> cargo test --test chaos`.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use cognito_import_starter::emulator::{Fault, FaultAction};
+use cis_emulator::{Fault, FaultAction};
 use common::*;
 use serde_json::Value;
 

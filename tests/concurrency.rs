@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use cognito_import_starter::emulator::{Fault, FaultAction};
+use cis_emulator::{Fault, FaultAction};
 use cognito_import_starter::Config;
 use common::*;
 use serde_json::{json, Value};

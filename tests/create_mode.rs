@@ -5,10 +5,8 @@
 
 mod common;
 
+use cis_emulator::{valid_csv, Emulator, Fault, FaultAction, ImportJob, DEFAULT_CSV_HEADER};
 use cognito_import_starter::create::job_name;
-use cognito_import_starter::emulator::{
-    valid_csv, Emulator, Fault, FaultAction, ImportJob, DEFAULT_CSV_HEADER,
-};
 use cognito_import_starter::model::ObjectRef;
 use cognito_import_starter::{Config, ErrorKind};
 use common::*;
@@ -32,6 +30,16 @@ async fn create_harness() -> Harness {
     h.emulator
         .create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
     h
+}
+
+/// The emulator keeps its own copy of Cognito's standard header (it does not
+/// depend on the function); both must be the same list, in the same order.
+#[test]
+fn the_emulators_standard_header_is_the_functions() {
+    assert_eq!(
+        DEFAULT_CSV_HEADER,
+        cognito_import_starter::csv_check::STANDARD_HEADER
+    );
 }
 
 /// A drop-folder object naming only the pool.

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cognito_import_starter::emulator::{Fault, FaultAction};
+use cis_emulator::{Fault, FaultAction};
 use cognito_import_starter::{Config, ErrorKind};
 use common::*;
 use lambda_runtime::{Context, LambdaEvent};

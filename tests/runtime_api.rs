@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cognito_import_starter::emulator::runtime_api::{Invocation, RuntimeApi, SECRET_ACCESS_KEY};
-use cognito_import_starter::emulator::{Emulator, Fault, FaultAction, ImportJob, PutEventEntry};
+use cis_emulator::runtime_api::{Invocation, RuntimeApi, SECRET_ACCESS_KEY};
+use cis_emulator::{Emulator, Fault, FaultAction, ImportJob, PutEventEntry};
 use common::{created, s3_event, sqs_event, BUCKET, POOL};
 use serde_json::{json, Value};
 

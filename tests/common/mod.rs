@@ -10,8 +10,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
+use cis_emulator::{Call, Emulator, ImportJob, PutEventEntry, StoredObject};
 use cognito_import_starter::config::Timeouts;
-use cognito_import_starter::emulator::{Call, Emulator, ImportJob, PutEventEntry, StoredObject};
 use cognito_import_starter::{aws, App, Config, ErrorKind, ImportError};
 use lambda_runtime::tracing::subscriber::{fmt, EnvFilter};
 use lambda_runtime::{Context, LambdaEvent};
@@ -49,12 +49,16 @@ pub const TEST_LOG_FILTER: &str = "info,cognito_import_starter=trace,aws_config=
     aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http_client=debug,\
     aws_sigv4=debug";
 
-/// `target/test-logs/`: `.ci/run` empties it before the tests and scans it
-/// after them.
+/// `target/test-logs/` at the repository's root (also for the local runner's
+/// test, which shares this module from `local/`): `.ci/run` empties it before
+/// the tests and scans it after them.
 pub fn test_log_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("test-logs")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or(manifest);
+    root.join("target").join("test-logs")
 }
 
 /// This test binary's log file: `target/test-logs/<binary>-<pid>.log`.

@@ -1,16 +1,25 @@
 //! Every sample in `events/` runs through the real handler against the
 //! emulator, seeded as the local runner seeds it, and succeeds.
 
+// The function's test harness (emulator, `App`, test logs), shared as is.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use cognito_import_starter::local;
 use common::*;
 use serde_json::{json, Value};
 
+/// The repository's `events/`, beside this crate.
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("local/ is inside the repository")
+        .join("events")
+}
+
 fn samples() -> Vec<(String, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let dir = events_dir();
     let mut samples: Vec<(String, Value)> = std::fs::read_dir(&dir)
         .expect("events/ exists")
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -91,7 +100,7 @@ async fn every_sample_succeeds_against_the_seeded_emulator() {
 /// checks it, creates the job, uploads and starts it.
 #[tokio::test]
 async fn object_samples_run_in_create_mode_with_its_env_file() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/env-create-mode.json");
+    let path = events_dir().join("env-create-mode.json");
     let env: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let vars = &env["ImportStarterFunction"];
     // Through the function's own parser, as `sam local invoke` sets it (with

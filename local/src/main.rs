@@ -1,7 +1,7 @@
 //! The local runner: the real handler on a file from `events/`.
 //!
-//!   cargo run --features local --bin local -- events/s3-put.json
-//!   cargo run --features local --bin local -- --aws events/direct-ids.json
+//!   cargo run -p local -- events/s3-put.json
+//!   cargo run -p local -- --aws events/direct-ids.json
 //!
 //! By default it starts the bundled emulator of S3, Cognito's import-job API
 //! and EventBridge on 127.0.0.1, seeds it so the sample succeeds, and prints
@@ -10,8 +10,8 @@
 
 use std::process::ExitCode;
 
-use cognito_import_starter::emulator::Emulator;
-use cognito_import_starter::{aws, local, App, Config};
+use cis_emulator::Emulator;
+use cognito_import_starter::{aws, App, Config};
 use serde_json::Value;
 
 const USAGE: &str = "usage: local [--aws] <event.json>";

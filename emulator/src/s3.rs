@@ -1,4 +1,5 @@
-//! Emulated S3: path-style object HEAD, GET, PUT and DELETE.
+//! Emulated S3: path-style object HEAD, GET, PUT and DELETE; versioning
+//! enabled, suspended or never enabled; `If-Match` on reads.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,28 @@ use super::server::{add_header, s3_response, xml_error, Req, Resp, Routed, Targe
 use super::util::{self, Rng};
 use super::{Inner, State, StoredObject, ACCOUNT_ID};
 
+/// A bucket's versioning state, as S3 has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Versioning {
+    /// Never enabled: every object is the "null" version, and no response
+    /// carries `x-amz-version-id`.
+    Unversioned,
+    /// Each put makes a new version with a generated ID; a delete adds a
+    /// delete marker.
+    Enabled,
+    /// Enabled once, then suspended: each put (and each delete marker) is
+    /// the version "null", replacing the previous "null" version of its key;
+    /// versions made while it was enabled stay. Responses name the "null"
+    /// version `x-amz-version-id: null`.
+    Suspended,
+}
+
+/// The version ID of an object written while versioning is suspended, or
+/// before it was enabled (also the `versionId` that addresses it).
+pub const NULL_VERSION: &str = "null";
+
 pub(crate) struct Bucket {
-    pub(crate) versioned: bool,
+    pub(crate) versioning: Versioning,
     pub(crate) owner: String,
     objects: BTreeMap<String, Vec<Version>>,
 }
@@ -19,15 +40,26 @@ pub(crate) struct Bucket {
 impl Bucket {
     pub(crate) fn new() -> Bucket {
         Bucket {
-            versioned: false,
+            versioning: Versioning::Unversioned,
             owner: ACCOUNT_ID.to_string(),
             objects: BTreeMap::new(),
+        }
+    }
+
+    /// The version ID S3 reports for a stored version: its own, "null" for
+    /// the null version once versioning was ever enabled, none before.
+    fn reported_id(&self, version_id: Option<&str>) -> Option<String> {
+        match (version_id, self.versioning) {
+            (Some(id), _) => Some(id.to_string()),
+            (None, Versioning::Unversioned) => None,
+            (None, Versioning::Enabled | Versioning::Suspended) => Some(NULL_VERSION.to_string()),
         }
     }
 }
 
 /// One version of an object, oldest first in its key's list.
 struct Version {
+    /// `None`: the "null" version.
     version_id: Option<String>,
     body: Bytes,
     etag: String,
@@ -52,6 +84,7 @@ pub(crate) struct S3Request {
     version_id: Option<String>,
     expected_owner: Option<String>,
     range: Option<String>,
+    if_match: Option<String>,
     content_type: String,
     metadata: Vec<(String, String)>,
     body: Bytes,
@@ -84,6 +117,7 @@ pub(crate) fn route(req: Req) -> Routed {
         .header("x-amz-expected-bucket-owner")
         .map(str::to_string);
     let range = req.header("range").map(str::to_string);
+    let if_match = req.header("if-match").map(str::to_string);
 
     let mut params = json!({
         "Bucket": bucket.as_deref().unwrap_or(raw_bucket),
@@ -98,6 +132,9 @@ pub(crate) fn route(req: Req) -> Routed {
     if let Some(range) = &range {
         params["Range"] = json!(range);
     }
+    if let Some(if_match) = &if_match {
+        params["IfMatch"] = json!(if_match);
+    }
     let subject = key.clone().unwrap_or_else(|| raw_key.to_string());
 
     let target = match (op, bucket, key) {
@@ -110,6 +147,7 @@ pub(crate) fn route(req: Req) -> Routed {
                     version_id,
                     expected_owner,
                     range,
+                    if_match,
                     content_type: req
                         .header("content-type")
                         .unwrap_or("binary/octet-stream")
@@ -209,13 +247,14 @@ pub(crate) struct NewObject {
     pub(crate) body: Bytes,
     pub(crate) content_type: String,
     pub(crate) metadata: Vec<(String, String)>,
-    /// A given version ID (replacing any version with that ID); otherwise
-    /// a generated one in a versioned bucket.
+    /// A given version ID (replacing any version with that ID; "null" is
+    /// the null version); otherwise a generated one when versioning is
+    /// enabled, the null version when it is not.
     pub(crate) version_id: Option<String>,
 }
 
-/// Stores an object version, creating the bucket if missing (versioned
-/// when a version ID is given).
+/// Stores an object version, creating the bucket if missing (versioning
+/// enabled when a version ID is given).
 pub(crate) fn put(
     inner: &mut Inner,
     rng: &Rng,
@@ -225,7 +264,9 @@ pub(crate) fn put(
 ) -> StoredObject {
     let entry = inner.buckets.entry(bucket.to_string()).or_insert_with(|| {
         let mut created = Bucket::new();
-        created.versioned = object.version_id.is_some();
+        if object.version_id.is_some() {
+            created.versioning = Versioning::Enabled;
+        }
         created
     });
     put_in(entry, rng, bucket, key, object)
@@ -244,17 +285,23 @@ fn put_in(
         metadata,
         version_id,
     } = object;
-    let version_id = version_id.or_else(|| bucket.versioned.then(|| rng.alnum(32)));
+    let version_id = match version_id {
+        Some(given) if given == NULL_VERSION => None,
+        Some(given) => Some(given),
+        None if bucket.versioning == Versioning::Enabled => Some(rng.alnum(32)),
+        None => None,
+    };
     let etag = etag_of(&body);
     let stored = StoredObject {
         bucket: bucket_name.to_string(),
         key: key.to_string(),
-        version_id: version_id.clone(),
+        version_id: bucket.reported_id(version_id.as_deref()),
         etag: etag.clone(),
         size: body.len() as u64,
     };
     let versions = bucket.objects.entry(key.to_string()).or_default();
-    // A put replaces the version with the same ID ("null" when unversioned).
+    // A put replaces the version with the same ID: the "null" version when
+    // versioning is suspended or was never enabled.
     versions.retain(|version| version.version_id != version_id);
     versions.push(Version {
         version_id,
@@ -297,27 +344,30 @@ pub(crate) fn delete(inner: &mut Inner, rng: &Rng, bucket: &str, key: &str) {
     }
 }
 
-/// Returns the delete marker's version ID in a versioned bucket.
+/// Returns the delete marker's version ID when versioning is enabled or
+/// suspended (then "null", replacing the "null" version).
 fn delete_in(bucket: &mut Bucket, rng: &Rng, key: &str) -> Option<String> {
-    if !bucket.versioned {
-        bucket.objects.remove(key);
-        return None;
-    }
-    let version_id = rng.alnum(32);
-    bucket
-        .objects
-        .entry(key.to_string())
-        .or_default()
-        .push(Version {
-            version_id: Some(version_id.clone()),
-            body: Bytes::new(),
-            etag: String::new(),
-            content_type: String::new(),
-            metadata: Vec::new(),
-            last_modified_ms: util::now_ms(),
-            delete_marker: true,
-        });
-    Some(version_id)
+    let version_id = match bucket.versioning {
+        Versioning::Unversioned => {
+            bucket.objects.remove(key);
+            return None;
+        }
+        Versioning::Enabled => Some(rng.alnum(32)),
+        Versioning::Suspended => None,
+    };
+    let reported = bucket.reported_id(version_id.as_deref());
+    let versions = bucket.objects.entry(key.to_string()).or_default();
+    versions.retain(|version| version.version_id != version_id);
+    versions.push(Version {
+        version_id,
+        body: Bytes::new(),
+        etag: String::new(),
+        content_type: String::new(),
+        metadata: Vec::new(),
+        last_modified_ms: util::now_ms(),
+        delete_marker: true,
+    });
+    reported
 }
 
 pub(crate) fn execute(state: &State, request: S3Request) -> Resp {
@@ -372,9 +422,35 @@ pub(crate) fn execute(state: &State, request: S3Request) -> Resp {
                 Ok(version) => version,
                 Err((status, code, message)) => return xml_error(status, code, message, head),
             };
-            read_response(version, head, request.range.as_deref())
+            // S3 compares If-Match with the ETag of the version read.
+            if let Some(condition) = &request.if_match {
+                if !etag_matches(condition, &version.etag) {
+                    return xml_error(
+                        412,
+                        "PreconditionFailed",
+                        "At least one of the pre-conditions you specified did not hold",
+                        head,
+                    );
+                }
+            }
+            let version_id = bucket.reported_id(version.version_id.as_deref());
+            read_response(
+                version,
+                version_id.as_deref(),
+                head,
+                request.range.as_deref(),
+            )
         }
     }
+}
+
+/// `If-Match`: `*` or a comma-separated list of ETags, quoted as S3 sends
+/// them (unquoted ones are accepted too).
+fn etag_matches(condition: &str, etag: &str) -> bool {
+    let bare = |tag: &str| tag.trim().trim_matches('"').to_string();
+    condition
+        .split(',')
+        .any(|candidate| candidate.trim() == "*" || bare(candidate) == bare(etag))
 }
 
 type S3Error = (u16, &'static str, &'static str);
@@ -394,7 +470,7 @@ fn find_version<'a>(
     match version_id {
         Some(wanted) => versions
             .iter()
-            .find(|version| version.version_id.as_deref().unwrap_or("null") == wanted)
+            .find(|version| version.version_id.as_deref().unwrap_or(NULL_VERSION) == wanted)
             .filter(|version| !version.delete_marker)
             .ok_or(NO_SUCH_VERSION),
         None => versions
@@ -404,7 +480,12 @@ fn find_version<'a>(
     }
 }
 
-fn read_response(version: &Version, head: bool, range: Option<&str>) -> Resp {
+fn read_response(
+    version: &Version,
+    version_id: Option<&str>,
+    head: bool,
+    range: Option<&str>,
+) -> Resp {
     let size = version.body.len() as u64;
     let range = if head {
         None
@@ -444,7 +525,7 @@ fn read_response(version: &Version, head: bool, range: Option<&str>) -> Resp {
     if let Some(content_range) = content_range {
         add_header(&mut response, "content-range", &content_range);
     }
-    if let Some(version_id) = &version.version_id {
+    if let Some(version_id) = version_id {
         add_header(&mut response, "x-amz-version-id", version_id);
     }
     for (name, value) in &version.metadata {

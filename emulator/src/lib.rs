@@ -1,12 +1,18 @@
 //! An in-process emulator of the three AWS APIs the function talks to:
-//! S3 (`HeadObject`, `GetObject`, `PutObject`, `DeleteObject`, path-style),
+//! S3 (`HeadObject`, `GetObject`, `PutObject`, `DeleteObject`, path-style;
+//! versioning enabled or suspended, [`Emulator::set_versioning`]; `If-Match`
+//! on reads),
 //! Cognito's user-import-job API (awsJson1_1) with the job's pre-signed CSV
 //! upload URL, and EventBridge `PutEvents` (awsJson1_1).
 //!
 //! It listens on `127.0.0.1` only, speaks plain HTTP/1.1, accepts any SigV4
 //! signature, journals every request, and can inject faults (errors, delays,
-//! hangs, dropped connections, failed `PutEvents` entries). It is compiled only
-//! with the cargo feature `emulator` and is never part of the Lambda binary.
+//! hangs, dropped connections, failed `PutEvents` entries). [`runtime_api`]
+//! emulates the Lambda Runtime API, to run the real `bootstrap` binary.
+//!
+//! It does not depend on the function: the function's crate takes it as a
+//! dev-dependency only (tests, benchmarks), the local runner (`local/`) as a
+//! dependency, so it is never part of the Lambda binary.
 //!
 //! ```ignore
 //! let emu = Emulator::start().await?;
@@ -35,6 +41,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultAction};
 pub use journal::Call;
+pub use s3::{Versioning, NULL_VERSION};
 
 /// The account that owns every emulated bucket unless
 /// [`Emulator::set_bucket_owner`] says otherwise, and that appears in ARNs.
@@ -48,8 +55,32 @@ pub const SEEDED_LOGS_ROLE_ARN: &str =
 pub const DEFAULT_POOL_NAME: &str = "emulated-pool";
 
 /// Cognito's standard user import CSV header (what `GetCSVHeader` returns
-/// for a pool without custom attributes).
-pub const DEFAULT_CSV_HEADER: &[&str] = crate::csv_check::STANDARD_HEADER;
+/// for a pool without custom attributes), in Cognito's order. The function
+/// keeps its own copy (`csv_check::STANDARD_HEADER`); a test of the function
+/// checks that both lists are equal.
+pub const DEFAULT_CSV_HEADER: &[&str] = &[
+    "profile",
+    "address",
+    "birthdate",
+    "gender",
+    "preferred_username",
+    "updated_at",
+    "website",
+    "picture",
+    "phone_number",
+    "phone_number_verified",
+    "zoneinfo",
+    "locale",
+    "email",
+    "email_verified",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "name",
+    "nickname",
+    "cognito:mfa_enabled",
+    "cognito:username",
+];
 
 /// A file Cognito would import for a pool with [`DEFAULT_CSV_HEADER`]: one
 /// row per username, each with a verified email and a name with an escaped
@@ -81,7 +112,9 @@ pub fn valid_csv(usernames: &[&str]) -> String {
 pub struct StoredObject {
     pub bucket: String,
     pub key: String,
-    /// `Some` in a versioned bucket.
+    /// As S3 reports it: the generated (or given) ID when versioning is
+    /// enabled, `Some("null")` for an object written while it is suspended,
+    /// `None` in a bucket that was never versioned.
     pub version_id: Option<String>,
     /// Quoted, as S3 sends it: `"\"<md5 hex>\""`; over 8 MiB a
     /// multipart-style `"\"<hex>-<parts>\""`.
@@ -189,14 +222,29 @@ impl Emulator {
 
     // ---- S3 ----
 
-    /// Creates (or re-configures) a bucket owned by [`ACCOUNT_ID`].
+    /// Creates (or re-configures) a bucket owned by [`ACCOUNT_ID`], with
+    /// versioning [`Versioning::Enabled`] or [`Versioning::Unversioned`].
     pub fn create_bucket(&self, bucket: &str, versioned: bool) {
+        let versioning = if versioned {
+            Versioning::Enabled
+        } else {
+            Versioning::Unversioned
+        };
+        self.set_versioning(bucket, versioning);
+    }
+
+    /// Sets the bucket's versioning state (creating the bucket if missing),
+    /// as `PutBucketVersioning` does: [`Versioning::Suspended`] after
+    /// [`Versioning::Enabled`] keeps the versions made so far and names every
+    /// later put [`NULL_VERSION`]. (Real S3 never goes back to
+    /// `Unversioned`; the emulator allows it, to reset a bucket.)
+    pub fn set_versioning(&self, bucket: &str, versioning: Versioning) {
         let mut inner = self.state.lock();
         let entry = inner
             .buckets
             .entry(bucket.to_string())
             .or_insert_with(s3::Bucket::new);
-        entry.versioned = versioned;
+        entry.versioning = versioning;
     }
 
     /// Sets the bucket's owner account (creating the bucket if missing).
@@ -210,9 +258,10 @@ impl Emulator {
         entry.owner = account_id.to_string();
     }
 
-    /// Stores an object (creating the bucket, unversioned, if missing). In a
-    /// versioned bucket each put makes a new version. Metadata names are
-    /// lowercased, as S3 does. Content type `binary/octet-stream`.
+    /// Stores an object (creating the bucket, unversioned, if missing). With
+    /// versioning enabled each put makes a new version; suspended, each put
+    /// replaces the "null" version. Metadata names are lowercased, as S3
+    /// does. Content type `binary/octet-stream`.
     pub fn put_object(
         &self,
         bucket: &str,
@@ -224,8 +273,9 @@ impl Emulator {
     }
 
     /// Like [`Emulator::put_object`] with a given version ID (to match a
-    /// sample event's `versionId`): creates the bucket versioned if
-    /// missing, replaces a version with that ID, and becomes the latest.
+    /// sample event's `versionId`): creates the bucket with versioning
+    /// enabled if missing, replaces a version with that ID ([`NULL_VERSION`]
+    /// is the null version), and becomes the latest.
     pub fn put_object_version(
         &self,
         bucket: &str,
@@ -259,7 +309,9 @@ impl Emulator {
     }
 
     /// Deletes the object: removes it from an unversioned bucket, adds a
-    /// delete marker in a versioned one (older versions stay readable by ID).
+    /// delete marker when versioning is enabled (older versions stay
+    /// readable by ID); suspended, the marker is the "null" version and
+    /// replaces it.
     pub fn delete_object(&self, bucket: &str, key: &str) {
         let mut inner = self.state.lock();
         s3::delete(&mut inner, &self.state.rng, bucket, key);

@@ -1,14 +1,14 @@
-//! Support for the local runner and the `events/` tests: seeds the emulator
-//! so that a sample event succeeds, and runs the real handler on it.
-//! Compiled only with the `emulator` feature, never into the Lambda binary.
+//! The local runner's library, for its binary (`src/main.rs`) and the
+//! `events/` test (`tests/events_dir.rs`): seeds the emulator so that a
+//! sample event succeeds, and runs the real handler on it. A crate of its
+//! own, so the function's crate never depends on the emulator.
 
+use cis_emulator::{valid_csv, Emulator, PutEventEntry, DEFAULT_CSV_HEADER};
+use cognito_import_starter::model::WorkItem;
+use cognito_import_starter::trigger::{self, Invocation};
+use cognito_import_starter::{App, Config, ImportError};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-
-use crate::emulator::{valid_csv, Emulator, PutEventEntry, DEFAULT_CSV_HEADER};
-use crate::model::WorkItem;
-use crate::trigger::{self, Invocation};
-use crate::{App, ImportError};
 
 /// The user pool that seeded objects name when a sample does not.
 pub const SAMPLE_POOL: &str = "us-east-1_EXAMPLE01";
@@ -17,7 +17,7 @@ pub const SAMPLE_POOL: &str = "us-east-1_EXAMPLE01";
 /// would have left them: an object (a valid CSV) whose metadata names a pool
 /// and a job in `Created` with its CSV uploaded; in create mode the object
 /// names only the pool. Track samples get a finished job.
-pub fn seed_for(emulator: &Emulator, config: &crate::Config, event: &Value) {
+pub fn seed_for(emulator: &Emulator, config: &Config, event: &Value) {
     let items = match trigger::parse(event) {
         Ok(Invocation::Summary(items)) => items,
         Ok(Invocation::Sqs(messages)) => messages.into_iter().flat_map(|m| m.items).collect(),
@@ -47,7 +47,7 @@ pub fn seed_for(emulator: &Emulator, config: &crate::Config, event: &Value) {
     }
 }
 
-fn seed_item(emulator: &Emulator, config: &crate::Config, item: WorkItem) {
+fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {
     match item {
         WorkItem::Object(object) => {
             let pool_key = config.pool_id_metadata_key.as_str();
