@@ -470,3 +470,64 @@ async fn validate_csv_checks_the_file_before_a_plain_start() {
     assert_eq!(h.events_of(STARTED)[0].detail["CreatedJob"], json!(false));
     assert_eq!(h.emulator.count("CreateUserImportJob"), 0);
 }
+
+#[tokio::test]
+async fn with_versioning_suspended_each_new_file_gets_its_own_job() {
+    // S3 calls every object written while versioning is suspended version
+    // "null": the ETag, not the version, must name the job and pin the reads.
+    let h = create_harness().await;
+    h.emulator.create_bucket("suspended", true);
+    h.emulator
+        .set_versioning("suspended", cis_emulator::Versioning::Suspended);
+    let event =
+        json!({"Records": [s3_record("ObjectCreated:Put", "suspended", KEY, Some("null"))]});
+
+    let first = h.emulator.put_object(
+        "suspended",
+        KEY,
+        valid_csv(&["alice"]),
+        &[("user-pool-id", POOL)],
+    );
+    assert_eq!(first.version_id.as_deref(), Some("null"));
+    let response = h.invoke(event.clone()).await.unwrap();
+    assert_eq!(response["Results"][0]["Outcome"], "Started");
+
+    // A new file at the same key: a new import, not "already started".
+    let second = h.emulator.put_object(
+        "suspended",
+        KEY,
+        valid_csv(&["bob", "carol"]),
+        &[("user-pool-id", POOL)],
+    );
+    assert_ne!(first.etag, second.etag);
+    let response = h.invoke(event).await.unwrap();
+    assert_eq!(response["Results"][0]["Outcome"], "Started", "{response}");
+
+    let started: Vec<ImportJob> = h
+        .emulator
+        .jobs()
+        .into_iter()
+        .filter(|job| job.status == "Pending")
+        .collect();
+    assert_eq!(started.len(), 2, "{started:?}");
+    let by_etag = |etag: &str| {
+        job_name(&ObjectRef {
+            etag: Some(etag.trim_matches('"').to_string()),
+            ..ObjectRef::new("suspended", KEY, None)
+        })
+    };
+    only_job(&h, &by_etag(&first.etag));
+    only_job(&h, &by_etag(&second.etag));
+    let second_job = only_job(&h, &by_etag(&second.etag));
+    assert_eq!(
+        h.emulator.uploaded_csv(POOL, &second_job.job_id),
+        Some(valid_csv(&["bob", "carol"]).into_bytes())
+    );
+    // Every read was pinned by the ETag, none to versionId=null.
+    for call in h.emulator.calls() {
+        if call.operation == "GetObject" {
+            assert!(call.params.get("IfMatch").is_some(), "{call:?}");
+            assert!(call.params.get("VersionId").is_none(), "{call:?}");
+        }
+    }
+}
