@@ -29,46 +29,6 @@ const ROWS: usize = 500_000;
 const ROW_BYTES: usize = 200;
 const TARGET_RSS_MIB: f64 = 48.0;
 
-/// A valid file: the default header, then `ROWS` users padded with a
-/// `profile` value to `ROW_BYTES` each.
-fn generate() -> Vec<u8> {
-    let header = DEFAULT_CSV_HEADER.join(",");
-    let mut data = Vec::with_capacity(header.len() + 1 + ROWS * ROW_BYTES);
-    data.extend_from_slice(header.as_bytes());
-    data.push(b'\n');
-    let mut row = String::with_capacity(ROW_BYTES);
-    for n in 0..ROWS {
-        row.clear();
-        for (i, column) in DEFAULT_CSV_HEADER.iter().enumerate() {
-            if i > 0 {
-                row.push(',');
-            }
-            match *column {
-                "cognito:username" => row.push_str(&format!("user{n:07}")),
-                "email" => row.push_str(&format!("user{n:07}@example.com")),
-                "email_verified" => row.push_str("true"),
-                "phone_number_verified" => row.push_str("false"),
-                "cognito:mfa_enabled" => row.push_str("false"),
-                "birthdate" => row.push_str("02/29/2000"),
-                "updated_at" => row.push_str("1764063000"),
-                "profile" => row.push_str("{profile}"),
-                _ => {}
-            }
-        }
-        let pad = ROW_BYTES.saturating_sub(row.len() - "{profile}".len() + 1);
-        let row = row.replace("{profile}", &"p".repeat(pad));
-        data.extend_from_slice(row.as_bytes());
-        data.push(b'\n');
-    }
-    data
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -80,7 +40,7 @@ async fn main() {
         );
         std::process::exit(2);
     }
-    let data = generate();
+    let data = common::users_csv(ROWS, ROW_BYTES);
     let size = data.len();
     assert!(
         size as u64 <= 104_857_600,
@@ -109,7 +69,7 @@ async fn main() {
         let _ = child.kill();
         panic!("the function never asked for an invocation");
     }
-    let rss_after_init = peak_rss_kib(pid).unwrap_or_default();
+    let rss_after_init = common::peak_rss_kib(pid).unwrap_or_default();
 
     let event = json!({"Records": [{
         "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
@@ -119,7 +79,7 @@ async fn main() {
     let id = api.enqueue(event, Duration::from_secs(300));
     let result = api.result(&id, Duration::from_secs(310)).await;
     let elapsed = started.elapsed();
-    let peak = peak_rss_kib(pid).unwrap_or_default();
+    let peak = common::peak_rss_kib(pid).unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
 

@@ -1,4 +1,6 @@
-//! What the benchmarks' result files say about where and when they ran.
+//! What the benchmarks share: where and when they ran, the generated user
+//! files, the peak RSS of the function's process.
+#![allow(dead_code)] // each benchmark uses its own part of this module
 
 use std::process::Command;
 
@@ -25,4 +27,45 @@ pub fn now_utc() -> String {
         .ok()
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .unwrap_or_default()
+}
+
+/// A valid file: the default header, then `rows` users (`user0000000`...)
+/// padded with a `profile` value to `row_bytes` each, line end included.
+pub fn users_csv(rows: usize, row_bytes: usize) -> Vec<u8> {
+    let header = cis_emulator::DEFAULT_CSV_HEADER.join(",");
+    let mut data = Vec::with_capacity(header.len() + 1 + rows * row_bytes);
+    data.extend_from_slice(header.as_bytes());
+    data.push(b'\n');
+    let mut row = String::with_capacity(row_bytes);
+    for n in 0..rows {
+        row.clear();
+        for (i, column) in cis_emulator::DEFAULT_CSV_HEADER.iter().enumerate() {
+            if i > 0 {
+                row.push(',');
+            }
+            match *column {
+                "cognito:username" => row.push_str(&format!("user{n:07}")),
+                "email" => row.push_str(&format!("user{n:07}@example.com")),
+                "email_verified" => row.push_str("true"),
+                "phone_number_verified" => row.push_str("false"),
+                "cognito:mfa_enabled" => row.push_str("false"),
+                "birthdate" => row.push_str("02/29/2000"),
+                "updated_at" => row.push_str("1764063000"),
+                "profile" => row.push_str("{profile}"),
+                _ => {}
+            }
+        }
+        let pad = row_bytes.saturating_sub(row.len() - "{profile}".len() + 1);
+        let row = row.replace("{profile}", &"p".repeat(pad));
+        data.extend_from_slice(row.as_bytes());
+        data.push(b'\n');
+    }
+    data
+}
+
+/// The process's peak resident set (`VmHWM`), in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
