@@ -8,6 +8,10 @@
 //! hangs, dropped connections, failed `PutEvents` entries). [`runtime_api`]
 //! emulates the Lambda Runtime API, to run the real `bootstrap` binary.
 //!
+//! It also answers CloudWatch Logs `FilterLogEvents` and `GetLogEvents`
+//! (awsJson1_1) over the log streams it writes, such as the per-user lines
+//! of an import job it runs ([`Emulator::set_logs_paging`] for the paging).
+//!
 //! It does not depend on the function: the function's crate takes it as a
 //! dev-dependency only (tests, benchmarks), the local runner (`local/`) as a
 //! dependency, so it is never part of the Lambda binary.
@@ -27,6 +31,7 @@ mod cognito;
 mod eventbridge;
 mod faults;
 mod journal;
+mod logs;
 pub mod runtime_api;
 mod s3;
 mod server;
@@ -165,6 +170,8 @@ pub(crate) struct Inner {
     pub(crate) events: Vec<PutEventEntry>,
     pub(crate) calls: Vec<Call>,
     pub(crate) faults: Vec<Fault>,
+    /// CloudWatch Logs: groups, streams, events and the paging behaviour.
+    pub(crate) logs: logs::Logs,
 }
 
 impl State {
@@ -393,6 +400,43 @@ impl Emulator {
         let inner = self.state.lock();
         cognito::find(&inner, pool_id, job_id)
             .and_then(|record| record.csv.as_ref().map(|csv| csv.to_vec()))
+    }
+
+    // ---- CloudWatch Logs ----
+
+    /// How `FilterLogEvents` pages: at most `page_size` events a response
+    /// (default 10,000; `limit` can lower it), and `empty_pages_between`
+    /// empty pages (no events, a `nextToken`) before each page of events and
+    /// after the last one, before the final page without a token (default
+    /// 0), as the real service may answer. Only a response without
+    /// `nextToken` ends a listing. `page_size` also caps `GetLogEvents`.
+    pub fn set_logs_paging(&self, page_size: usize, empty_pages_between: usize) {
+        self.state
+            .lock()
+            .logs
+            .set_paging(page_size, empty_pages_between);
+    }
+
+    /// Appends events to a log stream, timestamped now (creating the group
+    /// and stream if missing).
+    pub fn put_log_events(&self, group: &str, stream: &str, messages: &[&str]) {
+        let now = util::now_ms();
+        let events: Vec<(i64, &str)> = messages.iter().map(|m| (now, *m)).collect();
+        self.state.lock().logs.put(group, stream, &events, now);
+    }
+
+    /// Like [`Emulator::put_log_events`] with each event's timestamp (ms).
+    pub fn put_log_events_at(&self, group: &str, stream: &str, events: &[(i64, &str)]) {
+        self.state
+            .lock()
+            .logs
+            .put(group, stream, events, util::now_ms());
+    }
+
+    /// The messages of a log stream, in the order `GetLogEvents` reads them
+    /// (by timestamp, then arrival); empty if the stream does not exist.
+    pub fn log_events(&self, group: &str, stream: &str) -> Vec<String> {
+        self.state.lock().logs.messages(group, stream)
     }
 
     // ---- EventBridge ----
