@@ -45,6 +45,8 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, FaultAction};
 pub use journal::Call;
 
+pub use cognito::{ImportRun, RunOptions};
+
 /// The account that owns every emulated bucket unless
 /// [`Emulator::set_bucket_owner`] says otherwise, and that appears in ARNs.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -400,6 +402,94 @@ impl Emulator {
         let inner = self.state.lock();
         cognito::find(&inner, pool_id, job_id)
             .and_then(|record| record.csv.as_ref().map(|csv| csv.to_vec()))
+    }
+
+    // ---- Cognito: running an import job to its end ----
+
+    /// Runs a started job (`Pending` or `InProgress`) as Cognito does, with
+    /// every log line written at once: see [`Emulator::run_import_job_with`].
+    pub fn run_import_job(&self, pool_id: &str, job_id: &str) -> Result<ImportRun, String> {
+        self.run_import_job_with(pool_id, job_id, RunOptions::default())
+    }
+
+    /// Runs a started job over its CSV (the bytes uploaded to its pre-signed
+    /// URL, or [`Emulator::set_job_csv`]): each data row, in file order
+    /// (the first row after the header is line 1), is
+    /// - `FAILED` when neither `email_verified` nor `phone_number_verified`
+    ///   is `true` (any case), else when `email` is given and not like
+    ///   `x@y.z`, or `phone_number` is given and not E.164, or (the
+    ///   emulator's own rule) `cognito:username` is empty;
+    /// - else `SKIPPED` when `cognito:username` is already a user of the pool
+    ///   ([`Emulator::add_user`], earlier rows and imports);
+    /// - else `SUCCEEDED`, and the user is added to the pool.
+    ///
+    /// Each row writes `[<STATUS>] Line Number <n> - <reason>` to log group
+    /// `/aws/cognito/userpools/<pool id>/<pool name>`, stream
+    /// `<job id>/<job name>` (created even when no line is written yet). The
+    /// job ends `Succeeded` with the counts, `CompletionDate` now and
+    /// `CompletionMessage` `Import Job Completed Successfully.`. With
+    /// [`RunOptions::logged_rows`] `Some(k)` only the first `k` lines are
+    /// written; [`Emulator::release_log_lines`] writes the rest. An error
+    /// names what is missing: the job, its start, its CSV.
+    pub fn run_import_job_with(
+        &self,
+        pool_id: &str,
+        job_id: &str,
+        options: RunOptions,
+    ) -> Result<ImportRun, String> {
+        let mut inner = self.state.lock();
+        cognito::run_job(&mut inner, pool_id, job_id, &options, util::now_ms())
+    }
+
+    /// Writes the log lines a run held back ([`RunOptions::logged_rows`]),
+    /// timestamped now; returns how many. Panics if the job does not exist.
+    pub fn release_log_lines(&self, pool_id: &str, job_id: &str) -> usize {
+        let mut inner = self.state.lock();
+        cognito::release_log_lines(&mut inner, pool_id, job_id, util::now_ms())
+    }
+
+    /// The CSV a run of the job reads, for a job seeded with `csv_uploaded:
+    /// true` (and no upload); it also marks the job's CSV uploaded. Panics
+    /// if the job does not exist.
+    pub fn set_job_csv(&self, pool_id: &str, job_id: &str, csv: impl Into<Vec<u8>>) {
+        let mut inner = self.state.lock();
+        let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) else {
+            panic!("emulator: no import job {job_id} in pool {pool_id}");
+        };
+        record.csv = Some(bytes::Bytes::from(csv.into()));
+        record.job.csv_uploaded = true;
+    }
+
+    /// Sets a job's `CompletionDate` (ms since the epoch), e.g. in the past.
+    /// Panics if the job does not exist.
+    pub fn set_completion_date_ms(&self, pool_id: &str, job_id: &str, ms: i64) {
+        let mut inner = self.state.lock();
+        let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) else {
+            panic!("emulator: no import job {job_id} in pool {pool_id}");
+        };
+        record.job.completion_date_ms = Some(ms);
+    }
+
+    /// Adds a user to the pool (created if missing, as by the job seeders),
+    /// so that an import of that `cognito:username` is `SKIPPED`.
+    pub fn add_user(&self, pool_id: &str, username: &str) {
+        let mut inner = self.state.lock();
+        if !inner.pools.contains_key(pool_id) {
+            cognito::upsert_pool(&mut inner, pool_id, DEFAULT_POOL_NAME, DEFAULT_CSV_HEADER);
+        }
+        if let Some(pool) = inner.pools.get_mut(pool_id) {
+            pool.users.insert(username.to_string());
+        }
+    }
+
+    /// The pool's usernames, sorted (empty if the pool does not exist).
+    pub fn users(&self, pool_id: &str) -> Vec<String> {
+        let inner = self.state.lock();
+        inner
+            .pools
+            .get(pool_id)
+            .map(|pool| pool.users.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     // ---- CloudWatch Logs ----
