@@ -34,6 +34,7 @@ mod journal;
 mod logs;
 pub mod runtime_api;
 mod s3;
+mod s3_read;
 mod server;
 mod util;
 
@@ -46,6 +47,7 @@ pub use faults::{Fault, FaultAction};
 pub use journal::Call;
 
 pub use cognito::{ImportRun, RunOptions};
+pub use s3_read::ObjectContent;
 
 /// The account that owns every emulated bucket unless
 /// [`Emulator::set_bucket_owner`] says otherwise, and that appears in ARNs.
@@ -527,6 +529,16 @@ impl Emulator {
     /// (by timestamp, then arrival); empty if the stream does not exist.
     pub fn log_events(&self, group: &str, stream: &str) -> Vec<String> {
         self.state.lock().logs.messages(group, stream)
+    }
+
+    // ---- S3: reading back what was written ----
+
+    /// The latest version of an object as `GetObject` returns it (body, user
+    /// metadata, content type, ETag, version ID), e.g. one the function
+    /// wrote with `PutObject`; `None` if the bucket or key does not exist.
+    /// Not journaled, never faulted.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<ObjectContent> {
+        s3_read::read(&self.state, bucket, key)
     }
 
     // ---- EventBridge ----

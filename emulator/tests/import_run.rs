@@ -1,10 +1,11 @@
 //! A started import job run to its end by the emulated Cognito, driven by
 //! the real SDK clients: one log line per data row as Cognito writes them,
 //! counts in `DescribeUserImportJob` that match the lines, existing users
-//! skipped, late log lines.
+//! skipped, late log lines; and objects written with `PutObject` read back.
 
 mod common;
 
+use aws_sdk_s3::primitives::ByteStream;
 use cis_emulator::{Emulator, RunOptions, DEFAULT_CSV_HEADER};
 use common::*;
 
@@ -333,4 +334,49 @@ async fn late_log_lines_and_an_old_completion_date() {
     let date = described.completion_date().expect("date");
     let ms = date.secs() * 1000 + i64::from(date.subsec_nanos() / 1_000_000);
     assert!((ms - ten_minutes_ago).abs() <= 1, "{ms} {ten_minutes_ago}");
+}
+
+#[tokio::test]
+async fn put_object_is_read_back() {
+    let emulator = Emulator::start().await.expect("start");
+    let c = clients(&emulator);
+    emulator.create_bucket("drop", false);
+    let body = "line,status,reason,username\n3,FAILED,Invalid email address format.,carol\n";
+    c.s3.put_object()
+        .bucket("drop")
+        .key("results/import-AbC/report.csv")
+        .content_type("text/csv")
+        .metadata("source-key", "drop/users 1.csv")
+        .metadata("note", "Zoë")
+        .body(ByteStream::from(body.as_bytes().to_vec()))
+        .send()
+        .await
+        .expect("put");
+    let object = emulator
+        .object("drop", "results/import-AbC/report.csv")
+        .expect("stored");
+    assert_eq!(object.body, body.as_bytes());
+    assert_eq!(object.content_type, "text/csv");
+    assert_eq!(
+        object.metadata_value("source-key"),
+        Some("drop/users 1.csv")
+    );
+    assert_eq!(object.metadata_value("Note"), Some("Zoë"));
+    assert_eq!(object.metadata.len(), 2);
+    assert!(object.version_id.is_none());
+    assert!(object.etag.starts_with('"'));
+    // Not journaled: the one call is the PutObject.
+    assert_eq!(emulator.calls().len(), 1);
+
+    assert!(emulator
+        .object("drop", "results/import-AbC/failed.csv")
+        .is_none());
+    assert!(emulator.object("no-such-bucket", "x").is_none());
+    // A key with characters that need encoding.
+    emulator.put_object("drop", "a b/ü%.csv", "x", &[("user-pool-id", "p_1")]);
+    let odd = emulator.object("drop", "a b/ü%.csv").expect("odd key");
+    assert_eq!(odd.body, b"x");
+    assert_eq!(odd.metadata_value("user-pool-id"), Some("p_1"));
+    emulator.delete_object("drop", "a b/ü%.csv");
+    assert!(emulator.object("drop", "a b/ü%.csv").is_none());
 }
