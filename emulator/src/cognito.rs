@@ -1,7 +1,7 @@
 //! Emulated Cognito user-import-job API (awsJson1_1) and the jobs'
 //! pre-signed CSV upload URLs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use hyper::Method;
@@ -29,6 +29,9 @@ pub(crate) struct Pool {
     name: String,
     csv_header: Vec<String>,
     creation_ms: i64,
+    /// Usernames of the pool's users (added by imports the emulator ran or
+    /// by `Emulator::add_user`).
+    pub(crate) users: BTreeSet<String>,
 }
 
 pub(crate) struct JobRecord {
@@ -36,19 +39,23 @@ pub(crate) struct JobRecord {
     seq: u64,
     signature: String,
     pub(crate) csv: Option<Bytes>,
+    /// Log lines of a run held back (`RunOptions::logged_rows`), with the
+    /// group and stream they go to.
+    held_log_lines: Option<(String, String, Vec<String>)>,
 }
 
 pub(crate) fn upsert_pool(inner: &mut Inner, pool_id: &str, name: &str, csv_header: &[&str]) {
-    let creation_ms = inner
-        .pools
-        .get(pool_id)
-        .map_or_else(util::now_ms, |pool| pool.creation_ms);
+    let (creation_ms, users) = inner.pools.remove(pool_id).map_or_else(
+        || (util::now_ms(), BTreeSet::new()),
+        |pool| (pool.creation_ms, pool.users),
+    );
     inner.pools.insert(
         pool_id.to_string(),
         Pool {
             name: name.to_string(),
             csv_header: csv_header.iter().map(|column| column.to_string()).collect(),
             creation_ms,
+            users,
         },
     );
 }
@@ -103,6 +110,7 @@ pub(crate) fn insert_job(
         seq,
         signature,
         csv: None,
+        held_log_lines: None,
     });
     job
 }
@@ -543,4 +551,280 @@ pub(crate) fn upload(state: &State, upload: Upload) -> Resp {
     add_header(&mut response, "etag", &etag);
     add_header(&mut response, "x-amz-server-side-encryption", "aws:kms");
     response
+}
+
+// ---- running a job to its end ----
+
+/// How [`super::Emulator::run_import_job_with`] runs a job.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// `Some(k)`: only the first `k` log lines are written when the job
+    /// finishes (its counts are final all the same); the rest wait for
+    /// [`super::Emulator::release_log_lines`], as CloudWatch Logs delivers
+    /// late. `None`: every line at once.
+    pub logged_rows: Option<usize>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct ImportRun {
+    /// The job as it ended (`Succeeded`, counts, dates, message).
+    pub job: ImportJob,
+    /// `/aws/cognito/userpools/<pool id>/<pool name>`.
+    pub log_group: String,
+    /// `<job id>/<job name>`.
+    pub log_stream: String,
+    /// One line per data row, in file order, written or held back.
+    pub lines: Vec<String>,
+    /// How many of `lines` (the last ones) are held back.
+    pub held_back: usize,
+}
+
+/// The log group and stream Cognito writes a job's per-user results to.
+pub(crate) fn log_names(pool_id: &str, pool_name: &str, job: &ImportJob) -> (String, String) {
+    (
+        format!("/aws/cognito/userpools/{pool_id}/{pool_name}"),
+        format!("{}/{}", job.job_id, job.job_name),
+    )
+}
+
+pub(crate) const AUTO_VERIFIED: &str = "The User Record does not set any of the auto verified attributes to true. (Example: email_verified to true).";
+pub(crate) const INVALID_EMAIL: &str = "Invalid email address format.";
+pub(crate) const INVALID_PHONE: &str = "Invalid phone number format.";
+pub(crate) const EMPTY_USERNAME: &str = "The username is empty.";
+pub(crate) const USER_EXISTS: &str = "The user already exists.";
+pub(crate) const SUCCEEDED: &str = "The import succeeded.";
+pub(crate) const COMPLETED: &str = "Import Job Completed Successfully.";
+
+/// Runs a started job (`Pending` or `InProgress`) over its CSV as Cognito
+/// does: one outcome and one log line per data row, in file order; the job
+/// ends `Succeeded` with the counts.
+pub(crate) fn run_job(
+    inner: &mut Inner,
+    pool_id: &str,
+    job_id: &str,
+    options: &RunOptions,
+    now: i64,
+) -> Result<ImportRun, String> {
+    let index = inner
+        .jobs
+        .iter()
+        .position(|r| r.job.pool_id == pool_id && r.job.job_id == job_id)
+        .ok_or_else(|| format!("no import job {job_id} in pool {pool_id}"))?;
+    let record = &mut inner.jobs[index];
+    if !matches!(record.job.status.as_str(), "Pending" | "InProgress") {
+        return Err(format!(
+            "import job {job_id} is {}, not started (Pending or InProgress)",
+            record.job.status
+        ));
+    }
+    let csv = record.csv.clone().ok_or_else(|| {
+        format!(
+            "import job {job_id} has no CSV bytes (upload to its pre-signed URL, or Emulator::set_job_csv)"
+        )
+    })?;
+    let pool = inner
+        .pools
+        .get_mut(pool_id)
+        .ok_or_else(|| format!("no user pool {pool_id}"))?;
+    let (log_group, log_stream) = log_names(pool_id, &pool.name, &record.job);
+
+    let (mut imported, mut skipped, mut failed) = (0, 0, 0);
+    let mut lines = Vec::new();
+    for (n, row) in data_rows(&csv) {
+        let (status, reason) = match row_outcome(&row) {
+            Err(reason) => {
+                failed += 1;
+                ("FAILED", reason)
+            }
+            Ok(username) if pool.users.contains(&username) => {
+                skipped += 1;
+                ("SKIPPED", USER_EXISTS)
+            }
+            Ok(username) => {
+                pool.users.insert(username);
+                imported += 1;
+                ("SUCCEEDED", SUCCEEDED)
+            }
+        };
+        lines.push(format!("[{status}] Line Number {n} - {reason}"));
+    }
+
+    set_status(&mut record.job, "Succeeded", now);
+    record.job.imported_users = imported;
+    record.job.skipped_users = skipped;
+    record.job.failed_users = failed;
+    record.job.completion_message = Some(COMPLETED.to_string());
+    let logged = options.logged_rows.unwrap_or(lines.len()).min(lines.len());
+    let held: Vec<String> = lines[logged..].to_vec();
+    record.held_log_lines =
+        (!held.is_empty()).then(|| (log_group.clone(), log_stream.clone(), held));
+    let job = record.job.clone();
+
+    // The stream exists from the run on, even while all its lines are late.
+    inner.logs.ensure_stream(&log_group, &log_stream);
+    let events: Vec<(i64, &str)> = lines[..logged].iter().map(|l| (now, l.as_str())).collect();
+    inner.logs.put(&log_group, &log_stream, &events, now);
+    Ok(ImportRun {
+        job,
+        log_group,
+        log_stream,
+        held_back: lines.len() - logged,
+        lines,
+    })
+}
+
+/// Writes the log lines a run held back; returns how many.
+pub(crate) fn release_log_lines(inner: &mut Inner, pool_id: &str, job_id: &str, now: i64) -> usize {
+    let Some(record) = find_mut(inner, pool_id, job_id) else {
+        panic!("emulator: no import job {job_id} in pool {pool_id}");
+    };
+    let Some((group, stream, lines)) = record.held_log_lines.take() else {
+        return 0;
+    };
+    let events: Vec<(i64, &str)> = lines.iter().map(|l| (now, l.as_str())).collect();
+    inner.logs.put(&group, &stream, &events, now);
+    lines.len()
+}
+
+/// A row's user: `Ok(username)` to import (or skip when it exists), or
+/// `Err(reason)`, checked in Cognito's order.
+fn row_outcome(row: &BTreeMap<String, String>) -> Result<String, &'static str> {
+    let field = |name: &str| row.get(name).map(String::as_str).unwrap_or_default();
+    let email_verified = field("email_verified").trim().eq_ignore_ascii_case("true");
+    let phone_verified = field("phone_number_verified")
+        .trim()
+        .eq_ignore_ascii_case("true");
+    if !email_verified && !phone_verified {
+        return Err(AUTO_VERIFIED);
+    }
+    let email = field("email");
+    if !email.is_empty() && !valid_email(email) {
+        return Err(INVALID_EMAIL);
+    }
+    let phone = field("phone_number");
+    if !phone.is_empty() && !valid_phone(phone) {
+        return Err(INVALID_PHONE);
+    }
+    let username = field("cognito:username");
+    if username.is_empty() {
+        return Err(EMPTY_USERNAME);
+    }
+    Ok(username.to_string())
+}
+
+/// Like `x@y.z`: one `@`, something before it, a domain of non-empty
+/// dot-separated labels (at least two), no whitespace.
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty())
+}
+
+/// E.164: `+` then 1 to 15 digits.
+fn valid_phone(phone: &str) -> bool {
+    phone.strip_prefix('+').is_some_and(|digits| {
+        (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The data rows of a CSV as Cognito numbers them (the first row after the
+/// header is 1), each as column name -> value. Rows end at `\n` (a `\r`
+/// before it is dropped); the empty piece after a final newline is not a
+/// row. Fields end at commas not escaped as `\,`.
+pub(crate) fn data_rows(csv: &[u8]) -> Vec<(usize, BTreeMap<String, String>)> {
+    let text = String::from_utf8_lossy(csv);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if lines.last() == Some(&"") {
+        lines.pop();
+    }
+    let mut lines = lines.into_iter().map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let columns: Vec<String> = split_fields(header)
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .collect();
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let values = split_fields(line);
+            let row = columns
+                .iter()
+                .cloned()
+                .zip(values.into_iter().chain(std::iter::repeat(String::new())))
+                .collect();
+            (i + 1, row)
+        })
+        .collect()
+}
+
+/// Splits at commas not preceded by a backslash; `\,` becomes `,`.
+fn split_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                chars.next();
+                fields.last_mut().expect("never empty").push(',');
+            }
+            ',' => fields.push(String::new()),
+            _ => fields.last_mut().expect("never empty").push(c),
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_fields_and_checks() {
+        let csv =
+            b"cognito:username,name,email,email_verified\r\na,Doe\\, Jr.,a@x.io,TRUE\r\nb\n\n";
+        let rows = data_rows(csv);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].0, 1);
+        assert_eq!(rows[0].1["name"], "Doe, Jr.");
+        assert_eq!(rows[0].1["email_verified"], "TRUE");
+        assert_eq!(rows[1].1["email"], "");
+        assert_eq!(rows[2].0, 3);
+        assert!(data_rows(b"").is_empty());
+
+        for good in ["a@b.c", "first.last+tag@mail.example.com"] {
+            assert!(valid_email(good), "{good}");
+        }
+        for bad in [
+            "bad-email",
+            "a@b",
+            "@b.c",
+            "a@b..c",
+            "a@@b.c",
+            "a b@c.d",
+            "a@.c",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+        for good in ["+1", "+14155550100", "+123456789012345"] {
+            assert!(valid_phone(good), "{good}");
+        }
+        for bad in [
+            "+",
+            "14155550100",
+            "+1234567890123456",
+            "+1 415",
+            "555-0100",
+        ] {
+            assert!(!valid_phone(bad), "{bad}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Fault {
     /// The operation it applies to (`HeadObject`, `StartUserImportJob`,
-    /// `PutEvents`, `UploadCsv`, ...).
+    /// `PutEvents`, `FilterLogEvents`, `GetLogEvents`, `UploadCsv`, ...).
     pub operation: String,
     pub action: FaultAction,
     /// `Some(n)`: the first `n` matching requests, then the fault is spent.
@@ -43,9 +43,9 @@ impl Fault {
 
 #[derive(Clone, Debug)]
 pub enum FaultAction {
-    /// A service-shaped error: JSON `{"__type", "message"}` for Cognito and
-    /// EventBridge, S3 XML `<Error>` for S3 and the upload (no body on HEAD).
-    /// The request has no effect.
+    /// A service-shaped error: JSON `{"__type", "message"}` for Cognito,
+    /// EventBridge and CloudWatch Logs, S3 XML `<Error>` for S3 and the
+    /// upload (no body on HEAD). The request has no effect.
     Error {
         status: u16,
         code: String,

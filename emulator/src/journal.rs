@@ -6,10 +6,11 @@ use super::State;
 /// One request the emulator received.
 #[derive(Clone, Debug)]
 pub struct Call {
-    /// `"s3"`, `"cognito-idp"`, `"events"`, `"upload"` (or `"unknown"` for
-    /// an `x-amz-target` of another service).
+    /// `"s3"`, `"cognito-idp"`, `"events"`, `"logs"`, `"upload"` (or
+    /// `"unknown"` for an `x-amz-target` of another service).
     pub service: &'static str,
-    /// `HeadObject`, `StartUserImportJob`, `PutEvents`, `UploadCsv`, ...
+    /// `HeadObject`, `StartUserImportJob`, `PutEvents`, `FilterLogEvents`,
+    /// `UploadCsv`, ...
     /// (`Unknown` for an S3 request the emulator does not implement).
     pub operation: String,
     pub method: String,

@@ -10,6 +10,10 @@
 //! hangs, dropped connections, failed `PutEvents` entries). [`runtime_api`]
 //! emulates the Lambda Runtime API, to run the real `bootstrap` binary.
 //!
+//! It also answers CloudWatch Logs `FilterLogEvents` and `GetLogEvents`
+//! (awsJson1_1) over the log streams it writes, such as the per-user lines
+//! of an import job it runs ([`Emulator::set_logs_paging`] for the paging).
+//!
 //! It does not depend on the function: the function's crate takes it as a
 //! dev-dependency only (tests, benchmarks), the local runner (`local/`) as a
 //! dependency, so it is never part of the Lambda binary.
@@ -29,8 +33,10 @@ mod cognito;
 mod eventbridge;
 mod faults;
 mod journal;
+mod logs;
 pub mod runtime_api;
 mod s3;
+mod s3_read;
 mod server;
 mod util;
 
@@ -42,6 +48,9 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, FaultAction};
 pub use journal::Call;
 pub use s3::{Versioning, NULL_VERSION};
+
+pub use cognito::{ImportRun, RunOptions};
+pub use s3_read::ObjectContent;
 
 /// The account that owns every emulated bucket unless
 /// [`Emulator::set_bucket_owner`] says otherwise, and that appears in ARNs.
@@ -170,6 +179,8 @@ pub(crate) struct Inner {
     pub(crate) events: Vec<PutEventEntry>,
     pub(crate) calls: Vec<Call>,
     pub(crate) faults: Vec<Fault>,
+    /// CloudWatch Logs: groups, streams, events and the paging behaviour.
+    pub(crate) logs: logs::Logs,
 }
 
 impl State {
@@ -417,6 +428,141 @@ impl Emulator {
         let inner = self.state.lock();
         cognito::find(&inner, pool_id, job_id)
             .and_then(|record| record.csv.as_ref().map(|csv| csv.to_vec()))
+    }
+
+    // ---- Cognito: running an import job to its end ----
+
+    /// Runs a started job (`Pending` or `InProgress`) as Cognito does, with
+    /// every log line written at once: see [`Emulator::run_import_job_with`].
+    pub fn run_import_job(&self, pool_id: &str, job_id: &str) -> Result<ImportRun, String> {
+        self.run_import_job_with(pool_id, job_id, RunOptions::default())
+    }
+
+    /// Runs a started job over its CSV (the bytes uploaded to its pre-signed
+    /// URL, or [`Emulator::set_job_csv`]): each data row, in file order
+    /// (the first row after the header is line 1), is
+    /// - `FAILED` when neither `email_verified` nor `phone_number_verified`
+    ///   is `true` (any case), else when `email` is given and not like
+    ///   `x@y.z`, or `phone_number` is given and not E.164, or (the
+    ///   emulator's own rule) `cognito:username` is empty;
+    /// - else `SKIPPED` when `cognito:username` is already a user of the pool
+    ///   ([`Emulator::add_user`], earlier rows and imports);
+    /// - else `SUCCEEDED`, and the user is added to the pool.
+    ///
+    /// Each row writes `[<STATUS>] Line Number <n> - <reason>` to log group
+    /// `/aws/cognito/userpools/<pool id>/<pool name>`, stream
+    /// `<job id>/<job name>` (created even when no line is written yet). The
+    /// job ends `Succeeded` with the counts, `CompletionDate` now and
+    /// `CompletionMessage` `Import Job Completed Successfully.`. With
+    /// [`RunOptions::logged_rows`] `Some(k)` only the first `k` lines are
+    /// written; [`Emulator::release_log_lines`] writes the rest. An error
+    /// names what is missing: the job, its start, its CSV.
+    pub fn run_import_job_with(
+        &self,
+        pool_id: &str,
+        job_id: &str,
+        options: RunOptions,
+    ) -> Result<ImportRun, String> {
+        let mut inner = self.state.lock();
+        cognito::run_job(&mut inner, pool_id, job_id, &options, util::now_ms())
+    }
+
+    /// Writes the log lines a run held back ([`RunOptions::logged_rows`]),
+    /// timestamped now; returns how many. Panics if the job does not exist.
+    pub fn release_log_lines(&self, pool_id: &str, job_id: &str) -> usize {
+        let mut inner = self.state.lock();
+        cognito::release_log_lines(&mut inner, pool_id, job_id, util::now_ms())
+    }
+
+    /// The CSV a run of the job reads, for a job seeded with `csv_uploaded:
+    /// true` (and no upload); it also marks the job's CSV uploaded. Panics
+    /// if the job does not exist.
+    pub fn set_job_csv(&self, pool_id: &str, job_id: &str, csv: impl Into<Vec<u8>>) {
+        let mut inner = self.state.lock();
+        let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) else {
+            panic!("emulator: no import job {job_id} in pool {pool_id}");
+        };
+        record.csv = Some(bytes::Bytes::from(csv.into()));
+        record.job.csv_uploaded = true;
+    }
+
+    /// Sets a job's `CompletionDate` (ms since the epoch), e.g. in the past.
+    /// Panics if the job does not exist.
+    pub fn set_completion_date_ms(&self, pool_id: &str, job_id: &str, ms: i64) {
+        let mut inner = self.state.lock();
+        let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) else {
+            panic!("emulator: no import job {job_id} in pool {pool_id}");
+        };
+        record.job.completion_date_ms = Some(ms);
+    }
+
+    /// Adds a user to the pool (created if missing, as by the job seeders),
+    /// so that an import of that `cognito:username` is `SKIPPED`.
+    pub fn add_user(&self, pool_id: &str, username: &str) {
+        let mut inner = self.state.lock();
+        if !inner.pools.contains_key(pool_id) {
+            cognito::upsert_pool(&mut inner, pool_id, DEFAULT_POOL_NAME, DEFAULT_CSV_HEADER);
+        }
+        if let Some(pool) = inner.pools.get_mut(pool_id) {
+            pool.users.insert(username.to_string());
+        }
+    }
+
+    /// The pool's usernames, sorted (empty if the pool does not exist).
+    pub fn users(&self, pool_id: &str) -> Vec<String> {
+        let inner = self.state.lock();
+        inner
+            .pools
+            .get(pool_id)
+            .map(|pool| pool.users.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    // ---- CloudWatch Logs ----
+
+    /// How `FilterLogEvents` pages: at most `page_size` events a response
+    /// (default 10,000; `limit` can lower it), and `empty_pages_between`
+    /// empty pages (no events, a `nextToken`) before each page of events and
+    /// after the last one, before the final page without a token (default
+    /// 0), as the real service may answer. Only a response without
+    /// `nextToken` ends a listing. `page_size` also caps `GetLogEvents`.
+    pub fn set_logs_paging(&self, page_size: usize, empty_pages_between: usize) {
+        self.state
+            .lock()
+            .logs
+            .set_paging(page_size, empty_pages_between);
+    }
+
+    /// Appends events to a log stream, timestamped now (creating the group
+    /// and stream if missing).
+    pub fn put_log_events(&self, group: &str, stream: &str, messages: &[&str]) {
+        let now = util::now_ms();
+        let events: Vec<(i64, &str)> = messages.iter().map(|m| (now, *m)).collect();
+        self.state.lock().logs.put(group, stream, &events, now);
+    }
+
+    /// Like [`Emulator::put_log_events`] with each event's timestamp (ms).
+    pub fn put_log_events_at(&self, group: &str, stream: &str, events: &[(i64, &str)]) {
+        self.state
+            .lock()
+            .logs
+            .put(group, stream, events, util::now_ms());
+    }
+
+    /// The messages of a log stream, in the order `GetLogEvents` reads them
+    /// (by timestamp, then arrival); empty if the stream does not exist.
+    pub fn log_events(&self, group: &str, stream: &str) -> Vec<String> {
+        self.state.lock().logs.messages(group, stream)
+    }
+
+    // ---- S3: reading back what was written ----
+
+    /// The latest version of an object as `GetObject` returns it (body, user
+    /// metadata, content type, ETag, version ID), e.g. one the function
+    /// wrote with `PutObject`; `None` if the bucket or key does not exist.
+    /// Not journaled, never faulted.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<ObjectContent> {
+        s3_read::read(&self.state, bucket, key)
     }
 
     // ---- EventBridge ----

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use super::eventbridge::EntryFault;
 use super::faults::{self, FaultAction, Subject};
 use super::journal::{self, Call};
-use super::{cognito, eventbridge, s3, State};
+use super::{cognito, eventbridge, logs, s3, State};
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
@@ -105,6 +105,7 @@ pub(crate) enum Target {
     S3(s3::S3Request),
     Cognito(String, Value),
     Events(Value),
+    Logs(String, Value),
     Upload(cognito::Upload),
     /// Answered without touching the state (bad path, unknown operation...).
     Reject(Resp),
@@ -204,6 +205,7 @@ fn route_json(target: &str, body: &Bytes) -> Routed {
     let service = match prefix {
         "AWSCognitoIdentityProviderService" => "cognito-idp",
         "AWSEvents" => "events",
+        "Logs_20140328" => "logs",
         _ => "unknown",
     };
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
@@ -231,12 +233,14 @@ fn route_json(target: &str, body: &Bytes) -> Routed {
         ("unknown", _) => unknown(),
         ("cognito-idp", _) if !cognito::OPERATIONS.contains(&operation) => unknown(),
         ("events", _) if operation != "PutEvents" => unknown(),
+        ("logs", _) if !logs::OPERATIONS.contains(&operation) => unknown(),
         (_, None) => Target::Reject(json_error(
             400,
             "SerializationException",
             "The request body is not valid JSON",
         )),
         ("cognito-idp", Some(body)) => Target::Cognito(operation.to_string(), body),
+        ("logs", Some(body)) => Target::Logs(operation.to_string(), body),
         (_, Some(body)) => Target::Events(body),
     };
     Routed {
@@ -255,6 +259,7 @@ fn execute(state: &State, target: Target, entry_fault: Option<&EntryFault>) -> R
         Target::S3(request) => s3::execute(state, request),
         Target::Cognito(operation, body) => cognito::execute(state, &operation, &body),
         Target::Events(body) => eventbridge::put_events(state, &body, entry_fault),
+        Target::Logs(operation, body) => logs::execute(state, &operation, &body),
         Target::Upload(upload) => cognito::upload(state, upload),
     }
 }

@@ -1,9 +1,12 @@
-//! The local runner's library, for its binary (`src/main.rs`) and the
-//! `events/` test (`tests/events_dir.rs`): seeds the emulator so that a
-//! sample event succeeds, and runs the real handler on it. A crate of its
-//! own, so the function's crate never depends on the emulator.
+//! The local runner's library, for its binary (`src/main.rs`) and its tests
+//! (`tests/`): seeds the emulator so that a sample event succeeds, runs the
+//! real handler on it, and follows the jobs it started to their end
+//! ([`follow`]). A crate of its own, so the function's crate never depends
+//! on the emulator.
 
-use cis_emulator::{valid_csv, Emulator, PutEventEntry, DEFAULT_CSV_HEADER};
+use cis_emulator::{
+    valid_csv, Emulator, ImportRun, ObjectContent, PutEventEntry, DEFAULT_CSV_HEADER,
+};
 use cognito_import_starter::model::WorkItem;
 use cognito_import_starter::trigger::{self, Invocation};
 use cognito_import_starter::{App, Config, ImportError};
@@ -13,10 +16,16 @@ use serde_json::Value;
 /// The user pool that seeded objects name when a sample does not.
 pub const SAMPLE_POOL: &str = "us-east-1_EXAMPLE01";
 
+/// The user already in [`SAMPLE_POOL`] when a "bad rows" sample is seeded:
+/// its row in [`bad_rows_csv`] is skipped.
+pub const EXISTING_USER: &str = "jdoe";
+
 /// Makes every object and job the event names exist, as a platform team
 /// would have left them: an object (a valid CSV) whose metadata names a pool
-/// and a job in `Created` with its CSV uploaded; in create mode the object
-/// names only the pool. Track samples get a finished job.
+/// and a job in `Created` with that CSV uploaded; in create mode the object
+/// names only the pool. An object whose file name starts with `bad-rows`
+/// holds [`bad_rows_csv`] instead, and the pool already has
+/// [`EXISTING_USER`]. Track samples get a finished job.
 pub fn seed_for(emulator: &Emulator, config: &Config, event: &Value) {
     let items = match trigger::parse(event) {
         Ok(Invocation::Summary(items)) => items,
@@ -53,16 +62,24 @@ fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {
             let pool_key = config.pool_id_metadata_key.as_str();
             let job_key = config.job_id_metadata_key.as_str();
             emulator.create_user_pool(SAMPLE_POOL, "example-pool", DEFAULT_CSV_HEADER);
+            let file_name = object.key.rsplit('/').next().unwrap_or_default();
+            let body = if file_name.starts_with("bad-rows") {
+                emulator.add_user(SAMPLE_POOL, EXISTING_USER);
+                bad_rows_csv()
+            } else {
+                valid_csv(&["jdoe", "asmith"])
+            };
             // Create mode (SPEC section 10): the object names only the pool.
-            let job = config
-                .cloudwatch_logs_role_arn
-                .is_none()
-                .then(|| emulator.create_import_job(SAMPLE_POOL, "example-import", true));
+            let job = config.cloudwatch_logs_role_arn.is_none().then(|| {
+                let job = emulator.create_import_job(SAMPLE_POOL, "example-import", true);
+                // The bytes "uploaded" before, so that the job can be run.
+                emulator.set_job_csv(SAMPLE_POOL, &job.job_id, body.clone());
+                job
+            });
             let mut metadata = vec![(pool_key, SAMPLE_POOL)];
             if let Some(job) = &job {
                 metadata.push((job_key, job.job_id.as_str()));
             }
-            let body = valid_csv(&["jdoe", "asmith"]);
             match &object.version_id {
                 Some(version) => {
                     emulator.create_bucket(&object.bucket, true);
@@ -83,7 +100,9 @@ fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {
             user_pool_id,
             job_id,
         } => {
-            emulator.insert_import_job(user_pool_id.trim(), job_id.trim(), "example-import", true);
+            let (pool_id, job_id) = (user_pool_id.trim(), job_id.trim());
+            emulator.insert_import_job(pool_id, job_id, "example-import", true);
+            emulator.set_job_csv(pool_id, job_id, valid_csv(&["jdoe", "asmith"]));
         }
         WorkItem::Ignored { .. } | WorkItem::Invalid { .. } => {}
     }
@@ -102,4 +121,154 @@ pub async fn invoke(
         .await;
     let events = emulator.events().into_iter().skip(before).collect();
     (result, events)
+}
+
+/// A file that passes the function's preflight (SPEC section 10) but not
+/// all of Cognito's own checks, for [`SAMPLE_POOL`] with [`EXISTING_USER`]:
+/// 6 data rows; lines 1, 4 and 6 import, line 2 is [`EXISTING_USER`]
+/// (skipped), line 3 has a malformed email and line 5 a phone number not in
+/// E.164 (both failed).
+pub fn bad_rows_csv() -> String {
+    let rows: [&[(&str, &str)]; 6] = [
+        &[
+            ("cognito:username", "mgarcia"),
+            ("email", "mgarcia@example.com"),
+            ("email_verified", "true"),
+            ("name", "Garcia\\, Maria"),
+        ],
+        &[
+            ("cognito:username", EXISTING_USER),
+            ("email", "jdoe@example.com"),
+            ("email_verified", "true"),
+        ],
+        &[
+            ("cognito:username", "pchen"),
+            ("email", "bad-email"),
+            ("email_verified", "true"),
+        ],
+        &[
+            ("cognito:username", "asmith"),
+            ("email", "asmith@example.com"),
+            ("email_verified", "true"),
+        ],
+        &[
+            ("cognito:username", "lnguyen"),
+            ("phone_number", "555-0100"),
+            ("phone_number_verified", "true"),
+        ],
+        &[
+            ("cognito:username", "rpatel"),
+            ("phone_number", "+14155550123"),
+            ("phone_number_verified", "true"),
+        ],
+    ];
+    let mut text = DEFAULT_CSV_HEADER.join(",");
+    for row in rows {
+        let fields: Vec<&str> = DEFAULT_CSV_HEADER
+            .iter()
+            .map(|column| {
+                let given = row.iter().find(|(name, _)| name == column);
+                match (given, *column) {
+                    (Some((_, value)), _) => value,
+                    (None, "email_verified" | "phone_number_verified" | "cognito:mfa_enabled") => {
+                        "false"
+                    }
+                    (None, _) => "",
+                }
+            })
+            .collect();
+        text.push('\n');
+        text.push_str(&fields.join(","));
+    }
+    text.push('\n');
+    text
+}
+
+/// Where the function writes a job's result files unless `RESULTS_PREFIX`
+/// says otherwise (SPEC section 12).
+pub const DEFAULT_RESULTS_PREFIX: &str = "results/";
+
+/// One started job followed to its end.
+#[derive(Debug)]
+pub struct Followed {
+    pub user_pool_id: String,
+    pub job_id: String,
+    /// The emulated Cognito's run of the job (or why it could not run).
+    pub run: Result<ImportRun, String>,
+    /// The `Track` invocation sent to the handler.
+    pub track_event: Value,
+    pub track: Result<Value, ImportError>,
+    /// The events the emulator accepted during `Track`.
+    pub events: Vec<PutEventEntry>,
+    /// The bucket of the Started event's `Object`, where the result files
+    /// go (`None` for a job started by IDs).
+    pub bucket: Option<String>,
+    /// `<prefix><job id>/failed.csv` and `report.csv`, with what the
+    /// emulator's S3 holds there (`None`: not written).
+    pub failed_rows: Option<(String, Option<ObjectContent>)>,
+    pub report: Option<(String, Option<ObjectContent>)>,
+}
+
+/// Follows every job a `User Import Job Started` event in `events` names,
+/// as the template's state machine would once Cognito is done: runs it in
+/// the emulator ([`Emulator::run_import_job`]), invokes the handler with
+/// `{"Action": "Track", "UserPoolId", "JobId", "Object"}` (the Started
+/// event's `Object`), and reads the result files under `results_prefix` in
+/// the object's bucket.
+pub async fn follow(
+    app: &App,
+    emulator: &Emulator,
+    events: &[PutEventEntry],
+    results_prefix: &str,
+) -> Vec<Followed> {
+    let mut followed = Vec::new();
+    for started in events
+        .iter()
+        .filter(|e| e.detail_type == "User Import Job Started")
+    {
+        let job = &started.detail["UserImportJob"];
+        let (Some(pool_id), Some(job_id)) = (job["UserPoolId"].as_str(), job["JobId"].as_str())
+        else {
+            continue;
+        };
+        if followed
+            .iter()
+            .any(|f: &Followed| f.user_pool_id == pool_id && f.job_id == job_id)
+        {
+            continue;
+        }
+        let run = emulator.run_import_job(pool_id, job_id);
+        let mut track_event = serde_json::json!({
+            "Action": "Track",
+            "UserPoolId": pool_id,
+            "JobId": job_id,
+        });
+        let object = started.detail.get("Object").filter(|o| o.is_object());
+        if let Some(object) = object {
+            track_event["Object"] = object.clone();
+        }
+        let (track, events) = invoke(app, emulator, track_event.clone()).await;
+        let bucket = object
+            .and_then(|o| o["Bucket"].as_str())
+            .map(str::to_string);
+        let read = |name: &str| {
+            bucket.as_ref().map(|bucket| {
+                let key = format!("{results_prefix}{job_id}/{name}");
+                let content = emulator.object(bucket, &key);
+                (key, content)
+            })
+        };
+        followed.push(Followed {
+            user_pool_id: pool_id.to_string(),
+            job_id: job_id.to_string(),
+            run,
+            track_event,
+            track,
+            events,
+            failed_rows: read("failed.csv"),
+            report: read("report.csv"),
+            bucket,
+        });
+    }
+    followed
 }

@@ -119,6 +119,7 @@ async fn object_samples_run_in_create_mode_with_its_env_file() {
     };
     for name in [
         "s3-put-create-mode.json",
+        "s3-put-bad-rows.json",
         "s3-put.json",
         "eventbridge-object-created.json",
     ] {

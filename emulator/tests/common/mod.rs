@@ -21,6 +21,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 pub fn sdk_config(emulator: &Emulator, operation_timeout: Duration) -> SdkConfig {
@@ -60,6 +61,7 @@ pub fn clients_with_timeout(emulator: &Emulator, operation_timeout: Duration) ->
         s3: aws_sdk_s3::Client::from_conf(s3),
         cognito: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
         events: aws_sdk_eventbridge::Client::new(&sdk),
+        logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
     }
 }
 
