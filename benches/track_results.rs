@@ -123,11 +123,15 @@ async fn main() {
     let written = emulator
         .object(BUCKET, &format!("results/{JOB}/failed.csv"))
         .expect("failed.csv was written");
-    assert!(written.0 == expected_failed_csv, "failed.csv differs");
+    assert!(written.body == expected_failed_csv, "failed.csv differs");
     let report = emulator
         .object(BUCKET, &format!("results/{JOB}/report.csv"))
         .expect("report.csv was written");
-    let report_rows = report.0.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+    let report_rows = report
+        .0
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
     assert_eq!(report_rows, failed_lines.len() + 1);
 
     let mib = |kib: u64| kib as f64 / 1024.0;
@@ -147,8 +151,8 @@ async fn main() {
          | source read | {rate:.0} MB/s | at least {TARGET_MB_S} MB/s ({}) |\n\n\
          Machine: {}; {}.\n",
         failed_lines.len(),
-        written.0.len(),
-        report.0.len(),
+        written.body.len(),
+        report.body.len(),
         mib(rss_after_init),
         mib(peak),
         verdict(mib(peak) <= TARGET_RSS_MIB),

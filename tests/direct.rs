@@ -146,6 +146,15 @@ async fn track_reports_progress_and_emits_completed_once_terminal() {
         2,
         "Import Job Completed Successfully.",
     );
+    h.log_user_lines(
+        "customers",
+        &job,
+        &[
+            "[SKIPPED] Line Number 5 - The user already exists.",
+            "[FAILED] Line Number 9 - Invalid email address format.",
+            "[FAILED] Line Number 12 - Invalid phone number format.",
+        ],
+    );
     let done = h.invoke(track).await.unwrap();
     assert_eq!(done["Terminal"], json!(true));
     let completed = h.events_of("User Import Job Completed");

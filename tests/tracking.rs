@@ -17,6 +17,16 @@ async fn each_terminal_status_is_terminal_and_emits_completed() {
         let job = h.emulator.create_import_job(POOL, "nightly", true);
         h.emulator
             .finish_job(POOL, &job.job_id, status, 3, 2, 1, "done");
+        h.log_user_lines(
+            "customers",
+            &job,
+            &[
+                "[SUCCEEDED] Line Number 1 - The import succeeded.",
+                "[SKIPPED] Line Number 2 - The user already exists.",
+                "[FAILED] Line Number 3 - Invalid email address format.",
+                "[SKIPPED] Line Number 4 - The user already exists.",
+            ],
+        );
 
         let response = h
             .invoke(json!({"Action": "Track", "UserPoolId": POOL, "JobId": job.job_id}))
@@ -40,6 +50,24 @@ async fn each_terminal_status_is_terminal_and_emits_completed() {
                 "LogGroup": format!("/aws/cognito/userpools/{POOL}/customers"),
                 "LogStream": format!("{}/nightly", job.job_id),
             })
+        );
+        // SPEC 12: the users that did not make it, from the log (no Object
+        // given, so no files).
+        assert_eq!(
+            detail["Results"],
+            json!({
+                "Failed": 1, "Skipped": 2, "Complete": true,
+                "Reasons": [
+                    {"Status": "SKIPPED", "Reason": "The user already exists.", "Count": 2},
+                    {"Status": "FAILED", "Reason": "Invalid email address format.", "Count": 1}
+                ],
+                "First": [
+                    {"Line": 2, "Status": "SKIPPED", "Reason": "The user already exists."},
+                    {"Line": 3, "Status": "FAILED", "Reason": "Invalid email address format."},
+                    {"Line": 4, "Status": "SKIPPED", "Reason": "The user already exists."}
+                ]
+            }),
+            "{status}"
         );
     }
 }

@@ -47,6 +47,16 @@ pub fn seed_for(emulator: &Emulator, config: &Config, event: &Value) {
                 1,
                 "Import Job Completed Successfully.",
             );
+            // Cognito's per-user lines for the user skipped and the one that
+            // failed (SPEC section 12), so that Track finds its log complete.
+            emulator.put_log_events(
+                &format!("/aws/cognito/userpools/{user_pool_id}/example-pool"),
+                &format!("{job_id}/example-import"),
+                &[
+                    "[SKIPPED] Line Number 7 - The user already exists.",
+                    "[FAILED] Line Number 42 - Invalid email address format.",
+                ],
+            );
             return;
         }
         Err(_) => return,

@@ -174,6 +174,16 @@ impl Harness {
         self.app.handle(LambdaEvent::new(payload, context)).await
     }
 
+    /// Writes Cognito's per-user lines of `job` (in a pool named
+    /// `pool_name`) to its log stream, as Cognito does when a job ends.
+    pub fn log_user_lines(&self, pool_name: &str, job: &ImportJob, lines: &[&str]) {
+        self.emulator.put_log_events(
+            &format!("/aws/cognito/userpools/{}/{pool_name}", job.pool_id),
+            &format!("{}/{}", job.job_id, job.job_name),
+            lines,
+        );
+    }
+
     /// A job in `Created` with its CSV uploaded, and an object whose
     /// metadata names it.
     pub fn seed(&self, key: &str) -> (StoredObject, ImportJob) {
