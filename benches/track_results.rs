@@ -128,7 +128,7 @@ async fn main() {
         .object(BUCKET, &format!("results/{JOB}/report.csv"))
         .expect("report.csv was written");
     let report_rows = report
-        .0
+        .body
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .count();
