@@ -14,10 +14,10 @@
 
 use std::str::FromStr;
 
-use lambda_runtime::tracing::subscriber::filter::{filter_fn, LevelFilter, Targets};
-use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
-use lambda_runtime::tracing::subscriber::{fmt, prelude::*, registry};
 use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{filter_fn, LevelFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::{fmt, prelude::*, registry};
 
 /// The crates that may print a response body or a signed request at TRACE.
 const HELD_AT_DEBUG: [&str; 5] = ["aws_", "hyper", "h2", "rustls", "tokio_rustls"];
@@ -89,8 +89,8 @@ fn is_held(target: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{is_held, levels};
-    use lambda_runtime::tracing::subscriber::filter::Targets;
     use tracing::Level;
+    use tracing_subscriber::filter::Targets;
 
     fn would(filter: &Targets, level: Level, target: &str) -> bool {
         filter.would_enable(target, &level)

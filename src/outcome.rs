@@ -1,6 +1,7 @@
 //! SPEC section 6: how each record ends, and how the records of an invocation
 //! become its response (or its error, so that the delivery comes again).
 
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
@@ -213,12 +214,13 @@ pub fn summary(records: &[RecordOutcome]) -> Result<Value, ImportError> {
     Ok(json!({ "Results": results }))
 }
 
-/// SQS: the messages whose records failed retryably come back. A message
-/// without an ID cannot be named, so then the whole batch fails.
+/// SQS: the messages whose records failed retryably come back, as
+/// `aws_lambda_events`' `SqsBatchResponse`. A message without an ID cannot
+/// be named, so then the whole batch fails.
 pub fn batch_response(
     messages: &[(Option<String>, Vec<RecordOutcome>)],
 ) -> Result<Value, ImportError> {
-    let mut failures = Vec::new();
+    let mut response = SqsBatchResponse::default();
     for (message_id, records) in messages {
         let Some(error) = records
             .iter()
@@ -228,7 +230,7 @@ pub fn batch_response(
             continue;
         };
         match message_id {
-            Some(id) => failures.push(json!({ "itemIdentifier": id })),
+            Some(id) => response.add_failure(id.as_str()),
             None => {
                 return Err(ImportError::new(
                     error.kind,
@@ -240,7 +242,13 @@ pub fn batch_response(
             }
         }
     }
-    Ok(json!({ "batchItemFailures": failures }))
+    // Strings only: cannot fail, but if it did, the batch would come again.
+    serde_json::to_value(response).map_err(|error| {
+        ImportError::new(
+            ErrorKind::ServiceUnavailable,
+            format!("the SQS batch response could not be written: {error}"),
+        )
+    })
 }
 
 /// Direct invocations: the job record, or the failure as the Lambda error,
@@ -351,6 +359,15 @@ mod tests {
         assert_eq!(
             batch_response(&messages).unwrap(),
             json!({"batchItemFailures": [{"itemIdentifier": "m2"}]})
+        );
+        // The exact text Lambda reads, field names included.
+        assert_eq!(
+            batch_response(&messages).unwrap().to_string(),
+            r#"{"batchItemFailures":[{"itemIdentifier":"m2"}]}"#
+        );
+        assert_eq!(
+            batch_response(&messages[2..]).unwrap().to_string(),
+            r#"{"batchItemFailures":[]}"#
         );
         let nameless = vec![(None, vec![failed(ErrorKind::ServiceUnavailable)])];
         assert_eq!(

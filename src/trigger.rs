@@ -1,12 +1,22 @@
 //! SPEC section 2: one handler, the shape decides. Turns the raw event into an
 //! `Invocation` of work items. Pure: no I/O, never panics on any JSON.
 //!
-//! Records are read through small tolerant views rather than
-//! `aws_lambda_events`' typed records: those require fields such as
-//! `eventTime` and `userIdentity`, so one incomplete record would fail the
-//! whole event instead of just itself.
+//! The event stays a `Value` until its shape is known (SPEC section 2). Then
+//! each S3 record, each SQS message and the EventBridge envelope is typed
+//! with `aws_lambda_events` (`S3EventRecord`, `SqsMessage`,
+//! `EventBridgeEvent`), one at a time: never the whole event as `S3Event` or
+//! `SqsEvent`, whose `Vec` would let one bad record sink its neighbours.
+//! A record the typed view refuses falls back to a tolerant view of the few
+//! fields read here, so it gives the same work item and fails, if at all,
+//! alone: `S3EventRecord` requires `eventTime`, `userIdentity`,
+//! `requestParameters`, `s3.bucket` and `s3.object`; all three refuse a field
+//! of the wrong type (a numeric `messageId`, a non-string `body`, a `time`
+//! that is not RFC 3339, a non-string message attribute).
 
-use serde::Deserialize;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::s3::S3EventRecord;
+use aws_lambda_events::event::sqs::SqsMessage as SqsRecord;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ErrorKind, ImportError};
@@ -136,6 +146,8 @@ fn parse_records(records: &Value) -> Result<Invocation, ImportError> {
     }
 }
 
+/// The fields of an S3 notification record read here: the typed record's, or
+/// those of an incomplete record.
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct S3Record {
@@ -151,7 +163,7 @@ struct S3Entity {
     object: Option<S3Object>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default)]
 #[serde(default)]
 struct Named {
     name: Option<String>,
@@ -165,6 +177,26 @@ struct S3Object {
     e_tag: Option<String>,
 }
 
+impl From<S3EventRecord> for S3Record {
+    fn from(record: S3EventRecord) -> S3Record {
+        let object = record.s3.object;
+        S3Record {
+            event_source: record.event_source,
+            event_name: record.event_name,
+            s3: Some(S3Entity {
+                bucket: Some(Named {
+                    name: record.s3.bucket.name,
+                }),
+                object: Some(S3Object {
+                    key: object.key,
+                    version_id: object.version_id,
+                    e_tag: object.e_tag,
+                }),
+            }),
+        }
+    }
+}
+
 fn invalid(object: Option<ObjectRef>, why: String) -> WorkItem {
     WorkItem::Invalid {
         object,
@@ -174,8 +206,14 @@ fn invalid(object: Option<ObjectRef>, why: String) -> WorkItem {
 
 /// One S3 notification record. Its key arrives URL-encoded.
 fn s3_item(record: &Value) -> WorkItem {
-    let Ok(record) = S3Record::deserialize(record) else {
-        return invalid(None, "an S3 record has fields of the wrong type".into());
+    let record = match S3EventRecord::deserialize(record) {
+        Ok(typed) => S3Record::from(typed),
+        Err(_) => match S3Record::deserialize(record) {
+            Ok(view) => view,
+            Err(_) => {
+                return invalid(None, "an S3 record has fields of the wrong type".into());
+            }
+        },
     };
     if record.event_source.as_deref() != Some("aws:s3") {
         return invalid(None, "a record's eventSource is not \"aws:s3\"".into());
@@ -222,37 +260,82 @@ fn created_or_ignored(object: ObjectRef, created: bool, event_name: &str) -> Wor
     WorkItem::Object(object)
 }
 
+/// The `detail` of an EventBridge S3 event, as far as it is read here.
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default)]
+struct S3Detail {
+    bucket: Option<Named>,
+    object: Option<S3DetailObject>,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default, rename_all = "kebab-case")]
+struct S3DetailObject {
+    key: Option<String>,
+    version_id: Option<String>,
+    etag: Option<String>,
+}
+
+impl S3Detail {
+    /// For an event the typed envelope refuses: each field read on its own,
+    /// one of the wrong type taken as missing.
+    fn tolerant(detail: &Value) -> S3Detail {
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let object = &detail["object"];
+        S3Detail {
+            bucket: Some(Named {
+                name: text(&detail["bucket"]["name"]),
+            }),
+            object: Some(S3DetailObject {
+                key: text(&object["key"]),
+                version_id: text(&object["version-id"]),
+                etag: text(&object["etag"]),
+            }),
+        }
+    }
+}
+
 /// An EventBridge event from `aws.s3`: keys come unencoded.
 fn eventbridge_item(event: &Value) -> WorkItem {
-    let detail = &event["detail"];
-    let text = |v: &Value| v.as_str().map(str::to_string);
-    let (Some(bucket), Some(key)) = (
-        text(&detail["bucket"]["name"]),
-        text(&detail["object"]["key"]),
-    ) else {
+    let (detail_type, detail) = match EventBridgeEvent::<S3Detail>::deserialize(event) {
+        Ok(envelope) => (envelope.detail_type, envelope.detail),
+        Err(_) => (
+            event["detail-type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            S3Detail::tolerant(&event["detail"]),
+        ),
+    };
+    let object = detail.object.unwrap_or_default();
+    let (Some(bucket), Some(key)) = (detail.bucket.and_then(|b| b.name), object.key) else {
         return invalid(
             None,
             "an EventBridge S3 event lacks detail.bucket.name or detail.object.key".into(),
         );
     };
-    let mut object = ObjectRef::new(bucket, key, text(&detail["object"]["version-id"]));
-    object.etag = text(&detail["object"]["etag"]).map(|e| e.trim_matches('"').to_string());
-    let detail_type = event["detail-type"].as_str().unwrap_or_default();
-    created_or_ignored(object, detail_type == "Object Created", detail_type)
+    let mut object_ref = ObjectRef::new(bucket, key, object.version_id);
+    object_ref.etag = object.etag.map(|e| e.trim_matches('"').to_string());
+    created_or_ignored(object_ref, detail_type == "Object Created", &detail_type)
 }
 
 /// One SQS message: its body is an S3 notification (or S3 test event) or an
 /// EventBridge S3 event.
 fn sqs_message(record: &Value) -> SqsMessage {
-    let message_id = record["messageId"].as_str().map(str::to_string);
-    let items = if event_source(record) != Some("aws:sqs") {
+    let (message_id, source, body) = match SqsRecord::deserialize(record) {
+        Ok(typed) => (typed.message_id, typed.event_source, typed.body),
+        Err(_) => {
+            let text = |name: &str| record[name].as_str().map(str::to_string);
+            (text("messageId"), text("eventSource"), text("body"))
+        }
+    };
+    let items = if source.as_deref() != Some("aws:sqs") {
         vec![invalid(
             None,
             "a record's eventSource is not \"aws:sqs\"".into(),
         )]
     } else {
-        let body = record["body"].as_str().unwrap_or_default();
-        match serde_json::from_str::<Value>(body) {
+        match serde_json::from_str::<Value>(body.as_deref().unwrap_or_default()) {
             Ok(body) => body_items(&body),
             Err(_) => vec![invalid(None, "an SQS message body is not JSON".into())],
         }
@@ -423,6 +506,240 @@ mod tests {
                 object: None,
             }
         );
+    }
+
+    fn sample(name: &str) -> Value {
+        let text = match name {
+            "s3-put.json" => include_str!("../events/s3-put.json"),
+            "s3-put-encoded-key.json" => include_str!("../events/s3-put-encoded-key.json"),
+            "s3-put-create-mode.json" => include_str!("../events/s3-put-create-mode.json"),
+            "s3-test-event.json" => include_str!("../events/s3-test-event.json"),
+            "eventbridge-object-created.json" => {
+                include_str!("../events/eventbridge-object-created.json")
+            }
+            "sqs-batch.json" => include_str!("../events/sqs-batch.json"),
+            "direct-ids.json" => include_str!("../events/direct-ids.json"),
+            "direct-object.json" => include_str!("../events/direct-object.json"),
+            "direct-object-version.json" => include_str!("../events/direct-object-version.json"),
+            "track.json" => include_str!("../events/track.json"),
+            _ => panic!("no sample {name}"),
+        };
+        serde_json::from_str(text).expect("the sample is JSON")
+    }
+
+    fn sample_object(key: &str, version: Option<&str>, etag: &str) -> ObjectRef {
+        ObjectRef {
+            etag: Some(etag.into()),
+            ..ObjectRef::new("cis-drop-example", key, version.map(String::from))
+        }
+    }
+
+    fn summary(event: &Value) -> Vec<WorkItem> {
+        match parse(event) {
+            Ok(Invocation::Summary(items)) => items,
+            other => panic!("not a summary: {other:?}"),
+        }
+    }
+
+    fn sqs(event: &Value) -> Vec<SqsMessage> {
+        match parse(event) {
+            Ok(Invocation::Sqs(messages)) => messages,
+            other => panic!("not an SQS batch: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_sample_in_events_parses() {
+        assert_eq!(
+            summary(&sample("s3-put.json")),
+            vec![WorkItem::Object(sample_object(
+                "imports/users-2026-11-25.csv",
+                Some("Ky8eXL0xu0Gs0b6ZK9V0bS_rmS5wDBqY"),
+                "5f2b51ca2fdc5baa31ec02e002f69aec"
+            ))]
+        );
+        assert_eq!(
+            summary(&sample("s3-put-encoded-key.json")),
+            vec![WorkItem::Object(sample_object(
+                "drop/my users(1).csv",
+                Some("vF7vu6SuBGMu5dBkRXR6Yc0jTRcfjJ5w"),
+                "9a0364b9e99bb480dd25e1f0284c8555"
+            ))]
+        );
+        assert_eq!(
+            summary(&sample("s3-put-create-mode.json")),
+            vec![WorkItem::Object(sample_object(
+                "drop/new-users-2026-11-25.csv",
+                None,
+                "9b2cf535f27731c974343645a3985328"
+            ))]
+        );
+        assert_eq!(summary(&sample("s3-test-event.json")), vec![]);
+        assert_eq!(
+            summary(&sample("eventbridge-object-created.json")),
+            vec![WorkItem::Object(sample_object(
+                "imports/users-2026-11-25.csv",
+                Some("Ky8eXL0xu0Gs0b6ZK9V0bS_rmS5wDBqY"),
+                "5f2b51ca2fdc5baa31ec02e002f69aec"
+            ))]
+        );
+        let messages = sqs(&sample("sqs-batch.json"));
+        let ids: Vec<_> = messages.iter().map(|m| m.message_id.as_deref()).collect();
+        assert_eq!(
+            ids,
+            [
+                Some("2e1424d4-f796-459a-8184-9c92662be6da"),
+                Some("5f8b3e7c-1a2d-4c6e-9b0f-7d3a2e1c4b5a")
+            ]
+        );
+        assert_eq!(
+            messages[0].items,
+            vec![WorkItem::Object(sample_object(
+                "imports/batch-a.csv",
+                Some("Xv2b5kqTqmOVmmt1HfKQ0vJk0gHbe5Ts"),
+                "0d3c6f2e1f8a4b5c9d7e6f5a4b3c2d1e"
+            ))]
+        );
+        assert_eq!(
+            messages[1].items,
+            vec![WorkItem::Object(sample_object(
+                "imports/batch-b.csv",
+                Some("pQ9mW3xZ7vB1nC5kL8jH2gF6dS4aT0rY"),
+                "7c4a8d09ca3762af61e59520943dc264"
+            ))]
+        );
+        let ids = WorkItem::Ids {
+            user_pool_id: "us-east-1_EXAMPLE01".into(),
+            job_id: "import-EXAMPLEjob1".into(),
+        };
+        assert_eq!(
+            parse(&sample("direct-ids.json")).unwrap(),
+            Invocation::Direct(ids)
+        );
+        let key = "imports/users-2026-11-25.csv";
+        assert_eq!(
+            parse(&sample("direct-object.json")).unwrap(),
+            Invocation::Direct(WorkItem::Object(ObjectRef::new(
+                "cis-drop-example",
+                key,
+                None
+            )))
+        );
+        assert_eq!(
+            parse(&sample("direct-object-version.json")).unwrap(),
+            Invocation::Direct(WorkItem::Object(ObjectRef::new(
+                "cis-drop-example",
+                key,
+                Some("Ky8eXL0xu0Gs0b6ZK9V0bS_rmS5wDBqY".into())
+            )))
+        );
+        assert_eq!(
+            parse(&sample("track.json")).unwrap(),
+            Invocation::Track {
+                user_pool_id: "us-east-1_EXAMPLE01".into(),
+                job_id: "import-EXAMPLEjob1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_samples_are_complete_records_for_the_typed_views() {
+        for record in sample("s3-put.json")["Records"].as_array().unwrap() {
+            assert!(S3EventRecord::deserialize(record).is_ok(), "{record}");
+        }
+        let batch = sample("sqs-batch.json");
+        for record in batch["Records"].as_array().unwrap() {
+            assert!(SqsRecord::deserialize(record).is_ok(), "{record}");
+        }
+        let event = sample("eventbridge-object-created.json");
+        assert!(EventBridgeEvent::<S3Detail>::deserialize(&event).is_ok());
+    }
+
+    /// What the typed views require or refuse, taken away or spoiled: the
+    /// tolerant views give the same work items.
+    #[test]
+    fn records_the_typed_views_refuse_give_the_same_items() {
+        let complete = sample("s3-put.json");
+        let expected = summary(&complete);
+        for spoil in [
+            json!({"eventTime": null}),
+            json!({"eventTime": "yesterday"}),
+            json!({"userIdentity": null}),
+            json!({"requestParameters": 5}),
+            json!({"responseElements": {"x-amz-id-2": 7}}),
+            json!({"awsRegion": ["us-east-1"]}),
+        ] {
+            let mut event = complete.clone();
+            let record = event["Records"][0].as_object_mut().unwrap();
+            for (name, value) in spoil.as_object().unwrap() {
+                match value {
+                    Value::Null => record.remove(name),
+                    _ => record.insert(name.clone(), value.clone()),
+                };
+            }
+            assert!(S3EventRecord::deserialize(&event["Records"][0]).is_err());
+            assert_eq!(summary(&event), expected, "{spoil}");
+        }
+
+        let complete = sample("eventbridge-object-created.json");
+        let expected = summary(&complete);
+        for (name, value) in [
+            ("time", json!("not a time")),
+            ("resources", json!([1])),
+            ("account", json!(123456789012_u64)),
+        ] {
+            let mut event = complete.clone();
+            event[name] = value;
+            assert!(EventBridgeEvent::<S3Detail>::deserialize(&event).is_err());
+            assert_eq!(summary(&event), expected, "{name}");
+        }
+        let mut event = complete.clone();
+        event["detail"]["object"]["size"] = json!("big");
+        event["detail"]["object"]["sequencer"] = json!(7);
+        assert_eq!(summary(&event), expected, "fields not read are not checked");
+        event["detail"]["object"]["version-id"] = json!(7);
+        let Some(WorkItem::Object(object)) = summary(&event).pop() else {
+            panic!("not an object")
+        };
+        assert_eq!(object.version_id, None, "a wrong type is taken as missing");
+    }
+
+    /// A message the typed `SqsMessage` refuses (a numeric `messageId`, a
+    /// non-string `body` or attribute) fails alone; its neighbours start.
+    #[test]
+    fn an_sqs_message_of_the_wrong_shape_fails_alone() {
+        let batch = sample("sqs-batch.json");
+        let good = batch["Records"][0].clone();
+        let mut numeric_id = good.clone();
+        numeric_id["messageId"] = json!(42);
+        let mut object_body = good.clone();
+        object_body["body"] = json!({"Records": []});
+        let mut bad_attribute = good.clone();
+        bad_attribute["attributes"]["ApproximateReceiveCount"] = json!(1);
+        bad_attribute["messageAttributes"] = json!({"a": {"stringValue": 5}});
+        let mut nameless = good.clone();
+        nameless.as_object_mut().unwrap().remove("messageId");
+        for record in [&numeric_id, &object_body, &bad_attribute] {
+            assert!(SqsRecord::deserialize(record).is_err(), "{record}");
+        }
+        let event =
+            json!({"Records": [numeric_id, good, object_body, bad_attribute, nameless, "text"]});
+        let messages = sqs(&event);
+        let expected = sqs(&batch)[0].items.clone();
+        let good_id = good["messageId"].as_str();
+
+        assert_eq!(messages[0].message_id, None);
+        assert_eq!(messages[0].items, expected, "its body still counts");
+        assert_eq!(messages[1].message_id.as_deref(), good_id);
+        assert_eq!(messages[1].items, expected);
+        assert_eq!(messages[2].message_id.as_deref(), good_id);
+        assert!(
+            matches!(&messages[2].items[..], [WorkItem::Invalid { error, .. }] if error.message.contains("not JSON"))
+        );
+        assert_eq!(messages[3].items, expected, "attributes are not read");
+        assert_eq!(messages[4].message_id, None);
+        assert_eq!(messages[4].items, expected);
+        assert!(matches!(&messages[5].items[..], [WorkItem::Invalid { .. }]));
     }
 
     #[test]

@@ -13,9 +13,9 @@ use aws_credential_types::Credentials;
 use cis_emulator::{Call, Emulator, ImportJob, PutEventEntry, StoredObject};
 use cognito_import_starter::config::Timeouts;
 use cognito_import_starter::{aws, App, Config, ErrorKind, ImportError};
-use lambda_runtime::tracing::subscriber::{fmt, EnvFilter};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
+use tracing_subscriber::{fmt, EnvFilter};
 
 pub const POOL: &str = "us-east-1_TestPool1";
 pub const BUCKET: &str = "drop-bucket";
