@@ -637,7 +637,8 @@ mod tests {
             parse(&sample("track.json")).unwrap(),
             Invocation::Track {
                 user_pool_id: "us-east-1_EXAMPLE01".into(),
-                job_id: "import-EXAMPLEjob1".into()
+                job_id: "import-EXAMPLEjob1".into(),
+                object: None,
             }
         );
     }

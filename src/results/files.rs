@@ -10,6 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use super::log::{Status, UserLine};
 use crate::app::App;
+use crate::csv_check::lines::fields;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::model::ObjectRef;
 use crate::resolve;
@@ -195,33 +196,15 @@ fn trim_line_end(row: &[u8]) -> &[u8] {
 }
 
 fn column_index(header: &[u8], name: &[u8]) -> Option<usize> {
-    (0..)
-        .map_while(|i| field(header, i).map(|value| (i, value)))
-        .find(|(_, value)| value.trim().as_bytes() == name)
-        .map(|(i, _)| i)
+    fields(header).position(|value| value.trim_ascii() == name)
 }
 
 /// Field `index` of a row, its backslash escapes undone (`\,` is a comma in
 /// the value). Lossy UTF-8: a username is shown, never matched.
 fn field(row: &[u8], index: usize) -> Option<String> {
-    let mut fields = 0;
-    let mut value = Vec::new();
-    let mut bytes = row.iter();
-    while let Some(&byte) = bytes.next() {
-        match byte {
-            b'\\' => match bytes.next() {
-                Some(&escaped) if fields == index => value.push(escaped),
-                Some(_) => {}
-                None if fields == index => value.push(byte),
-                None => {}
-            },
-            b',' if fields == index => break,
-            b',' => fields += 1,
-            _ if fields == index => value.push(byte),
-            _ => {}
-        }
-    }
-    (fields == index).then(|| String::from_utf8_lossy(&value).into_owned())
+    fields(row)
+        .nth(index)
+        .map(|value| String::from_utf8_lossy(&value).into_owned())
 }
 
 /// `line,status,reason,username`, one row per user by line number, quoted
