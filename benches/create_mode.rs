@@ -13,8 +13,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cis_emulator::runtime_api::RuntimeApi;
@@ -31,15 +29,7 @@ const TARGET_RSS_MIB: f64 = 48.0;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let binary = root.join("target/release/cognito-import-starter");
-    if !binary.exists() {
-        eprintln!(
-            "no {}: run `cargo build --release --locked --bin cognito-import-starter` first",
-            binary.display()
-        );
-        std::process::exit(2);
-    }
+    common::release_binary();
     let data = common::users_csv(ROWS, ROW_BYTES);
     let size = data.len();
     assert!(
@@ -52,23 +42,16 @@ async fn main() {
     emulator.put_object(BUCKET, KEY, data, &[("user-pool-id", POOL)]);
     let api = RuntimeApi::start().await.expect("runtime API starts");
 
-    let mut child = api
-        .bootstrap_command(&binary, &emulator.endpoint())
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env(
+    let mut child = common::start_function(
+        &api,
+        &emulator.endpoint(),
+        &[(
             "CLOUDWATCH_LOGS_ROLE_ARN",
             "arn:aws:iam::123456789012:role/cognito-import-logs",
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the function starts");
+        )],
+    )
+    .await;
     let pid = child.id();
-    if api.wait_first_next(Duration::from_secs(20)).await.is_none() {
-        let _ = child.kill();
-        panic!("the function never asked for an invocation");
-    }
     let rss_after_init = common::peak_rss_kib(pid).unwrap_or_default();
 
     let event = json!({"Records": [{
@@ -122,13 +105,5 @@ async fn main() {
         common::machine(),
         common::now_utc(),
     );
-    println!("{report}");
-    let out = root.join("bench/results/create-mode.md");
-    if let Some(dir) = out.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::write(&out, &report) {
-        Ok(()) => println!("written to {}", out.display()),
-        Err(error) => eprintln!("could not write {}: {error}", out.display()),
-    }
+    common::write_result("create-mode.md", &report);
 }

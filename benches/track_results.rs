@@ -15,8 +15,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cis_emulator::runtime_api::RuntimeApi;
@@ -40,15 +38,7 @@ const TARGET_MB_S: f64 = 100.0;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let binary = root.join("target/release/cognito-import-starter");
-    if !binary.exists() {
-        eprintln!(
-            "no {}: run `cargo build --release --locked -p cognito-import-starter` first",
-            binary.display()
-        );
-        std::process::exit(2);
-    }
+    common::release_binary();
     let data = common::users_csv(ROWS, ROW_BYTES);
     let size = data.len();
     let failed_lines: Vec<usize> = (1..=ROWS).filter(|n| n % FAILED_EVERY == 0).collect();
@@ -81,19 +71,8 @@ async fn main() {
     );
     let api = RuntimeApi::start().await.expect("runtime API starts");
 
-    let mut child = api
-        .bootstrap_command(&binary, &emulator.endpoint())
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the function starts");
+    let mut child = common::start_function(&api, &emulator.endpoint(), &[]).await;
     let pid = child.id();
-    if api.wait_first_next(Duration::from_secs(20)).await.is_none() {
-        let _ = child.kill();
-        panic!("the function never asked for an invocation");
-    }
     let rss_after_init = common::peak_rss_kib(pid).unwrap_or_default();
 
     let etag = stored.etag.trim_matches('"');
@@ -160,12 +139,7 @@ async fn main() {
         common::machine(),
         common::now_utc(),
     );
-    println!("{report}");
-    let out = root.join("bench/results/track-results.md");
-    match std::fs::write(&out, &report) {
-        Ok(()) => println!("written to {}", out.display()),
-        Err(error) => eprintln!("could not write {}: {error}", out.display()),
-    }
+    common::write_result("track-results.md", &report);
 }
 
 /// The header and the rows at `lines` (data rows count from 1), as the

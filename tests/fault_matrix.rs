@@ -1,7 +1,18 @@
-//! The fault matrix (issue 11, SPEC sections 4-7, 10, 11): every AWS
+//! The fault matrix (issue 11, SPEC sections 4-7, 10, 11, 12): every AWS
 //! operation the function calls x every class of fault x each trigger
 //! family, generated from the tables below, each cell with its own emulator
 //! and the real handler over the real SDK.
+//!
+//! `Track` (direct only) runs on a finished job with a failed and a skipped
+//! user, its log lines written, given the source object: the SPEC 12 path,
+//! so the Track rows cover `FilterLogEvents`, the source's `GetObject`
+//! (If-Match on its ETag) and the two `PutObject`s of the results files as
+//! well as `DescribeUserImportJob`, `DescribeUserPool` and `PutEvents`. A
+//! Track that fails emits no Completed event; a missing log (named 4xx of
+//! `FilterLogEvents`) is an empty log, so the job is not terminal yet; a
+//! source gone or changed (404, 412) still emits Completed, with
+//! `Results.FilesError` and no files. After the faults are cleared, Track
+//! emits Completed with `Results` naming both files, and both exist.
 //!
 //! The invariant checked in every cell (SPEC section 6, "Nothing is lost"):
 //! the record ends with its event accepted by EventBridge, or its delivery
@@ -105,7 +116,8 @@ enum Scenario {
     Started,
     /// Create mode: metadata names only the pool, the body is a valid CSV.
     Create,
-    /// `{"Action": "Track"}` on a finished job (direct only).
+    /// `{"Action": "Track", ..., "Object"}` on a finished job with a failed
+    /// and a skipped user, its log written (direct only): SPEC 11 and 12.
     Track,
 }
 
@@ -117,6 +129,8 @@ enum Svc {
     /// The pre-signed CSV upload (S3-shaped errors).
     Upload,
     EventBridge,
+    /// CloudWatch Logs (JSON errors, as Cognito's).
+    Logs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -125,6 +139,8 @@ enum Class {
     Named4xx,
     Unnamed4xx,
     Forbidden,
+    /// S3 412 `PreconditionFailed`: the If-Match ETag no longer matches.
+    PreconditionFailed,
     ServerError,
     Hang,
     Drop,
@@ -152,6 +168,7 @@ impl Class {
             Class::Named4xx => "named 4xx",
             Class::Unnamed4xx => "unnamed 4xx",
             Class::Forbidden => "403",
+            Class::PreconditionFailed => "412",
             Class::ServerError => "5xx",
             Class::Hang => "hang",
             Class::Drop => "drop",
@@ -183,7 +200,7 @@ impl Row {
     }
 }
 
-static ROWS: [Row; 13] = [
+static ROWS: [Row; 16] = [
     Row {
         label: "HeadObject",
         operation: "HeadObject",
@@ -269,6 +286,27 @@ static ROWS: [Row; 13] = [
         extra: &[],
     },
     Row {
+        label: "FilterLogEvents (Track results)",
+        operation: "FilterLogEvents",
+        scenario: Scenario::Track,
+        svc: Svc::Logs,
+        extra: &[],
+    },
+    Row {
+        label: "GetObject (Track results source)",
+        operation: "GetObject",
+        scenario: Scenario::Track,
+        svc: Svc::S3,
+        extra: &[Class::PreconditionFailed],
+    },
+    Row {
+        label: "PutObject (Track results files)",
+        operation: "PutObject",
+        scenario: Scenario::Track,
+        svc: Svc::S3,
+        extra: &[],
+    },
+    Row {
         label: "PutEvents (Track)",
         operation: "PutEvents",
         scenario: Scenario::Track,
@@ -277,11 +315,19 @@ static ROWS: [Row; 13] = [
     },
 ];
 
-/// The fault injected for a class at a service (every matching request, so
-/// the SDK's retries meet it too).
-fn action(svc: Svc, class: Class) -> FaultAction {
+/// The fault injected for a class at the row's operation (every matching
+/// request, so the SDK's retries meet it too).
+fn action(row: &Row, class: Class) -> FaultAction {
+    let svc = row.svc;
     let s3_like = matches!(svc, Svc::S3 | Svc::Upload);
     match class {
+        // A PutObject has no key to miss: its bucket is gone.
+        Class::Named4xx if row.operation == "PutObject" => FaultAction::error(404, "NoSuchBucket"),
+        Class::Named4xx if svc == Svc::Logs => FaultAction::error(400, "ResourceNotFoundException"),
+        Class::ServerError if svc == Svc::Logs => {
+            FaultAction::error(500, "ServiceUnavailableException")
+        }
+        Class::PreconditionFailed => FaultAction::error(412, "PreconditionFailed"),
         Class::Hang => FaultAction::Hang,
         Class::Drop => FaultAction::Drop,
         Class::LostResponse => FaultAction::LoseResponse,
@@ -315,10 +361,34 @@ fn action(svc: Svc, class: Class) -> FaultAction {
 enum Expect {
     Retryable(&'static str),
     Permanent(&'static str),
+    /// Track: the Completed event goes out all the same, its `Results`
+    /// with `FilesError` of this type and neither file (SPEC 12: the source
+    /// gone or changed).
+    FilesError(&'static str),
+    /// Track: `"Terminal": false`, nothing emitted (SPEC 12: a log group or
+    /// stream that does not exist is an empty log, behind the job's counts
+    /// within 5 minutes of its end).
+    NotTerminal,
 }
 
-/// What the SPEC makes of the fault (sections 6 and 10).
-fn expect(svc: Svc, class: Class) -> Expect {
+/// What the SPEC makes of the fault at the row's operation (sections 6, 10
+/// and 12).
+fn expect(row: &Row, class: Class) -> Expect {
+    let track = row.scenario == Scenario::Track;
+    match (row.svc, class) {
+        (Svc::Logs, Class::Named4xx) => Expect::NotTerminal,
+        (Svc::Logs, Class::Forbidden) => Expect::Permanent("AccessDenied"),
+        (Svc::S3, Class::Named4xx | Class::PreconditionFailed)
+            if track && row.operation == "GetObject" =>
+        {
+            Expect::FilesError("ObjectNotFound")
+        }
+        _ => expect_of(row.svc, class),
+    }
+}
+
+/// What the SPEC makes of the fault at a service (sections 6 and 10).
+fn expect_of(svc: Svc, class: Class) -> Expect {
     match (svc, class) {
         // Any error of PutEvents: the event was not published (SPEC 6).
         (Svc::EventBridge, _) => Expect::Retryable("EventPublishFailed"),
@@ -368,7 +438,7 @@ impl Cell {
     }
 
     fn expect(&self) -> Expect {
-        let expected = expect(self.row().svc, self.class);
+        let expected = expect(self.row(), self.class);
         match (self.unpublishable, expected, self.trigger) {
             // The caller holds the error; the unpublished event is logged.
             (true, Expect::Permanent(_), Trigger::Direct) => expected,
@@ -395,8 +465,7 @@ fn cells() -> Vec<Cell> {
                 // SPEC 6: an unpublished failure event is never a permanent
                 // failure of an S3 or SQS delivery, and direct invocations
                 // keep their own type. (Track emits no failure event.)
-                if matches!(expect(r.svc, class), Expect::Permanent(_))
-                    && r.scenario != Scenario::Track
+                if matches!(expect(r, class), Expect::Permanent(_)) && r.scenario != Scenario::Track
                 {
                     cells.push(Cell {
                         trigger,
@@ -430,6 +499,68 @@ struct World {
     app: App,
     payload: Value,
     scenario: Scenario,
+    /// Track: the finished job and what its results files must hold.
+    track: Option<TrackSeed>,
+}
+
+/// The job a Track cell follows.
+struct TrackSeed {
+    job_id: String,
+    /// `failed.csv` as SPEC 12 has it: the header and the failed row.
+    failed_csv: String,
+}
+
+/// The users of the Track job: `jdoe` exists already (`[SKIPPED]`), `pchen`
+/// has a malformed email (`[FAILED]`), the others are imported.
+const TRACK_USERS: [&str; 4] = ["alice", "jdoe", "pchen", "bob"];
+const TRACK_FAILED: &str = "pchen";
+const BROKEN_EMAIL: &str = "not-an-email";
+
+/// The Track job's source: `valid_csv` with the failing user's email broken.
+fn track_source() -> String {
+    valid_csv(&TRACK_USERS).replace(&format!("{TRACK_FAILED}@example.com"), BROKEN_EMAIL)
+}
+
+/// Seeds a finished job run over [`track_source`] as Cognito runs it (its
+/// log lines written), and the source object in the drop bucket. Returns
+/// the seed and the Started event's `Object` for it (the ETag unquoted, as
+/// S3 notifications and the Started event carry it).
+fn seed_track(emulator: &Emulator) -> (TrackSeed, Value) {
+    emulator.create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
+    emulator.add_user(POOL, "jdoe");
+    let source = track_source();
+    let stored = emulator.put_object(BUCKET, KEY, source.as_str(), &[("user-pool-id", POOL)]);
+    let job = emulator.create_import_job(POOL, "nightly", true);
+    emulator.set_job_csv(POOL, &job.job_id, source.as_str());
+    emulator.set_job_status(POOL, &job.job_id, "Pending");
+    let run = emulator
+        .run_import_job(POOL, &job.job_id)
+        .expect("the Track job runs");
+    assert_eq!(
+        (
+            run.job.imported_users,
+            run.job.skipped_users,
+            run.job.failed_users
+        ),
+        (2, 1, 1),
+        "the Track job's outcome: {:?}",
+        run.lines
+    );
+    let lines: Vec<&str> = source.split_inclusive('\n').collect();
+    let failed_row = lines
+        .iter()
+        .find(|l| l.contains(BROKEN_EMAIL))
+        .expect("the failing row");
+    let object = json!({
+        "Bucket": BUCKET,
+        "Key": KEY,
+        "ETag": stored.etag.trim_matches('"'),
+    });
+    let seed = TrackSeed {
+        job_id: job.job_id,
+        failed_csv: format!("{}{failed_row}", lines[0]),
+    };
+    (seed, object)
 }
 
 /// Seeds the emulator for the scenario and builds the trigger's payload.
@@ -437,6 +568,8 @@ async fn world(scenario: Scenario, trigger: Trigger, config: Config) -> World {
     let emulator = Emulator::start().await.expect("emulator starts");
     let app = app_for(&emulator, config, MAX_ATTEMPTS).await;
     let mut job_id = None;
+    let mut track = None;
+    let mut object = Value::Null;
     match scenario {
         Scenario::Plain | Scenario::Started => {
             let job = emulator.create_import_job(POOL, "nightly", true);
@@ -461,17 +594,20 @@ async fn world(scenario: Scenario, trigger: Trigger, config: Config) -> World {
             );
         }
         Scenario::Track => {
-            emulator.create_user_pool(POOL, "customers", &[]);
-            let job = emulator.create_import_job(POOL, "nightly", true);
-            emulator.finish_job(POOL, &job.job_id, "Succeeded", 2, 0, 0, "done");
-            job_id = Some(job.job_id);
+            let (seed, source) = seed_track(&emulator);
+            job_id = Some(seed.job_id.clone());
+            track = Some(seed);
+            object = source;
         }
     }
     let notification = s3_event(&[("ObjectCreated:Put", KEY)]);
     let payload = match (trigger, scenario) {
-        (_, Scenario::Track) => {
-            json!({"Action": "Track", "UserPoolId": POOL, "JobId": job_id.unwrap()})
-        }
+        (_, Scenario::Track) => json!({
+            "Action": "Track",
+            "UserPoolId": POOL,
+            "JobId": job_id.unwrap(),
+            "Object": object,
+        }),
         (Trigger::S3, _) => notification,
         (Trigger::Sqs, _) => sqs_event(&[(MESSAGE_ID, notification)]),
         (Trigger::Direct, Scenario::Started) => {
@@ -484,6 +620,7 @@ async fn world(scenario: Scenario, trigger: Trigger, config: Config) -> World {
         app,
         payload,
         scenario,
+        track,
     }
 }
 
@@ -509,6 +646,8 @@ enum Ended {
     Retry(Option<String>),
     /// A permanent failure, answered or reported.
     Permanent(String),
+    /// Track answered `"Terminal": false`: the caller polls again.
+    NotYet,
 }
 
 /// Reads a delivery's answer. `events` are the events accepted during it.
@@ -531,10 +670,8 @@ fn ended(
         )),
         (Trigger::Direct, Ok(v)) if scenario == Scenario::Track => match v["Terminal"].as_bool() {
             Some(true) => Ok(Ended::Success("Completed".into())),
-            _ => Err(format!(
-                "Track answered Terminal={} for a finished job",
-                v["Terminal"]
-            )),
+            Some(false) => Ok(Ended::NotYet),
+            None => Err(format!("Track answered Terminal={}", v["Terminal"])),
         },
         (Trigger::Direct, Ok(v)) => match v["AlreadyStarted"].as_bool() {
             Some(true) => Ok(Ended::Success("AlreadyStarted".into())),
@@ -663,14 +800,104 @@ struct CellReport {
     violations: Vec<String>,
 }
 
+/// The Completed events among `events`, their `Results`.
+fn completed_results(events: &[PutEventEntry]) -> Vec<Value> {
+    of_type(events, COMPLETED)
+        .into_iter()
+        .map(|e| e.detail["Results"].clone())
+        .collect()
+}
+
+/// `results/<job id>/failed.csv` and `report.csv`.
+fn result_keys(seed: &TrackSeed) -> (String, String) {
+    let prefix = format!("results/{}/", seed.job_id);
+    (format!("{prefix}failed.csv"), format!("{prefix}report.csv"))
+}
+
+/// A Completed event whose source was gone or changed: `Results` with
+/// `FilesError` of type `expected`, neither file named nor written.
+fn check_files_error(
+    w: &World,
+    events: &[PutEventEntry],
+    expected: &str,
+    violations: &mut Vec<String>,
+) {
+    let Some(seed) = &w.track else { return };
+    let Some(results) = completed_results(events).pop() else {
+        return; // "nothing published" is reported by the caller
+    };
+    if results["FilesError"]["Type"] != json!(expected) {
+        violations.push(format!(
+            "Completed without FilesError {expected}: FilesError={}",
+            results["FilesError"]
+        ));
+    }
+    if results.get("FailedRows").is_some() || results.get("Report").is_some() {
+        violations.push("FilesError and yet FailedRows/Report named".into());
+    }
+    if results["Failed"] != json!(1) || results["Skipped"] != json!(1) {
+        violations.push(format!(
+            "Results counts {}/{}, the log says 1 failed, 1 skipped",
+            results["Failed"], results["Skipped"]
+        ));
+    }
+    let (failed, report) = result_keys(seed);
+    for key in [failed, report] {
+        if w.emulator.object(BUCKET, &key).is_some() {
+            violations.push(format!("{key} written though the source was gone"));
+        }
+    }
+}
+
+/// After the faults are cleared: the Completed event's `Results` names both
+/// files, both exist, `failed.csv` holds the header and the failed row.
+fn check_files_written(w: &World, events: &[PutEventEntry], violations: &mut Vec<String>) {
+    let Some(seed) = &w.track else { return };
+    let Some(results) = completed_results(events).pop() else {
+        return; // "nothing published" is reported by the caller
+    };
+    let (failed, report) = result_keys(seed);
+    let expected = json!({
+        "Failed": 1,
+        "Skipped": 1,
+        "Complete": true,
+        "FailedRows": {"Bucket": BUCKET, "Key": failed.clone()},
+        "Report": {"Bucket": BUCKET, "Key": report.clone()},
+    });
+    for field in ["Failed", "Skipped", "Complete", "FailedRows", "Report"] {
+        if results[field] != expected[field] {
+            violations.push(format!(
+                "redelivery: Results.{field} is {}, not {}",
+                results[field], expected[field]
+            ));
+        }
+    }
+    if results.get("FilesError").is_some() {
+        violations.push(format!("redelivery: FilesError {}", results["FilesError"]));
+    }
+    match w.emulator.object(BUCKET, &failed) {
+        None => violations.push(format!("redelivery: {failed} not written")),
+        Some(object) if object.body != seed.failed_csv.as_bytes() => violations.push(format!(
+            "redelivery: {failed} is not the header and the failed row: {:?}",
+            String::from_utf8_lossy(&object.body)
+        )),
+        Some(_) => {}
+    }
+    if w.emulator.object(BUCKET, &report).is_none() {
+        violations.push(format!("redelivery: {report} not written"));
+    }
+}
+
 async fn run_cell(cell: Cell) -> CellReport {
     let row = cell.row();
+    let track = row.scenario == Scenario::Track;
     let w = world(row.scenario, cell.trigger, matrix_config(row.scenario)).await;
     let expected = cell.expect();
     let mut violations = Vec::new();
 
+    let calls_before = w.emulator.count(row.operation);
     w.emulator
-        .inject(Fault::new(row.operation, action(row.svc, cell.class)));
+        .inject(Fault::new(row.operation, action(row, cell.class)));
     if cell.unpublishable {
         w.emulator.inject(Fault::new(
             "PutEvents",
@@ -681,7 +908,7 @@ async fn run_cell(cell: Cell) -> CellReport {
     }
     let first = invoke(&w.app, &w.payload, Context::default()).await;
     let events = w.emulator.events();
-    if w.emulator.count(row.operation) == 0 {
+    if w.emulator.count(row.operation) == calls_before {
         violations.push(format!(
             "the fault was never reached: no {} call",
             row.operation
@@ -701,13 +928,32 @@ async fn run_cell(cell: Cell) -> CellReport {
                     failure_events[0].detail["Error"]["Type"]
                 ));
             }
+            // SPEC 12: a Track that does not complete emits nothing. A
+            // `PutEvents` whose response was lost did get its event in.
+            let emitted = !of_type(&events, COMPLETED).is_empty();
+            let lost_put = row.operation == "PutEvents" && cell.class == Class::LostResponse;
+            if track && !matches!(end, Ended::Success(_)) && emitted && !lost_put {
+                violations.push("a Completed event though Track did not complete".into());
+            }
             match (&end, expected) {
                 (Ended::Success(outcome), Expect::Permanent(x)) => violations.push(format!(
                     "succeeded ({outcome}) though the fault is permanent ({x})"
                 )),
+                (Ended::Success(outcome), Expect::NotTerminal) => violations.push(format!(
+                    "{outcome} though the log is missing within 5 minutes of the end \
+                     (SPEC 12: Terminal false, nothing emitted)"
+                )),
+                (Ended::Success(outcome), Expect::Retryable(x)) if track => {
+                    violations.push(format!(
+                        "{outcome} under a transient fault (SPEC 12: Track fails retryably, {x})"
+                    ))
+                }
                 (Ended::Success(outcome), _) => {
                     if of_type(&events, success_event(row.scenario)).is_empty() {
                         violations.push(format!("success ({outcome}) with nothing published"));
+                    }
+                    if let Expect::FilesError(x) = expected {
+                        check_files_error(&w, &events, x, &mut violations);
                     }
                 }
                 (Ended::Retry(t), Expect::Permanent(x)) => violations.push(format!(
@@ -728,22 +974,49 @@ async fn run_cell(cell: Cell) -> CellReport {
                     let published = failure_events
                         .iter()
                         .any(|e| e.detail["Error"]["Type"] == json!(t));
-                    if row.scenario != Scenario::Track && !cell.unpublishable && !published {
+                    if !track && !cell.unpublishable && !published {
                         violations.push(format!("no failure event for the permanent {t}"));
                     }
                 }
-            }
-            match (&end, cell.trigger) {
-                (Ended::Success(o), _) => o.clone(),
-                (Ended::Retry(Some(t)), _) => t.clone(),
-                (Ended::Retry(None), _) => "listed".into(),
-                (Ended::Permanent(t), _) if row.scenario == Scenario::Track => {
-                    format!("{t} (permanent)")
+                (Ended::NotYet, Expect::NotTerminal) => {}
+                (Ended::Retry(t), Expect::FilesError(x)) => violations.push(format!(
+                    "failed retryably ({}) though the SPEC emits Completed with FilesError {x}",
+                    t.as_deref().unwrap_or("listed")
+                )),
+                (Ended::Permanent(t), Expect::FilesError(x)) => violations.push(format!(
+                    "a permanent {t} though the SPEC emits Completed with FilesError {x}"
+                )),
+                (Ended::Retry(t), Expect::NotTerminal) => violations.push(format!(
+                    "failed retryably ({}) though a missing log is an empty one \
+                     (SPEC 12: Terminal false)",
+                    t.as_deref().unwrap_or("listed")
+                )),
+                (Ended::Permanent(t), Expect::NotTerminal) => violations.push(format!(
+                    "a permanent {t} though a missing log is an empty one (SPEC 12: Terminal false)"
+                )),
+                (Ended::NotYet, _) => {
+                    violations.push(format!("Terminal false, the SPEC says {expected:?}"))
                 }
-                (Ended::Permanent(t), _) if cell.unpublishable => {
+            }
+            match &end {
+                Ended::Success(o) => match expected {
+                    Expect::FilesError(_) if track => {
+                        let error = completed_results(&events)
+                            .pop()
+                            .and_then(|r| r["FilesError"]["Type"].as_str().map(str::to_string))
+                            .unwrap_or_else(|| "none".into());
+                        format!("{o}, FilesError {error}")
+                    }
+                    _ => o.clone(),
+                },
+                Ended::Retry(Some(t)) => t.clone(),
+                Ended::Retry(None) => "listed".into(),
+                Ended::NotYet => "Terminal false, nothing emitted".into(),
+                Ended::Permanent(t) if track => format!("{t} (permanent)"),
+                Ended::Permanent(t) if cell.unpublishable => {
                     format!("{t} (permanent, event refused)")
                 }
-                (Ended::Permanent(t), _) => format!("{t} (permanent, event)"),
+                Ended::Permanent(t) => format!("{t} (permanent, event)"),
             }
         }
     };
@@ -759,7 +1032,12 @@ async fn run_cell(cell: Cell) -> CellReport {
             if of_type(&new_events, success_event(row.scenario)).is_empty() {
                 violations.push(format!("redelivery: {outcome} with nothing published"));
             }
-            outcome
+            if track {
+                check_files_written(&w, &new_events, &mut violations);
+                format!("{outcome} + files")
+            } else {
+                outcome
+            }
         }
         Ok(other) => {
             violations.push(format!(
@@ -780,8 +1058,10 @@ async fn run_cell(cell: Cell) -> CellReport {
     violations.retain(|v| seen.insert(v.clone()));
 
     let arrow = match first_text.as_str() {
-        "Started" | "AlreadyStarted" | "Completed" => "again",
+        t if t.starts_with("Started") || t.starts_with("AlreadyStarted") => "again",
+        t if t.starts_with("Completed") => "again",
         t if t.contains("permanent") => "again",
+        t if t.starts_with("Terminal false") => "polled again",
         _ => "retried",
     };
     let mark = if violations.is_empty() { "" } else { "✗ " };
@@ -1136,17 +1416,30 @@ fn render(reports: &[CellReport], deadlines: &[DeadlineReport]) -> String {
          started twice (at most one job past `Created`; in create mode one job of the\n\
          derived name got the CSV and started). Faults the SPEC makes permanent end with\n\
          their own type and failure event.\n\n\
+         **Track** (direct only; SPEC 11 and 12): every Track row follows a finished job with\n\
+         one `[FAILED]` and one `[SKIPPED]` user, its log lines written, given the source object\n\
+         (the Started event's `Object`, If-Match on its ETag), so it reads the log\n\
+         (`FilterLogEvents`), streams the source (`GetObject`) and writes\n\
+         `results/<job id>/failed.csv` and `report.csv` (`PutObject`). Under a transient fault\n\
+         the Track fails retryably and emits no Completed event (a lost `PutEvents` response\n\
+         excepted: the event got in); a missing log group or stream (`FilterLogEvents` named\n\
+         4xx) is an empty log, so the job is `Terminal: false`, nothing emitted; the source\n\
+         gone or changed (`GetObject` 404, 412) still emits Completed, its `Results` with\n\
+         `FilesError` `ObjectNotFound` and no files; 403 is the permanent `AccessDenied`. After\n\
+         the faults are cleared, Track emits Completed whose `Results` names both files\n\
+         (`+ files`: both exist, `failed.csv` is the header and the failed row byte for byte).\n\n\
          Each cell: the first delivery's outcome (error type, `listed` for an SQS message in\n\
          `batchItemFailures`, or the outcome), then the redelivery's. `✗` marks a cell that\n\
          broke the invariant (listed at the end). Every fault applies to every request of the\n\
          operation (the SDK's retry included; 2 attempts, short timeouts).\n\n\
          Faults: throttling = Cognito 400 `TooManyRequestsException`, S3 and upload 503\n\
-         `SlowDown`, EventBridge 400 `ThrottlingException`; named 4xx = Cognito 400\n\
-         `ResourceNotFoundException`, S3 and upload 404 `NoSuchKey`, EventBridge 400\n\
-         `AccessDeniedException`; unnamed 4xx = 400 `SomethingNewException`; 403 =\n\
-         `AccessDenied` (S3, upload) or `AccessDeniedException`; 5xx = 500\n\
-         `InternalErrorException` (Cognito), `InternalError` (S3, upload), `InternalException`\n\
-         (EventBridge); hang = no answer past the attempt timeout; drop = connection closed\n\
+         `SlowDown`, EventBridge and CloudWatch Logs 400 `ThrottlingException`; named 4xx =\n\
+         Cognito and CloudWatch Logs 400 `ResourceNotFoundException`, S3 and upload 404\n\
+         `NoSuchKey` (`PutObject`: 404 `NoSuchBucket`), EventBridge 400 `AccessDeniedException`;\n\
+         unnamed 4xx = 400 `SomethingNewException`; 403 = `AccessDenied` (S3, upload) or\n\
+         `AccessDeniedException`; 412 = S3 `PreconditionFailed` (the ETag no longer matches);\n\
+         5xx = 500 `InternalErrorException` (Cognito), `InternalError` (S3, upload),\n\
+         `InternalException` (EventBridge), `ServiceUnavailableException` (CloudWatch Logs); hang = no answer past the attempt timeout; drop = connection closed\n\
          without a response, nothing done; lost response = the request is applied, then the\n\
          connection closed; failed entry = `PutEvents` answers with the entry failed.\n",
     );

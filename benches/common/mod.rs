@@ -69,3 +69,63 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// `target/release/cognito-import-starter`, or exit 2 saying how to build it.
+pub fn release_binary() -> std::path::PathBuf {
+    let binary = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/release/cognito-import-starter");
+    if !binary.exists() {
+        eprintln!(
+            "no {}: run `cargo build --release --locked -p cognito-import-starter` first",
+            binary.display()
+        );
+        std::process::exit(2);
+    }
+    binary
+}
+
+/// The release function, started as Lambda starts it against `api` and the
+/// emulator at `endpoint` (with `env` added), once it has asked for its
+/// first invocation; its output is dropped.
+pub async fn start_function(
+    api: &cis_emulator::runtime_api::RuntimeApi,
+    endpoint: &str,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    use std::process::Stdio;
+    let mut command = api.bootstrap_command(release_binary(), endpoint);
+    command.env("AWS_LAMBDA_LOG_FORMAT", "JSON");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the function starts");
+    if api
+        .wait_first_next(std::time::Duration::from_secs(20))
+        .await
+        .is_none()
+    {
+        let _ = child.kill();
+        panic!("the function never asked for an invocation");
+    }
+    child
+}
+
+/// Prints `report` and writes it to `bench/results/<file>`.
+pub fn write_result(file: &str, report: &str) {
+    println!("{report}");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("bench/results")
+        .join(file);
+    if let Some(dir) = out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&out, report) {
+        Ok(()) => println!("written to {}", out.display()),
+        Err(error) => eprintln!("could not write {}: {error}", out.display()),
+    }
+}
