@@ -260,7 +260,7 @@ mod tests {
         UserLine {
             line,
             status,
-            reason: format!("reason {line}"),
+            reason: format!("reason {line}").into(),
         }
     }
 

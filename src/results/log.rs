@@ -2,7 +2,8 @@
 //! `[FAILED] Line Number <n> - <reason>` and `[SKIPPED] ...`, read with
 //! `FilterLogEvents` on that one stream, every page.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
 
@@ -37,7 +38,9 @@ impl Status {
 pub struct UserLine {
     pub line: u64,
     pub status: Status,
-    pub reason: String,
+    /// Shared: a job's lines repeat a handful of reasons, and a job can
+    /// hold 500,000 lines.
+    pub reason: Arc<str>,
 }
 
 /// `[FAILED] Line Number 5956 - The User Record ...` into its parts; `None`
@@ -59,7 +62,7 @@ pub fn parse_line(message: &str) -> Option<UserLine> {
     Some(UserLine {
         line,
         status,
-        reason: reason.to_string(),
+        reason: Arc::from(reason),
     })
 }
 
@@ -69,6 +72,7 @@ pub fn parse_line(message: &str) -> Option<UserLine> {
 pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>, ImportError> {
     let what = format!("FilterLogEvents {group} {stream}");
     let mut lines: BTreeMap<u64, UserLine> = BTreeMap::new();
+    let mut reasons: HashMap<Arc<str>, Arc<str>> = HashMap::new();
     let mut seen_tokens = HashSet::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -95,7 +99,12 @@ pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>,
             Err(error) => return Err(classify_sdk_error(Service::Logs, &what, &error)),
         };
         for event in page.events() {
-            if let Some(line) = event.message().and_then(parse_line) {
+            if let Some(mut line) = event.message().and_then(parse_line) {
+                line.reason = Arc::clone(
+                    reasons
+                        .entry(Arc::clone(&line.reason))
+                        .or_insert(line.reason),
+                );
                 lines.entry(line.line).or_insert(line);
             }
         }

@@ -102,9 +102,7 @@ fn summary(lines: &[UserLine], complete: bool) -> Map<String, Value> {
     let count = |status| lines.iter().filter(|l| l.status == status).count();
     let mut reasons: HashMap<(Status, &str), u64> = HashMap::new();
     for line in lines {
-        *reasons
-            .entry((line.status, line.reason.as_str()))
-            .or_default() += 1;
+        *reasons.entry((line.status, &*line.reason)).or_default() += 1;
     }
     let mut reasons: Vec<((Status, &str), u64)> = reasons.into_iter().collect();
     reasons.sort_by(|(a, a_count), (b, b_count)| b_count.cmp(a_count).then(a.cmp(b)));
@@ -118,7 +116,7 @@ fn summary(lines: &[UserLine], complete: bool) -> Map<String, Value> {
     let first: Vec<Value> = lines
         .iter()
         .take(MAX_FIRST)
-        .map(|l| json!({"Line": l.line, "Status": l.status.as_str(), "Reason": l.reason}))
+        .map(|l| json!({"Line": l.line, "Status": l.status.as_str(), "Reason": &*l.reason}))
         .collect();
     let mut map = Map::new();
     map.insert("Failed".into(), count(Status::Failed).into());
