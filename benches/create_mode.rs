@@ -13,8 +13,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use cis_emulator::runtime_api::RuntimeApi;
 use cis_emulator::{Emulator, DEFAULT_CSV_HEADER};
 use serde_json::json;
@@ -42,7 +40,7 @@ async fn main() {
     emulator.put_object(BUCKET, KEY, data, &[("user-pool-id", POOL)]);
     let api = RuntimeApi::start().await.expect("runtime API starts");
 
-    let mut child = common::start_function(
+    let child = common::start_function(
         &api,
         &emulator.endpoint(),
         &[(
@@ -58,18 +56,11 @@ async fn main() {
         "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
         "s3": {"bucket": {"name": BUCKET}, "object": {"key": KEY, "size": size}}
     }]});
-    let started = Instant::now();
-    let id = api.enqueue(event, Duration::from_secs(300));
-    let result = api.result(&id, Duration::from_secs(310)).await;
-    let elapsed = started.elapsed();
-    let peak = common::peak_rss_kib(pid).unwrap_or_default();
-    let _ = child.kill();
-    let _ = child.wait();
-
-    let response = result
-        .as_ref()
-        .and_then(|r| r.response().cloned())
-        .unwrap_or_else(|| panic!("the invocation failed: {result:?}"));
+    let common::Measured {
+        response,
+        elapsed,
+        peak_rss_kib: peak,
+    } = common::invoke_once(&api, child, event).await;
     assert_eq!(response["Results"][0]["Outcome"], "Started", "{response}");
     let job = emulator
         .jobs()

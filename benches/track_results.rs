@@ -15,8 +15,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use cis_emulator::runtime_api::RuntimeApi;
 use cis_emulator::{Emulator, DEFAULT_CSV_HEADER};
 use serde_json::json;
@@ -71,25 +69,18 @@ async fn main() {
     );
     let api = RuntimeApi::start().await.expect("runtime API starts");
 
-    let mut child = common::start_function(&api, &emulator.endpoint(), &[]).await;
+    let child = common::start_function(&api, &emulator.endpoint(), &[]).await;
     let pid = child.id();
     let rss_after_init = common::peak_rss_kib(pid).unwrap_or_default();
 
     let etag = stored.etag.trim_matches('"');
     let event = json!({"Action": "Track", "UserPoolId": POOL, "JobId": JOB,
                        "Object": {"Bucket": BUCKET, "Key": KEY, "ETag": etag}});
-    let started = Instant::now();
-    let id = api.enqueue(event, Duration::from_secs(300));
-    let result = api.result(&id, Duration::from_secs(310)).await;
-    let elapsed = started.elapsed();
-    let peak = common::peak_rss_kib(pid).unwrap_or_default();
-    let _ = child.kill();
-    let _ = child.wait();
-
-    let response = result
-        .as_ref()
-        .and_then(|r| r.response().cloned())
-        .unwrap_or_else(|| panic!("the invocation failed: {result:?}"));
+    let common::Measured {
+        response,
+        elapsed,
+        peak_rss_kib: peak,
+    } = common::invoke_once(&api, child, event).await;
     assert_eq!(response["Terminal"], true, "{response}");
     let completed = emulator
         .events()

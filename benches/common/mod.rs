@@ -129,3 +129,37 @@ pub fn write_result(file: &str, report: &str) {
         Err(error) => eprintln!("could not write {}: {error}", out.display()),
     }
 }
+
+/// What one measured invocation gave.
+pub struct Measured {
+    pub response: serde_json::Value,
+    pub elapsed: std::time::Duration,
+    /// Peak RSS of the function's process over its whole life, KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// Sends `event` to the function `child` serves (5 minutes at most), takes
+/// its wall time and peak RSS, stops it, and panics unless it answered.
+pub async fn invoke_once(
+    api: &cis_emulator::runtime_api::RuntimeApi,
+    mut child: std::process::Child,
+    event: serde_json::Value,
+) -> Measured {
+    use std::time::{Duration, Instant};
+    let started = Instant::now();
+    let id = api.enqueue(event, Duration::from_secs(300));
+    let result = api.result(&id, Duration::from_secs(310)).await;
+    let elapsed = started.elapsed();
+    let peak_rss_kib = peak_rss_kib(child.id()).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    let response = result
+        .as_ref()
+        .and_then(|r| r.response().cloned())
+        .unwrap_or_else(|| panic!("the invocation failed: {result:?}"));
+    Measured {
+        response,
+        elapsed,
+        peak_rss_kib,
+    }
+}
