@@ -1,7 +1,8 @@
 //! `App`: what every invocation borrows, built once at init.
 
+use crate::aws;
 use crate::config::Config;
-use crate::{aws, upload};
+use crate::import::upload;
 
 /// The configuration and the SDK clients, both built once at init.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::validate;
+use crate::resolve::validate;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {

@@ -10,13 +10,14 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::deadline::Deadline;
+use crate::emit::outcome::{self, RecordOutcome};
 use crate::error::ImportError;
+use crate::import::{create, start};
 use crate::model::{Known, WorkItem};
-use crate::outcome::{self, RecordOutcome};
+use crate::resolve::validate::{check_allowed, parse_ids};
 use crate::resolve::{self, Resolved};
 use crate::trigger::{self, Invocation};
-use crate::validate::{check_allowed, parse_ids};
-use crate::{create, emit, start, track};
+use crate::{emit, track};
 
 impl App {
     /// Handles one invocation.

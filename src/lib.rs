@@ -5,24 +5,22 @@
 pub mod app;
 pub mod aws;
 pub mod config;
-pub mod create;
 pub mod csv_check;
 pub mod deadline;
 pub mod emit;
 pub mod error;
 pub mod handler;
+pub mod import;
 pub mod init_error;
 pub mod logging;
 pub mod model;
-pub mod outcome;
-pub mod preflight;
 pub mod resolve;
-pub mod results;
-pub mod start;
 pub mod track;
 pub mod trigger;
-pub mod upload;
-pub mod validate;
+
+// The paths these modules had before they were grouped by stage.
+pub use import::create;
+pub use resolve::validate;
 
 pub use app::App;
 pub use config::Config;

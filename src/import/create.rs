@@ -12,10 +12,10 @@ use sha2::{Digest, Sha256};
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::import::preflight;
+use crate::import::start::{self, describe_job, start_job};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, Started};
-use crate::preflight;
 use crate::resolve::{self, ObjectHead};
-use crate::start::{self, describe_job, start_job};
 
 /// Cognito's limit on `JobName`.
 const MAX_JOB_NAME: usize = 128;

@@ -1,15 +1,17 @@
 //! SPEC section 11: following a job to its end. Cognito emits nothing when an
 //! import finishes, so a caller (the template's state machine) polls here.
 
+pub mod results;
+
 use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::deadline::Deadline;
 use crate::emit;
 use crate::error::{classify_sdk_error, ImportError, Service};
+use crate::import::start::describe_job;
 use crate::model::{ImportJob, JobRef, LogLocation, ObjectRef};
-use crate::results::{self, Results};
-use crate::start::describe_job;
+use results::Results;
 
 const TERMINAL: [&str; 4] = ["Succeeded", "Failed", "Stopped", "Expired"];
 

@@ -510,18 +510,18 @@ mod tests {
 
     fn sample(name: &str) -> Value {
         let text = match name {
-            "s3-put.json" => include_str!("../events/s3-put.json"),
-            "s3-put-encoded-key.json" => include_str!("../events/s3-put-encoded-key.json"),
-            "s3-put-create-mode.json" => include_str!("../events/s3-put-create-mode.json"),
-            "s3-test-event.json" => include_str!("../events/s3-test-event.json"),
+            "s3-put.json" => include_str!("../../events/s3-put.json"),
+            "s3-put-encoded-key.json" => include_str!("../../events/s3-put-encoded-key.json"),
+            "s3-put-create-mode.json" => include_str!("../../events/s3-put-create-mode.json"),
+            "s3-test-event.json" => include_str!("../../events/s3-test-event.json"),
             "eventbridge-object-created.json" => {
-                include_str!("../events/eventbridge-object-created.json")
+                include_str!("../../events/eventbridge-object-created.json")
             }
-            "sqs-batch.json" => include_str!("../events/sqs-batch.json"),
-            "direct-ids.json" => include_str!("../events/direct-ids.json"),
-            "direct-object.json" => include_str!("../events/direct-object.json"),
-            "direct-object-version.json" => include_str!("../events/direct-object-version.json"),
-            "track.json" => include_str!("../events/track.json"),
+            "sqs-batch.json" => include_str!("../../events/sqs-batch.json"),
+            "direct-ids.json" => include_str!("../../events/direct-ids.json"),
+            "direct-object.json" => include_str!("../../events/direct-object.json"),
+            "direct-object-version.json" => include_str!("../../events/direct-object-version.json"),
+            "track.json" => include_str!("../../events/track.json"),
             _ => panic!("no sample {name}"),
         };
         serde_json::from_str(text).expect("the sample is JSON")

@@ -1,11 +1,15 @@
 //! SPEC section 3: from a work item to the user pool and job it names.
 
+pub mod validate;
+
 use std::collections::HashMap;
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::model::{is_version, Failure, JobRef, Known, ObjectRef, WorkItem};
-use crate::validate::{check_allowed, is_job_id, is_user_pool_id, parse_ids, parse_pool_id};
+use crate::resolve::validate::{
+    check_allowed, is_job_id, is_user_pool_id, parse_ids, parse_pool_id,
+};
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};

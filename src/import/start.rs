@@ -6,8 +6,8 @@ use aws_sdk_cognitoidentityprovider::operation::start_user_import_job::StartUser
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::import::preflight;
 use crate::model::{Failure, ImportJob, JobRef, Known, Started};
-use crate::preflight;
 use crate::resolve::ObjectHead;
 
 #[derive(Clone, Debug, PartialEq)]
