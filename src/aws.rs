@@ -1,4 +1,4 @@
-//! The AWS side of init: one `SdkConfig` with timeouts, and the four clients
+//! The AWS side of init: one `SdkConfig` with timeouts, and the five clients
 //! built from it once and reused by every invocation.
 
 use aws_config::timeout::TimeoutConfig;
@@ -16,6 +16,8 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     /// SPEC section 12: the per-user lines Cognito writes.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// SPEC section 13: a queued drop's visibility while it waits.
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 pub fn timeout_config(timeouts: &Timeouts) -> TimeoutConfig {
@@ -62,6 +64,7 @@ impl Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
         }
     }
 }

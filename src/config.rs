@@ -21,6 +21,12 @@ pub struct Config {
     /// SPEC section 12: where `Track` writes `failed.csv` and `report.csv`
     /// (`<prefix><job id>/`); empty: nothing is written.
     pub results_prefix: String,
+    /// SPEC section 13: the base wait of a queued drop while the import slot
+    /// is busy, in seconds (times the message's receive count, at most 900).
+    pub slot_wait_seconds: u32,
+    /// SPEC section 14: data rows per job when create mode cuts a file into
+    /// parts (1 to 500,000).
+    pub part_max_rows: u64,
     /// True when an S3 endpoint is overridden (a local emulator): path-style addressing.
     pub s3_force_path_style: bool,
     pub timeouts: Timeouts,
@@ -77,6 +83,8 @@ impl Default for Config {
             cloudwatch_logs_role_arn: None,
             validate_csv: false,
             results_prefix: "results/".into(),
+            slot_wait_seconds: 60,
+            part_max_rows: crate::csv_check::MAX_ROWS,
             s3_force_path_style: false,
             timeouts: Timeouts::default(),
         }
@@ -118,6 +126,15 @@ impl Config {
             // Not through `get`: here an empty value means "write nothing".
             results_prefix: results_prefix(lookup("RESULTS_PREFIX"))?
                 .unwrap_or(defaults.results_prefix),
+            slot_wait_seconds: whole_number("SLOT_WAIT_SECONDS", get("SLOT_WAIT_SECONDS"), 1, 900)?
+                .map_or(defaults.slot_wait_seconds, |n| n as u32),
+            part_max_rows: whole_number(
+                "PART_MAX_ROWS",
+                get("PART_MAX_ROWS"),
+                1,
+                crate::csv_check::MAX_ROWS,
+            )?
+            .unwrap_or(defaults.part_max_rows),
             s3_force_path_style: get("AWS_ENDPOINT_URL_S3").is_some()
                 || get("AWS_ENDPOINT_URL").is_some(),
             timeouts: defaults.timeouts,
@@ -160,6 +177,7 @@ fn check_sdk_variables(get: &impl Fn(&str) -> Option<String>) -> Result<(), Conf
         "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
         "AWS_ENDPOINT_URL_EVENTBRIDGE",
         "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+        "AWS_ENDPOINT_URL_SQS",
     ] {
         if let Some(value) = get(variable) {
             let rest = value
@@ -266,6 +284,23 @@ fn concurrency(value: Option<String>) -> Result<Option<usize>, ConfigError> {
     }
 }
 
+/// A whole number from `min` to `max`.
+fn whole_number(
+    variable: &'static str,
+    value: Option<String>,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, ConfigError> {
+    let Some(value) = value else { return Ok(None) };
+    match value.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(bad(
+            variable,
+            format!("{value:?} is not a whole number from {min} to {max}"),
+        )),
+    }
+}
+
 fn results_prefix(value: Option<String>) -> Result<Option<String>, ConfigError> {
     let Some(value) = value else { return Ok(None) };
     let prefix = value.trim();
@@ -312,6 +347,8 @@ mod tests {
         assert_eq!(config.pool_id_metadata_key, "user-pool-id");
         assert_eq!(config.job_id_metadata_key, "job-id");
         assert_eq!(config.max_concurrency, 10);
+        assert_eq!(config.slot_wait_seconds, 60);
+        assert_eq!(config.part_max_rows, 500_000);
         assert!(!config.emit_presigned_url && !config.validate_csv);
     }
 
@@ -338,10 +375,14 @@ mod tests {
             ),
             ("VALIDATE_CSV", "true"),
             ("RESULTS_PREFIX", "import-results/"),
+            ("SLOT_WAIT_SECONDS", "15"),
+            ("PART_MAX_ROWS", "1000"),
             ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000"),
         ])
         .unwrap();
         assert_eq!(config.results_prefix, "import-results/");
+        assert_eq!(config.slot_wait_seconds, 15);
+        assert_eq!(config.part_max_rows, 1000);
         assert_eq!(
             config.event_bus_name,
             "arn:aws:events:us-east-1:123456789012:event-bus/imports"
@@ -397,6 +438,11 @@ mod tests {
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", "ftp://x"),
             ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "logs"),
             ("RESULTS_PREFIX", "/results/"),
+            ("SLOT_WAIT_SECONDS", "0"),
+            ("SLOT_WAIT_SECONDS", "901"),
+            ("PART_MAX_ROWS", "0"),
+            ("PART_MAX_ROWS", "500001"),
+            ("AWS_ENDPOINT_URL_SQS", "sqs"),
         ] {
             let error = load(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");

@@ -80,6 +80,18 @@ impl Deadline {
     }
 }
 
+impl Deadline {
+    /// Runs `last` (what is done after publishing and before answering,
+    /// such as a queue message's visibility) until the publish deadline;
+    /// `None` past it.
+    pub async fn before_answer<T>(&self, last: impl Future<Output = T>) -> Option<T> {
+        match self.publish {
+            None => Some(last.await),
+            Some(at) => tokio::time::timeout_at(at.into(), last).await.ok(),
+        }
+    }
+}
+
 fn out_of_time() -> ImportError {
     ImportError::new(
         ErrorKind::ServiceUnavailable,

@@ -34,10 +34,13 @@ pub enum ErrorKind {
     InvalidCsv,
     CsvTooLarge,
     UploadFailed,
+    ImportSlotBusy,
+    ImportPartsRemaining,
+    ObjectChanged,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::UnsupportedEvent,
         ErrorKind::MissingImportMetadata,
         ErrorKind::InvalidImportMetadata,
@@ -58,6 +61,9 @@ impl ErrorKind {
         ErrorKind::InvalidCsv,
         ErrorKind::CsvTooLarge,
         ErrorKind::UploadFailed,
+        ErrorKind::ImportSlotBusy,
+        ErrorKind::ImportPartsRemaining,
+        ErrorKind::ObjectChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +88,9 @@ impl ErrorKind {
             ErrorKind::InvalidCsv => "InvalidCsv",
             ErrorKind::CsvTooLarge => "CsvTooLarge",
             ErrorKind::UploadFailed => "UploadFailed",
+            ErrorKind::ImportSlotBusy => "ImportSlotBusy",
+            ErrorKind::ImportPartsRemaining => "ImportPartsRemaining",
+            ErrorKind::ObjectChanged => "ObjectChanged",
         }
     }
 
@@ -96,6 +105,19 @@ impl ErrorKind {
                 | ErrorKind::CsvNotUploaded
                 | ErrorKind::ServiceUnavailable
                 | ErrorKind::UploadFailed
+                | ErrorKind::ImportSlotBusy
+                | ErrorKind::ImportPartsRemaining
+        )
+    }
+
+    /// Retryable because something must finish first (the import slot, an
+    /// upload under way, the parts before): a queued message waits
+    /// (`ChangeMessageVisibility`, SPEC section 13) instead of coming back
+    /// after the queue's whole visibility timeout.
+    pub fn waits(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::ImportSlotBusy | ErrorKind::CsvNotUploaded | ErrorKind::ImportPartsRemaining
         )
     }
 }
@@ -322,7 +344,9 @@ mod tests {
                 "EventPublishFailed",
                 "CsvNotUploaded",
                 "ServiceUnavailable",
-                "UploadFailed"
+                "UploadFailed",
+                "ImportSlotBusy",
+                "ImportPartsRemaining"
             ]
         );
         let permanent: Vec<&str> = ErrorKind::ALL
@@ -346,7 +370,8 @@ mod tests {
                 "OperationNotEnabledException",
                 "LimitExceededException",
                 "InvalidCsv",
-                "CsvTooLarge"
+                "CsvTooLarge",
+                "ObjectChanged"
             ]
         );
     }

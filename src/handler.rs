@@ -10,12 +10,14 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::deadline::Deadline;
-use crate::emit::outcome::{self, RecordOutcome};
+use crate::emit::outcome::{self, MessageOutcome, RecordOutcome};
+use crate::emit::visibility;
 use crate::error::ImportError;
 use crate::import::{create, start};
 use crate::model::{Known, WorkItem};
 use crate::resolve::validate::{check_allowed, parse_ids};
 use crate::resolve::{self, Resolved};
+use crate::trigger::sqs::{self, SqsMessage};
 use crate::trigger::{self, Invocation};
 use crate::{emit, track};
 
@@ -38,19 +40,13 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             outcome::summary(&records)
         }
         Invocation::Sqs(messages) => {
-            let sizes: Vec<usize> = messages.iter().map(|m| m.items.len()).collect();
-            let items = messages
-                .iter()
-                .flat_map(|m| m.items.iter().cloned())
-                .collect();
-            let records = process_all(app, items, deadline).await;
-            let mut records = publish_and_log(app, records, deadline).await.into_iter();
-            let grouped: Vec<(Option<String>, Vec<RecordOutcome>)> = messages
-                .into_iter()
-                .zip(sizes)
-                .map(|(message, size)| (message.message_id, records.by_ref().take(size).collect()))
-                .collect();
-            outcome::batch_response(&grouped)
+            let messages = if sqs::is_fifo(&messages) {
+                in_order(app, messages, deadline).await
+            } else {
+                all_at_once(app, messages, deadline).await
+            };
+            visibility::set(app, &messages, deadline).await;
+            outcome::batch_response(&messages)
         }
         Invocation::Direct(item) => {
             let record = process(app, item, deadline).await;
@@ -76,6 +72,60 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             track::track(app, &ids, object.as_ref(), deadline).await
         }
     }
+}
+
+/// A standard queue's batch: every message's records at once, bounded by
+/// `MAX_CONCURRENCY`, their events published together.
+async fn all_at_once(
+    app: &App,
+    messages: Vec<SqsMessage>,
+    deadline: Deadline,
+) -> Vec<MessageOutcome> {
+    let sizes: Vec<usize> = messages.iter().map(|m| m.items.len()).collect();
+    let items = messages
+        .iter()
+        .flat_map(|m| m.items.iter().cloned())
+        .collect();
+    let records = process_all(app, items, deadline).await;
+    let mut records = publish_and_log(app, records, deadline).await.into_iter();
+    messages
+        .into_iter()
+        .zip(sizes)
+        .map(|(message, size)| MessageOutcome {
+            message_id: message.message_id,
+            delivery: message.delivery,
+            records: records.by_ref().take(size).collect(),
+            held_back: false,
+        })
+        .collect()
+}
+
+/// A FIFO queue's batch (SPEC section 13): one message at a time, in order,
+/// its events published before the next begins. From the first message that
+/// fails retryably on, the rest are held back unprocessed, so that the queue
+/// keeps its order; a permanent failure does not stop the batch.
+async fn in_order(app: &App, messages: Vec<SqsMessage>, deadline: Deadline) -> Vec<MessageOutcome> {
+    let mut done: Vec<MessageOutcome> = Vec::with_capacity(messages.len());
+    for message in messages {
+        let stopped = done.last().is_some_and(MessageOutcome::listed);
+        let records = if stopped {
+            Vec::new()
+        } else {
+            let records = process_all(app, message.items, deadline).await;
+            publish_and_log(app, records, deadline).await
+        };
+        let outcome = MessageOutcome {
+            message_id: message.message_id,
+            delivery: message.delivery,
+            records,
+            held_back: stopped,
+        };
+        if stopped {
+            outcome.log_held_back();
+        }
+        done.push(outcome);
+    }
+    done
 }
 
 /// Every item through its stages, `MAX_CONCURRENCY` at a time; the results

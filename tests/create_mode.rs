@@ -342,21 +342,32 @@ async fn the_job_is_found_on_a_later_page_of_list_user_import_jobs() {
 }
 
 #[tokio::test]
-async fn an_expired_job_of_that_name_is_import_job_expired() {
+async fn an_expired_job_of_that_name_is_replaced_by_a_new_one() {
+    // SPEC section 13: a drop that waited past its job's expiry still
+    // imports; the expired job stays as Cognito left it.
     let h = create_harness().await;
     let object = drop_file(&h.emulator, KEY, &valid_csv(&["alice"]));
-    let job = h
+    let expired = h
         .emulator
         .create_import_job(POOL, &job_name(&object), false);
-    h.emulator.set_job_status(POOL, &job.job_id, "Expired");
+    h.emulator.set_job_status(POOL, &expired.job_id, "Expired");
 
     let summary = h.invoke(created(KEY)).await.unwrap();
 
-    assert_eq!(summary["Results"][0]["Error"]["Type"], "ImportJobExpired");
-    let detail = &h.events_of(FAILED)[0].detail;
-    assert_eq!(detail["JobId"], job.job_id);
-    assert_eq!(detail["CreatedJob"], json!(true));
-    assert_eq!(h.emulator.count("UploadCsv"), 0);
+    assert_eq!(summary["Results"][0]["Outcome"], "Started", "{summary}");
+    let new_id = summary["Results"][0]["JobId"].as_str().unwrap();
+    assert_ne!(new_id, expired.job_id);
+    assert_eq!(h.emulator.count("CreateUserImportJob"), 1);
+    assert_eq!(h.status(&expired), "Expired");
+    let new_job = h.emulator.job(POOL, new_id).unwrap();
+    assert_eq!(new_job.job_name, job_name(&object));
+    assert_eq!(new_job.status, "Pending");
+    assert_eq!(
+        h.emulator.uploaded_csv(POOL, new_id),
+        Some(valid_csv(&["alice"]).into_bytes())
+    );
+    assert!(h.events_of(FAILED).is_empty());
+    assert_eq!(h.events_of(STARTED)[0].detail["CreatedJob"], json!(true));
 }
 
 #[tokio::test]
@@ -491,6 +502,9 @@ async fn with_versioning_suspended_each_new_file_gets_its_own_job() {
     assert_eq!(first.version_id.as_deref(), Some("null"));
     let response = h.invoke(event.clone()).await.unwrap();
     assert_eq!(response["Results"][0]["Outcome"], "Started");
+    // One import at a time (SPEC section 13): the first ends before the next.
+    let first_id = response["Results"][0]["JobId"].as_str().unwrap();
+    h.emulator.set_job_status(POOL, first_id, "Succeeded");
 
     // A new file at the same key: a new import, not "already started".
     let second = h.emulator.put_object(
@@ -507,7 +521,7 @@ async fn with_versioning_suspended_each_new_file_gets_its_own_job() {
         .emulator
         .jobs()
         .into_iter()
-        .filter(|job| job.status == "Pending")
+        .filter(|job| job.status != "Created")
         .collect();
     assert_eq!(started.len(), 2, "{started:?}");
     let by_etag = |etag: &str| {

@@ -60,6 +60,10 @@ pub struct Line<'a> {
     /// The line, its line ending excluded, is longer than the splitter's
     /// `max_line_bytes`: its bytes were not kept.
     pub too_long: bool,
+    /// How many bytes of the input the line took, its line ending included
+    /// (also when `too_long`): where the next line starts, for cutting a
+    /// file into parts byte for byte.
+    pub input_len: u64,
 }
 
 /// A byte of line `max_lines + 1` arrived (see
@@ -93,6 +97,8 @@ pub struct LineSplitter {
     too_long: bool,
     /// The start of a line split between chunks.
     buf: Vec<u8>,
+    /// Bytes of the line being read so far, line ending excluded, kept or not.
+    taken: u64,
 }
 
 impl LineSplitter {
@@ -107,6 +113,7 @@ impl LineSplitter {
             in_line: false,
             too_long: false,
             buf: Vec::with_capacity(max_line_bytes.saturating_add(1)),
+            taken: 0,
         }
     }
 
@@ -142,6 +149,8 @@ impl LineSplitter {
             }
             match memchr::memchr(b'\n', chunk) {
                 Some(end) => {
+                    // + 1: the `\n`.
+                    self.taken += end as u64 + 1;
                     if self.buf.is_empty() && !self.too_long {
                         // The whole line is in this chunk: no copy.
                         self.end_line(&chunk[..end], &mut on_line);
@@ -152,6 +161,7 @@ impl LineSplitter {
                     chunk = &chunk[end + 1..];
                 }
                 None => {
+                    self.taken += chunk.len() as u64;
                     self.append(chunk);
                     break;
                 }
@@ -194,10 +204,12 @@ impl LineSplitter {
         let number = self.line;
         self.line += 1;
         self.in_line = false;
+        let input_len = std::mem::take(&mut self.taken);
         on_line(Line {
             number,
             bytes: if too_long { &[] } else { bytes },
             too_long,
+            input_len,
         });
     }
 
@@ -377,6 +389,21 @@ mod tests {
         // Nothing after a final line ending; a bare `\r` inside is data.
         assert_eq!(lines_of(b"", 1, 7), []);
         assert_eq!(lines_of(b"a\rb\n", 1, 7), [(1, some("a\rb"))]);
+    }
+
+    #[test]
+    fn each_line_says_how_many_input_bytes_it_took() {
+        let data = b"head\r\none\n\ntoo long\r\nlast\r";
+        for size in 1..=data.len() {
+            let mut lens = Vec::new();
+            let mut splitter = LineSplitter::new(7);
+            for chunk in data.chunks(size) {
+                splitter.feed(chunk, |l| lens.push(l.input_len)).unwrap();
+            }
+            splitter.finish(|l| lens.push(l.input_len));
+            assert_eq!(lens, [6, 4, 1, 10, 5], "chunks of {size}");
+            assert_eq!(lens.iter().sum::<u64>(), data.len() as u64);
+        }
     }
 
     #[test]

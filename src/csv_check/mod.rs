@@ -22,6 +22,7 @@ use std::fmt;
 
 mod header;
 pub mod lines;
+pub mod parts;
 mod report;
 mod row;
 mod rules;
@@ -32,6 +33,7 @@ pub use report::{Problem, Report, TooLarge};
 
 use header::{read_header, Layout};
 use lines::{Field, Line, LineSplitter};
+use parts::{Cutter, PartLimits, Step};
 use report::{order, Sink, ROW};
 use row::check_row;
 use rules::Usernames;
@@ -89,6 +91,9 @@ pub struct CsvChecker {
     bom_matched: usize,
     lines: LineSplitter,
     checks: Checks,
+    /// `Some` for a checker that cuts parts: over its byte bound, the file
+    /// is too large as parts, not as one file.
+    parts_limits: Option<PartLimits>,
 }
 
 /// What the checks of the lines share: the pool's columns, what the header
@@ -103,11 +108,25 @@ struct Checks {
     scratch: Vec<u8>,
     usernames: Usernames,
     sink: Sink,
+    /// Cutting into parts (SPEC section 14): usernames are unique within
+    /// each part.
+    cutter: Option<Cutter>,
+    /// Set when the cut went over its limits: checking stops.
+    over: Option<TooLarge>,
 }
 
 impl Checks {
     fn line(&mut self, line: Line<'_>) {
         self.lines = line.number;
+        if let Some(cutter) = &mut self.cutter {
+            match cutter.line(line.number, line.input_len) {
+                Ok(Step::Same) => {}
+                Ok(Step::NewPart) => self.end_part(),
+                Err(too_large) => {
+                    self.over.get_or_insert(too_large);
+                }
+            }
+        }
         if line.number == 1 {
             self.layout = read_header(
                 line,
@@ -126,6 +145,13 @@ impl Checks {
                 &mut self.sink,
             );
         }
+    }
+
+    /// A part is done: its usernames' duplicates are reported, and the next
+    /// part's are counted afresh.
+    fn end_part(&mut self) {
+        let order = order(self.layout.as_ref().and_then(|l| l.username));
+        std::mem::take(&mut self.usernames).report_duplicates(order, &mut self.sink);
     }
 
     /// Data rows read so far, the header excluded.
@@ -152,6 +178,18 @@ impl CsvChecker {
         CsvChecker::with_limits(expected_columns, MAX_BYTES, MAX_ROWS)
     }
 
+    /// A checker that also cuts the file into parts within `limits` (SPEC
+    /// section 14): usernames unique within each part, [`Report::cut`] the
+    /// parts, and [`TooLarge::Parts`] past `limits.max_parts`.
+    pub fn parted(expected_columns: &[String], limits: PartLimits) -> CsvChecker {
+        // The cutter decides; these only bound a file that never ends a line.
+        let max_bytes = limits.max_parts.saturating_mul(limits.max_bytes);
+        let mut checker = CsvChecker::with_limits(expected_columns, max_bytes, u64::MAX - 1);
+        checker.checks.cutter = Some(Cutter::new(limits));
+        checker.parts_limits = Some(limits);
+        checker
+    }
+
     fn with_limits(expected_columns: &[String], max_bytes: u64, max_rows: u64) -> CsvChecker {
         let mut expected: Vec<String> = Vec::with_capacity(expected_columns.len());
         for column in expected_columns {
@@ -176,7 +214,10 @@ impl CsvChecker {
                 scratch: Vec::new(),
                 usernames: Usernames::default(),
                 sink: Sink::default(),
+                cutter: None,
+                over: None,
             },
+            parts_limits: None,
         }
     }
 
@@ -188,7 +229,11 @@ impl CsvChecker {
         }
         self.bytes += chunk.len() as u64;
         if self.bytes > self.max_bytes {
-            return self.refuse(TooLarge::Bytes(self.bytes));
+            let too_large = match self.parts_limits {
+                Some(limits) => TooLarge::Parts(limits),
+                None => TooLarge::Bytes(self.bytes),
+            };
+            return self.refuse(too_large);
         }
         let mut chunk = chunk;
         if !self.bom_settled {
@@ -231,6 +276,9 @@ impl CsvChecker {
             ..
         } = self;
         lines.finish(|line| checks.line(line));
+        if let Some(too_large) = checks.over.take() {
+            return Err(too_large);
+        }
         let rows = checks.rows();
         if checks.lines == 0 {
             checks.sink.push(
@@ -249,11 +297,12 @@ impl CsvChecker {
                 format_args!("the file has no user rows; add one row per user under the header"),
             );
         }
-        let username_order = order(checks.layout.as_ref().and_then(|l| l.username));
-        checks
-            .usernames
-            .report_duplicates(username_order, &mut checks.sink);
-        Ok(checks.sink.report(rows, bytes))
+        checks.end_part();
+        let cut = checks.cutter.take().map(Cutter::finish).unwrap_or_default();
+        Ok(Report {
+            cut,
+            ..checks.sink.report(rows, bytes)
+        })
     }
 
     fn refuse(&mut self, too_large: TooLarge) -> Result<(), TooLarge> {
@@ -273,7 +322,10 @@ impl CsvChecker {
     fn consume(&mut self, data: &[u8]) -> Result<(), TooLarge> {
         let CsvChecker { lines, checks, .. } = self;
         match lines.feed(data, |line| checks.line(line)) {
-            Ok(()) => Ok(()),
+            Ok(()) => match checks.over.take() {
+                Some(too_large) => self.refuse(too_large),
+                None => Ok(()),
+            },
             Err(lines::TooManyLines { .. }) => self.refuse(TooLarge::Rows(self.max_rows)),
         }
     }
@@ -295,7 +347,8 @@ mod tests {
                 rows: 50,
                 bytes: text.len() as u64,
                 problems: vec![],
-                problem_count: 0
+                problem_count: 0,
+                cut: parts::Cut::default(),
             }
         );
         assert!(report.is_valid());
@@ -433,6 +486,71 @@ mod tests {
         for next in [&b"t"[..], b"\n", b"\r"] {
             assert_eq!(small(&[&data[..], next].concat()), Err(TooLarge::Rows(3)));
         }
+    }
+
+    fn parted(
+        data: &[u8],
+        max_rows: u64,
+        max_bytes: u64,
+        chunk: usize,
+    ) -> Result<Report, TooLarge> {
+        let limits = parts::PartLimits {
+            max_rows,
+            max_bytes,
+            max_parts: 3,
+        };
+        let mut checker = CsvChecker::parted(&columns(), limits);
+        for piece in data.chunks(chunk) {
+            checker.feed(piece)?;
+        }
+        checker.finish()
+    }
+
+    #[test]
+    fn a_parted_file_is_cut_and_its_usernames_are_unique_within_each_part() {
+        // Rows 1-2, 3-4, 5: user1 again in part 3 is Cognito's to skip;
+        // user3 twice within part 2 is a problem, on its source line.
+        let rows: Vec<String> = [1, 2, 3, 3, 1].iter().map(|&n| row(n, &[])).collect();
+        let text = file(&rows).replace('\n', "\r\n");
+        for chunk in [1, 7, 100, text.len()] {
+            let report = parted(text.as_bytes(), 2, MAX_BYTES, chunk).unwrap();
+            assert_eq!(places(&report), [(5, Some(USERNAME))], "chunk {chunk}");
+            assert_eq!(report.problem_count, 1);
+            let cut = &report.cut;
+            let header = HEADER.join(",").len() as u64 + 2;
+            assert_eq!(cut.header_bytes, header);
+            let rows: Vec<(u64, u64)> = cut
+                .parts
+                .iter()
+                .map(|p| (p.first_row, p.last_row))
+                .collect();
+            assert_eq!(rows, [(1, 2), (3, 4), (5, 5)]);
+            // The byte ranges tile the file after the header.
+            assert_eq!(cut.parts[0].first_byte, header);
+            assert_eq!(cut.parts[0].end_byte, cut.parts[1].first_byte);
+            assert_eq!(cut.parts[2].end_byte, text.len() as u64);
+            let second =
+                &text.as_bytes()[cut.parts[1].first_byte as usize..cut.parts[1].end_byte as usize];
+            assert_eq!(
+                second,
+                format!("{}\r\n{}\r\n", row(3, &[]), row(3, &[])).as_bytes()
+            );
+        }
+        // Without cutting, the same file has two duplicates.
+        assert_eq!(check(&text).problem_count, 2);
+    }
+
+    #[test]
+    fn a_parted_file_of_too_many_parts_is_too_large() {
+        let rows: Vec<String> = (1..=7).map(|n| row(n, &[])).collect();
+        let text = file(&rows);
+        let error = parted(text.as_bytes(), 2, MAX_BYTES, 5).unwrap_err();
+        assert!(matches!(error, TooLarge::Parts(_)), "{error:?}");
+        assert!(error.to_string().contains("more than 3 parts"), "{error}");
+        // A file within one part's limits is one part.
+        let report = parted(file(&rows[..2]).as_bytes(), 2, MAX_BYTES, 3).unwrap();
+        assert_eq!(report.cut.parts.len(), 1);
+        assert!(report.is_valid());
     }
 
     #[test]

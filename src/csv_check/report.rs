@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::parts::{Cut, PartLimits};
 use super::{MAX_BYTES, MAX_REPORTED};
 
 /// One rule the file breaks, where.
@@ -30,6 +31,10 @@ pub enum TooLarge {
     Bytes(u64),
     /// The file has more data rows than this limit.
     Rows(u64),
+    /// Cut into parts (SPEC section 14), it needs more than `max_parts`.
+    Parts(PartLimits),
+    /// This line alone with the header is over the bytes of one part.
+    Unsplittable(u64),
 }
 
 impl fmt::Display for TooLarge {
@@ -42,6 +47,20 @@ impl fmt::Display for TooLarge {
             TooLarge::Rows(limit) => write!(
                 f,
                 "the file has more than {limit} data rows: split it into files of at most {limit} users"
+            ),
+            TooLarge::Parts(limits) => write!(
+                f,
+                "the file needs more than {} parts of at most {} data rows and {} bytes (the header \
+                 included) each: split it into files of at most {} users",
+                limits.max_parts,
+                limits.max_rows,
+                limits.max_bytes,
+                limits.max_parts * limits.max_rows
+            ),
+            TooLarge::Unsplittable(line) => write!(
+                f,
+                "line {line} and the header line together are over {MAX_BYTES} bytes: the file \
+                 cannot be cut into parts Cognito accepts"
             ),
         }
     }
@@ -60,6 +79,9 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// All of them.
     pub problem_count: u64,
+    /// The parts the file is cut into (SPEC section 14), when the checker
+    /// was asked to cut it; else empty.
+    pub cut: Cut,
 }
 
 impl Report {
@@ -153,6 +175,7 @@ impl Sink {
             bytes,
             problems: kept.into_iter().map(|p| p.problem).collect(),
             problem_count: count,
+            cut: Cut::default(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The end of a record's path: the events it publishes to EventBridge
 //! (`events`), and how the records of an invocation become its answer
 //! (`outcome`): a summary, `batchItemFailures`, the direct response, or the
-//! invocation's error, so that a delivery that must come again does.
+//! invocation's error, so that a delivery that must come again does; a
+//! queued message that waits gets its visibility set (`visibility`).
 
 pub mod events;
 pub mod outcome;
+pub mod visibility;
 
 pub use events::{
     completed, publish, start_failed, started, Event, COMPLETED, STARTED, START_FAILED,

@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::emit::{self, Event};
 use crate::error::{ErrorKind, ImportError};
 use crate::model::{Failure, ImportJob, Known, ObjectRef, Started};
+use crate::trigger::Delivery;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -214,31 +215,71 @@ pub fn summary(records: &[RecordOutcome]) -> Result<Value, ImportError> {
     Ok(json!({ "Results": results }))
 }
 
-/// SQS: the messages whose records failed retryably come back, as
-/// `aws_lambda_events`' `SqsBatchResponse`. A message without an ID cannot
-/// be named, so then the whole batch fails.
-pub fn batch_response(
-    messages: &[(Option<String>, Vec<RecordOutcome>)],
-) -> Result<Value, ImportError> {
-    let mut response = SqsBatchResponse::default();
-    for (message_id, records) in messages {
-        let Some(error) = records
+/// One SQS message's end: its records' outcomes, or, in a FIFO batch after a
+/// message that failed retryably, not processed at all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageOutcome {
+    pub message_id: Option<String>,
+    pub delivery: Delivery,
+    pub records: Vec<RecordOutcome>,
+    /// Not processed: an earlier message of its FIFO batch failed retryably,
+    /// and a FIFO queue's messages are handled in order (SPEC section 13).
+    pub held_back: bool,
+}
+
+impl MessageOutcome {
+    /// Listed in `batchItemFailures`, so that it comes again.
+    pub fn listed(&self) -> bool {
+        self.held_back || self.first_retryable().is_some()
+    }
+
+    pub fn first_retryable(&self) -> Option<&ImportError> {
+        self.records
             .iter()
             .filter_map(RecordOutcome::error)
             .find(|e| e.is_retryable())
-        else {
-            continue;
-        };
-        match message_id {
+    }
+
+    /// Listed for an error that waits for something to finish (the import
+    /// slot, a CSV upload, the parts before): its visibility is set.
+    pub fn waits(&self) -> bool {
+        !self.held_back && self.first_retryable().is_some_and(|e| e.kind.waits())
+    }
+
+    /// The line of a message that was not processed (the records of the
+    /// others log their own).
+    pub fn log_held_back(&self) {
+        tracing::info!(
+            message_id = self.message_id.as_deref().unwrap_or_default(),
+            "message not processed: an earlier message of the FIFO batch failed retryably; \
+             listed in batchItemFailures to keep the queue's order"
+        );
+    }
+}
+
+/// SQS: the messages that must come again (a record failed retryably, or
+/// held back behind one in a FIFO batch), as `aws_lambda_events`'
+/// `SqsBatchResponse`. A message without an ID cannot be named, so then the
+/// whole batch fails.
+pub fn batch_response(messages: &[MessageOutcome]) -> Result<Value, ImportError> {
+    let mut response = SqsBatchResponse::default();
+    for message in messages.iter().filter(|m| m.listed()) {
+        match &message.message_id {
             Some(id) => response.add_failure(id.as_str()),
             None => {
-                return Err(ImportError::new(
-                    error.kind,
-                    format!(
-                        "an SQS message without messageId failed retryably, so the whole batch is retried: {}",
-                        error.message
+                let (kind, why) = match message.first_retryable() {
+                    Some(error) => (error.kind, error.message.clone()),
+                    None => (
+                        ErrorKind::ServiceUnavailable,
+                        "it was held back behind a message that failed retryably".to_string(),
                     ),
-                ))
+                };
+                return Err(ImportError::new(
+                    kind,
+                    format!(
+                        "an SQS message without messageId must come again, so the whole batch is retried: {why}"
+                    ),
+                ));
             }
         }
     }
@@ -343,35 +384,53 @@ mod tests {
         assert!(error.message.starts_with("1 of 2 records"));
     }
 
+    fn message(id: Option<&str>, records: Vec<RecordOutcome>, held_back: bool) -> MessageOutcome {
+        MessageOutcome {
+            message_id: id.map(str::to_string),
+            delivery: Delivery::default(),
+            records,
+            held_back,
+        }
+    }
+
     #[test]
-    fn batch_lists_only_retryable_messages() {
+    fn batch_lists_retryable_and_held_back_messages() {
         let messages = vec![
-            (
-                Some("m1".to_string()),
-                vec![failed(ErrorKind::ObjectNotFound)],
-            ),
-            (
-                Some("m2".to_string()),
+            message(Some("m1"), vec![failed(ErrorKind::ObjectNotFound)], false),
+            message(
+                Some("m2"),
                 vec![record(Outcome::Started), failed(ErrorKind::CsvNotUploaded)],
+                false,
             ),
-            (Some("m3".to_string()), vec![record(Outcome::Started)]),
+            message(Some("m3"), vec![record(Outcome::Started)], false),
+            message(Some("m4"), vec![], true),
         ];
         assert_eq!(
             batch_response(&messages).unwrap(),
-            json!({"batchItemFailures": [{"itemIdentifier": "m2"}]})
+            json!({"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m4"}]})
         );
         // The exact text Lambda reads, field names included.
         assert_eq!(
-            batch_response(&messages).unwrap().to_string(),
+            batch_response(&messages[..3]).unwrap().to_string(),
             r#"{"batchItemFailures":[{"itemIdentifier":"m2"}]}"#
         );
         assert_eq!(
-            batch_response(&messages[2..]).unwrap().to_string(),
+            batch_response(&messages[2..3]).unwrap().to_string(),
             r#"{"batchItemFailures":[]}"#
         );
-        let nameless = vec![(None, vec![failed(ErrorKind::ServiceUnavailable)])];
+        assert!(messages[1].waits() && !messages[3].waits() && !messages[0].waits());
+        let nameless = vec![message(
+            None,
+            vec![failed(ErrorKind::ServiceUnavailable)],
+            false,
+        )];
         assert_eq!(
             batch_response(&nameless).unwrap_err().kind,
+            ErrorKind::ServiceUnavailable
+        );
+        let held = vec![message(None, vec![], true)];
+        assert_eq!(
+            batch_response(&held).unwrap_err().kind,
             ErrorKind::ServiceUnavailable
         );
     }

@@ -6,24 +6,22 @@
 //! create, after the upload, after the start. Two deliveries racing each
 //! other could both create; both then pick the oldest job of that name, so
 //! only one job ever gets the file and starts (the other stays `Created`
-//! without a CSV, and Cognito lets it expire).
+//! without a CSV, and Cognito lets it expire). An `Expired` job of the name
+//! is replaced. The import slot (section 13) is checked before anything is
+//! created or read.
 
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::import::preflight;
-use crate::import::start::{self, describe_job, start_job};
+use crate::import::jobs::{self, Pages};
+use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
+use crate::import::{preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, Started};
 use crate::resolve::{self, ObjectHead};
 
 /// Cognito's limit on `JobName`.
 const MAX_JOB_NAME: usize = 128;
-/// `ListUserImportJobs` pages hold at most 60 jobs.
-const LIST_PAGE: i32 = 60;
-/// A pool holds at most 1,000 import jobs, 17 pages; more pages than this
-/// mean a listing that does not end.
-const MAX_LIST_PAGES: usize = 25;
 
 /// `s3-<first 16 hex of SHA-256(bucket \n key \n version-or-ETag)>-<file name>`,
 /// the file name with every character outside `[A-Za-z0-9._-]` made `-`, the
@@ -61,34 +59,106 @@ pub async fn create_and_start(
     pool: String,
     known: Known,
 ) -> Result<Started, Failure> {
-    preflight::check(app, &head, &pool)
-        .await
-        .map_err(|error| known.failed(error))?;
+    preflight::refuse_by_size(&head).map_err(|error| known.failed(error))?;
     let name = job_name(&head.object);
-    let job = find_or_create(app, &pool, &name)
+    let pool_jobs = jobs::list(app, &pool, Pages::All)
         .await
         .map_err(|error| known.failed(error))?;
-    let Some(job_id) = job.job_id.clone() else {
-        // find_or_create keeps only jobs with an ID; this is for the compiler.
-        return Err(known.failed(no_job(&name)));
+    let ours = usable(&pool_jobs, &name).cloned();
+    if let Some(job) = ours.as_ref().filter(|job| !is_created(job)) {
+        // Started by an earlier delivery: that is the outcome, whoever holds
+        // the slot now.
+        let ids = ids_of(&pool, job);
+        let known = known.with_ids(&ids);
+        return match start::after_precondition(&ids, job.clone()) {
+            Ok(Some(started)) => Ok(started.with(known)),
+            Ok(None) | Err(_) => Err(known.failed(no_job(&name))),
+        };
+    }
+    let waiting = match &ours {
+        Some(job) => format!(
+            "import job {} in {pool}",
+            job.job_id.as_deref().unwrap_or_default()
+        ),
+        None => format!("the import of {} into {pool}", head.object),
     };
-    let ids = JobRef {
-        user_pool_id: pool,
-        job_id,
+    // SPEC section 13: while another job holds the slot, nothing is created
+    // and nothing is read, so a waiting drop costs a listing per receive.
+    let holder = match slot::active_in(&pool_jobs) {
+        Some(holder) => Some(holder),
+        None => slot::holder_elsewhere(app, &pool)
+            .await
+            .map_err(|error| known.failed(error))?,
     };
-    let known = known.with_ids(&ids);
-    let started = if job.status.as_deref() != Some("Created") {
-        // Started (or expired) by an earlier delivery.
-        start::after_precondition(&ids, job)
-    } else {
-        match upload(app, &head, &job, &ids).await {
-            Ok(()) => start_job(app, &ids).await,
-            Err(error) => Err(error),
+    if let Some(holder) = holder {
+        let known = match &ours {
+            Some(job) => known.with_ids(&ids_of(&pool, job)),
+            None => known,
+        };
+        return Err(known.failed(slot::busy(&waiting, Some(&holder))));
+    }
+    let job = match ours {
+        // A job of this name exists only once the file passed the preflight
+        // (the name pins the object's version or ETag): straight to the upload.
+        Some(job) => job,
+        None => {
+            preflight::check(app, &head, &pool)
+                .await
+                .map_err(|error| known.failed(error))?;
+            create_settled(app, &pool, &name)
+                .await
+                .map_err(|error| known.failed(error))?
         }
     };
-    started
+    let ids = ids_of(&pool, &job);
+    let known = known.with_ids(&ids);
+    upload_and_start(app, &head, job, &ids)
+        .await
         .map(|started| started.with(known.clone()))
         .map_err(|error| known.failed(error))
+}
+
+/// Uploads the file to a `Created` job and starts it. A job found past
+/// `Created` (a racing delivery got there first) is read as in section 4.
+async fn upload_and_start(
+    app: &App,
+    head: &ObjectHead,
+    job: ImportJob,
+    ids: &JobRef,
+) -> Result<StartedJob, ImportError> {
+    if !is_created(&job) {
+        return start::after_precondition(ids, job)?.ok_or_else(|| no_job(&ids.job_id));
+    }
+    upload(app, head, &job, ids).await?;
+    match start_job(app, ids).await? {
+        Attempt::Started(started) => Ok(*started),
+        // The function uploaded the CSV itself: a refusal now is the slot,
+        // taken between the check and the start (SPEC section 13).
+        Attempt::StillCreated => {
+            let holder = slot::holder(app, &ids.user_pool_id).await.ok().flatten();
+            let waiting = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
+            Err(slot::busy(&waiting, holder.as_ref()))
+        }
+    }
+}
+
+fn is_created(job: &ImportJob) -> bool {
+    job.status.as_deref() == Some("Created")
+}
+
+fn ids_of(pool: &str, job: &ImportJob) -> JobRef {
+    JobRef {
+        user_pool_id: pool.to_string(),
+        job_id: job.job_id.clone().unwrap_or_default(),
+    }
+}
+
+/// The job of this name that is used: the oldest that is not `Expired` (an
+/// expired one is replaced by a new job of the same name, SPEC section 13).
+fn usable<'a>(jobs: &'a [ImportJob], name: &str) -> Option<&'a ImportJob> {
+    jobs::oldest(jobs.iter().filter(|job| {
+        job.job_name.as_deref() == Some(name) && job.status.as_deref() != Some("Expired")
+    }))
 }
 
 fn no_job(name: &str) -> ImportError {
@@ -98,20 +168,12 @@ fn no_job(name: &str) -> ImportError {
     )
 }
 
-/// The job of this name, created when there is none yet.
-async fn find_or_create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportError> {
-    if let Some(job) = oldest(list_named(app, pool, name).await?) {
-        tracing::info!(
-            job_name = name,
-            job_id = job.job_id.as_deref().unwrap_or_default(),
-            "found the job an earlier delivery created"
-        );
-        return Ok(job);
-    }
+/// Creates the job, then settles on the oldest usable job of that name: a
+/// racing delivery may have created one too, and both pick the same.
+async fn create_settled(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportError> {
     let created = create(app, pool, name).await?;
-    // A racing delivery may have created one too: both settle on the oldest.
-    let named = list_named(app, pool, name).await?;
-    Ok(oldest(named).unwrap_or(created))
+    let named = jobs::list(app, pool, Pages::All).await?;
+    Ok(usable(&named, name).cloned().unwrap_or(created))
 }
 
 async fn create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportError> {
@@ -131,67 +193,12 @@ async fn create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportEr
         .send()
         .await
         .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))?;
+    tracing::info!(job_name = name, user_pool_id = pool, "import job created");
     output
         .user_import_job()
         .map(ImportJob::from)
         .filter(|job| job.job_id.is_some())
         .ok_or_else(|| no_job(name))
-}
-
-/// Every job of the pool with this name, all pages read.
-async fn list_named(app: &App, pool: &str, name: &str) -> Result<Vec<ImportJob>, ImportError> {
-    let what = format!("ListUserImportJobs {pool}");
-    let mut named = Vec::new();
-    let mut token: Option<String> = None;
-    let mut seen = std::collections::HashSet::new();
-    for _ in 0..MAX_LIST_PAGES {
-        let page = app
-            .clients
-            .cognito
-            .list_user_import_jobs()
-            .user_pool_id(pool)
-            .max_results(LIST_PAGE)
-            .set_pagination_token(token.take())
-            .send()
-            .await
-            .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))?;
-        named.extend(
-            page.user_import_jobs()
-                .iter()
-                .filter(|job| job.job_name() == Some(name) && job.job_id().is_some())
-                .map(ImportJob::from),
-        );
-        match page.pagination_token() {
-            Some(next) if !seen.insert(next.to_string()) => {
-                return Err(endless(&what, "repeated a pagination token"))
-            }
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => return Ok(named),
-        }
-    }
-    Err(endless(
-        &what,
-        &format!("gave more than {MAX_LIST_PAGES} pages"),
-    ))
-}
-
-/// A listing that would never end: retried, not looped on.
-fn endless(what: &str, why: &str) -> ImportError {
-    ImportError::new(
-        ErrorKind::ServiceUnavailable,
-        format!("{what}: Cognito {why}; the delivery will be retried"),
-    )
-}
-
-/// The first created (then the smallest job ID): the same pick for every
-/// delivery that sees the same jobs.
-fn oldest(jobs: Vec<ImportJob>) -> Option<ImportJob> {
-    jobs.into_iter().min_by_key(|job| {
-        let created = job
-            .creation_date
-            .map(|date| (date.secs(), date.subsec_nanos()));
-        (created.is_none(), created, job.job_id.clone())
-    })
 }
 
 /// Streams the object from S3 to the job's pre-signed URL.
@@ -253,58 +260,6 @@ mod tests {
             etag: etag.map(str::to_string),
             ..ObjectRef::new("drop-bucket", key, version.map(str::to_string))
         }
-    }
-
-    /// An `App` whose Cognito answers from `rules` (aws-smithy-mocks); the
-    /// other clients are never called.
-    fn mocked_app(cognito: aws_sdk_cognitoidentityprovider::Client) -> App {
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .build();
-        let mut app = App::new(crate::Config::default(), &sdk);
-        app.clients.cognito = cognito;
-        app
-    }
-
-    #[tokio::test]
-    async fn a_listing_that_does_not_end_is_retried_not_looped_on() {
-        use aws_sdk_cognitoidentityprovider::operation::list_user_import_jobs::ListUserImportJobsOutput;
-        use aws_smithy_mocks::{mock, mock_client, RuleMode};
-        // A token that comes back again: the second page is the last read.
-        let repeated = mock!(aws_sdk_cognitoidentityprovider::Client::list_user_import_jobs)
-            .then_output(|| {
-                ListUserImportJobsOutput::builder()
-                    .pagination_token("same")
-                    .build()
-            });
-        let app = mocked_app(mock_client!(
-            aws_sdk_cognitoidentityprovider,
-            RuleMode::MatchAny,
-            [&repeated]
-        ));
-        let error = list_named(&app, "us-east-1_P1", "n").await.unwrap_err();
-        assert_eq!(error.kind, ErrorKind::ServiceUnavailable);
-        assert!(error.message.contains("repeated a pagination token"));
-        assert_eq!(repeated.num_calls(), 2);
-
-        // New tokens for ever: cut at the page cap.
-        let counter = std::sync::atomic::AtomicUsize::new(0);
-        let endless = mock!(aws_sdk_cognitoidentityprovider::Client::list_user_import_jobs)
-            .then_output(move || {
-                let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                ListUserImportJobsOutput::builder()
-                    .pagination_token(format!("t{n}"))
-                    .build()
-            });
-        let app = mocked_app(mock_client!(
-            aws_sdk_cognitoidentityprovider,
-            RuleMode::MatchAny,
-            [&endless]
-        ));
-        let error = list_named(&app, "us-east-1_P1", "n").await.unwrap_err();
-        assert_eq!(error.kind, ErrorKind::ServiceUnavailable);
-        assert_eq!(endless.num_calls(), MAX_LIST_PAGES);
     }
 
     // Expected digests from `printf 'drop-bucket\n<key>\n<revision>' | sha256sum`.

@@ -14,10 +14,7 @@ use crate::resolve::{self, ObjectHead};
 /// problems, or `Ok` for a file Cognito can import.
 pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), ImportError> {
     let what = head.object.to_string();
-    let size = head.size.and_then(|size| u64::try_from(size).ok());
-    if let Some(size) = size.filter(|&size| size > csv_check::MAX_BYTES) {
-        return Err(too_large(&what, TooLarge::Bytes(size)));
-    }
+    refuse_by_size(head)?;
     let columns = csv_header(app, pool).await?;
     let mut checker = CsvChecker::new(&columns);
     let body = resolve::get_object(app, &head.object).await?.body;
@@ -36,6 +33,16 @@ pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), Impor
         "CSV preflight passed"
     );
     Ok(())
+}
+
+/// `CsvTooLarge` from `HeadObject` alone, before any Cognito call, when the
+/// size says so.
+pub fn refuse_by_size(head: &ObjectHead) -> Result<(), ImportError> {
+    let size = head.size.and_then(|size| u64::try_from(size).ok());
+    match size.filter(|&size| size > csv_check::MAX_BYTES) {
+        Some(size) => Err(too_large(&head.object.to_string(), TooLarge::Bytes(size))),
+        None => Ok(()),
+    }
 }
 
 /// The columns Cognito expects in this pool's CSV files.

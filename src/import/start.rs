@@ -1,12 +1,14 @@
 //! SPEC section 4: start the job, exactly once in effect. Deliveries come at
 //! least once, so a refusal because the job is no longer `Created` is read
-//! with `DescribeUserImportJob` to tell a duplicate from a dead job.
+//! with `DescribeUserImportJob` to tell a duplicate from a dead job. A job
+//! refused while still `Created` waits for its CSV or for the import slot
+//! (section 13, `slot`).
 
 use aws_sdk_cognitoidentityprovider::operation::start_user_import_job::StartUserImportJobError;
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::import::preflight;
+use crate::import::{preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, Started};
 use crate::resolve::ObjectHead;
 
@@ -30,10 +32,25 @@ pub async fn start_named(
             .await
             .map_err(|error| known.failed(error))?;
     }
-    match start_job(app, &ids).await {
-        Ok(started) => Ok(started.with(known)),
-        Err(error) => Err(known.failed(error)),
-    }
+    let started = match start_job(app, &ids).await {
+        Ok(Attempt::Started(started)) => Ok(*started),
+        Ok(Attempt::StillCreated) => Err(slot::refused_while_created(app, &ids).await),
+        Err(error) => Err(error),
+    };
+    started
+        .map(|started| started.with(known.clone()))
+        .map_err(|error| known.failed(error))
+}
+
+/// What a start did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attempt {
+    /// Started now, or found started by an earlier delivery (boxed: the
+    /// other variant is empty).
+    Started(Box<StartedJob>),
+    /// Refused, and the job is still `Created`: no CSV yet, or another job
+    /// holds the account's import slot; the caller tells which.
+    StillCreated,
 }
 
 impl StartedJob {
@@ -46,7 +63,7 @@ impl StartedJob {
     }
 }
 
-pub async fn start_job(app: &App, ids: &JobRef) -> Result<StartedJob, ImportError> {
+pub async fn start_job(app: &App, ids: &JobRef) -> Result<Attempt, ImportError> {
     let what = format!("StartUserImportJob {} in {}", ids.job_id, ids.user_pool_id);
     let result = app
         .clients
@@ -57,13 +74,13 @@ pub async fn start_job(app: &App, ids: &JobRef) -> Result<StartedJob, ImportErro
         .send()
         .await;
     match result {
-        Ok(output) => Ok(StartedJob {
+        Ok(output) => Ok(Attempt::Started(Box::new(StartedJob {
             job: output
                 .user_import_job()
                 .map(ImportJob::from)
                 .unwrap_or_else(|| fallback(ids)),
             already_started: false,
-        }),
+        }))),
         Err(error)
             if matches!(
                 error.as_service_error(),
@@ -71,7 +88,10 @@ pub async fn start_job(app: &App, ids: &JobRef) -> Result<StartedJob, ImportErro
             ) =>
         {
             let job = describe_job(app, ids).await?;
-            after_precondition(ids, job)
+            Ok(match after_precondition(ids, job)? {
+                Some(started) => Attempt::Started(Box::new(started)),
+                None => Attempt::StillCreated,
+            })
         }
         Err(error) => Err(classify_sdk_error(Service::Cognito, &what, &error)),
     }
@@ -107,14 +127,16 @@ fn fallback(ids: &JobRef) -> ImportJob {
 }
 
 /// Start was refused (or create mode found the job past `Created`): the
-/// job's status says why.
-pub fn after_precondition(ids: &JobRef, job: ImportJob) -> Result<StartedJob, ImportError> {
+/// job's status says why. `Ok(None)`: still `Created`.
+pub fn after_precondition(ids: &JobRef, job: ImportJob) -> Result<Option<StartedJob>, ImportError> {
     let (pool, id) = (&ids.user_pool_id, &ids.job_id);
     match job.status.as_deref() {
-        Some("Pending" | "InProgress" | "Stopping" | "Stopped" | "Succeeded" | "Failed") => Ok(StartedJob {
-            job,
-            already_started: true,
-        }),
+        Some("Pending" | "InProgress" | "Stopping" | "Stopped" | "Succeeded" | "Failed") => {
+            Ok(Some(StartedJob {
+                job,
+                already_started: true,
+            }))
+        }
         Some("Expired") => Err(ImportError::new(
             ErrorKind::ImportJobExpired,
             format!(
@@ -122,13 +144,7 @@ pub fn after_precondition(ids: &JobRef, job: ImportJob) -> Result<StartedJob, Im
                  within 24 hours of creation); create a new job, upload the CSV again and drop a new file"
             ),
         )),
-        Some("Created") => Err(ImportError::new(
-            ErrorKind::CsvNotUploaded,
-            format!(
-                "import job {id} in {pool} has no CSV yet (Cognito: No csv file was uploaded); \
-                 upload it to the job's pre-signed URL; the delivery will be retried"
-            ),
-        )),
+        Some("Created") => Ok(None),
         other => Err(ImportError::new(
             ErrorKind::ServiceUnavailable,
             format!(

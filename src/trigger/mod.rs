@@ -15,12 +15,15 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3EventRecord;
-use aws_lambda_events::event::sqs::SqsMessage as SqsRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ErrorKind, ImportError};
 use crate::model::{ObjectRef, WorkItem};
+
+pub mod sqs;
+
+pub use sqs::{Delivery, SqsMessage};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Invocation {
@@ -38,14 +41,6 @@ pub enum Invocation {
         /// `Object`), for the results files (SPEC section 12).
         object: Option<ObjectRef>,
     },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SqsMessage {
-    /// `None` when the record has none: then a retryable failure can only be
-    /// reported by failing the whole batch.
-    pub message_id: Option<String>,
-    pub items: Vec<WorkItem>,
 }
 
 pub fn parse(event: &Value) -> Result<Invocation, ImportError> {
@@ -139,7 +134,7 @@ fn parse_records(records: &Value) -> Result<Invocation, ImportError> {
     };
     match event_source(&records[0]) {
         Some("aws:s3") => Ok(Invocation::Summary(records.iter().map(s3_item).collect())),
-        Some("aws:sqs") => Ok(Invocation::Sqs(records.iter().map(sqs_message).collect())),
+        Some("aws:sqs") => Ok(Invocation::Sqs(records.iter().map(sqs::message).collect())),
         _ => Err(unsupported(
             "Records[*].eventSource must be \"aws:s3\" or \"aws:sqs\"",
         )),
@@ -197,7 +192,7 @@ impl From<S3EventRecord> for S3Record {
     }
 }
 
-fn invalid(object: Option<ObjectRef>, why: String) -> WorkItem {
+pub(crate) fn invalid(object: Option<ObjectRef>, why: String) -> WorkItem {
     WorkItem::Invalid {
         object,
         error: unsupported(&why),
@@ -319,40 +314,6 @@ fn eventbridge_item(event: &Value) -> WorkItem {
     created_or_ignored(object_ref, detail_type == "Object Created", &detail_type)
 }
 
-/// One SQS message: its body is an S3 notification (or S3 test event) or an
-/// EventBridge S3 event.
-fn sqs_message(record: &Value) -> SqsMessage {
-    let (message_id, source, body) = match SqsRecord::deserialize(record) {
-        Ok(typed) => (typed.message_id, typed.event_source, typed.body),
-        Err(_) => {
-            let text = |name: &str| record[name].as_str().map(str::to_string);
-            (text("messageId"), text("eventSource"), text("body"))
-        }
-    };
-    let items = if source.as_deref() != Some("aws:sqs") {
-        vec![invalid(
-            None,
-            "a record's eventSource is not \"aws:sqs\"".into(),
-        )]
-    } else {
-        match serde_json::from_str::<Value>(body.as_deref().unwrap_or_default()) {
-            Ok(body) => body_items(&body),
-            Err(_) => vec![invalid(None, "an SQS message body is not JSON".into())],
-        }
-    };
-    SqsMessage { message_id, items }
-}
-
-fn body_items(body: &Value) -> Vec<WorkItem> {
-    match parse(body) {
-        Ok(Invocation::Summary(items)) => items,
-        _ => vec![invalid(
-            None,
-            "an SQS message body is neither an S3 notification nor an EventBridge S3 event".into(),
-        )],
-    }
-}
-
 /// S3 notification keys are form-encoded: `+` is a space, `%XX` a byte.
 /// A `%` not followed by two hex digits is kept as it is. `None` when the
 /// bytes are not UTF-8.
@@ -387,6 +348,7 @@ fn hex(byte: &u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage as SqsRecord;
     use serde_json::json;
 
     fn s3_record(event_name: &str, key: &str) -> Value {

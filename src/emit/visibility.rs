@@ -1,0 +1,155 @@
+//! SPEC section 13, waiting: a queued drop listed because it waits for
+//! something to finish (`ImportSlotBusy`, `CsvNotUploaded`,
+//! `ImportPartsRemaining`) is tried again about when that may have happened,
+//! not after the queue's own visibility timeout (at least the function's
+//! timeout). Its visibility is set to `SLOT_WAIT_SECONDS` times its receive
+//! count, at most 900 s: a backoff that grows with each try.
+//!
+//! The messages a FIFO batch held back behind it are released at once
+//! (visibility 0): SQS delivers nothing of a message group while any of its
+//! messages is in flight, so held-back messages left in flight for the
+//! queue's timeout would hold the head back too. Released, they wait behind
+//! the head, in order, and come again with it.
+//!
+//! A failed call is logged and changes nothing else: the message is listed
+//! all the same, and comes back after the queue's visibility timeout.
+
+use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
+
+use crate::app::App;
+use crate::deadline::Deadline;
+use crate::emit::outcome::MessageOutcome;
+
+/// The longest wait set, in seconds.
+pub const MAX_WAIT_SECONDS: u64 = 900;
+/// `ChangeMessageVisibilityBatch` takes at most 10 entries.
+const MAX_BATCH: usize = 10;
+
+/// `SLOT_WAIT_SECONDS` x the receive count, at most [`MAX_WAIT_SECONDS`].
+pub fn wait_seconds(slot_wait_seconds: u32, receive_count: u32) -> i32 {
+    let wait = u64::from(slot_wait_seconds)
+        .saturating_mul(u64::from(receive_count.max(1)))
+        .min(MAX_WAIT_SECONDS);
+    i32::try_from(wait).unwrap_or(MAX_WAIT_SECONDS as i32)
+}
+
+/// Sets the visibility of every waiting message and releases the held-back
+/// ones, before the invocation's answer is due.
+pub async fn set(app: &App, messages: &[MessageOutcome], deadline: Deadline) {
+    let work = async {
+        for message in messages.iter().filter(|m| m.waits()) {
+            wait(app, message).await;
+        }
+        release(app, messages).await;
+    };
+    if deadline.before_answer(work).await.is_none() {
+        tracing::warn!(
+            "no time left to set the visibility of the waiting messages; they come back after \
+             the queue's visibility timeout"
+        );
+    }
+}
+
+async fn wait(app: &App, message: &MessageOutcome) {
+    let delivery = &message.delivery;
+    let message_id = message.message_id.as_deref().unwrap_or_default();
+    let seconds = wait_seconds(app.config.slot_wait_seconds, delivery.receive_count);
+    let (Some(url), Some(handle)) = (delivery.queue_url(), delivery.receipt_handle.as_deref())
+    else {
+        tracing::warn!(
+            message_id,
+            "the message names no queue or receipt handle; it comes back after the queue's \
+             visibility timeout"
+        );
+        return;
+    };
+    let result = app
+        .clients
+        .sqs
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(handle)
+        .visibility_timeout(seconds)
+        .send()
+        .await;
+    match result {
+        Ok(_) => tracing::info!(
+            message_id,
+            receive_count = delivery.receive_count,
+            visibility_seconds = seconds,
+            "the message waits before it is tried again"
+        ),
+        Err(error) => tracing::warn!(
+            message_id,
+            queue_url = url,
+            error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
+            "ChangeMessageVisibility failed; the message comes back after the queue's visibility timeout"
+        ),
+    }
+}
+
+/// Visibility 0 for the messages a FIFO batch held back.
+async fn release(app: &App, messages: &[MessageOutcome]) {
+    let held: Vec<&MessageOutcome> = messages.iter().filter(|m| m.held_back).collect();
+    let Some(url) = held.iter().find_map(|m| m.delivery.queue_url()) else {
+        return;
+    };
+    for chunk in held.chunks(MAX_BATCH) {
+        let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(format!("m{i}"))
+                    .set_receipt_handle(m.delivery.receipt_handle.clone())
+                    .visibility_timeout(0)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let sent = entries.len();
+        let result = app
+            .clients
+            .sqs
+            .change_message_visibility_batch()
+            .queue_url(&url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        match result {
+            Ok(output) if output.failed().is_empty() => {
+                tracing::debug!(messages = sent, "held-back messages released")
+            }
+            Ok(output) => tracing::warn!(
+                failed = output.failed().len(),
+                "some held-back messages could not be released; they come back after the \
+                 queue's visibility timeout"
+            ),
+            Err(error) => tracing::warn!(
+                queue_url = url,
+                error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
+                "ChangeMessageVisibilityBatch failed; the held-back messages come back after \
+                 the queue's visibility timeout"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_grows_with_each_receive_up_to_900_seconds() {
+        assert_eq!(wait_seconds(60, 1), 60);
+        assert_eq!(wait_seconds(60, 2), 120);
+        assert_eq!(wait_seconds(60, 15), 900);
+        assert_eq!(wait_seconds(60, 16), 900);
+        assert_eq!(wait_seconds(60, 0), 60);
+        assert_eq!(wait_seconds(900, u32::MAX), 900);
+        assert_eq!(wait_seconds(1, 7), 7);
+    }
+}
