@@ -136,6 +136,9 @@ pub struct ImportError {
     pub message: String,
     /// `InvalidCsv` only: what the preflight check found (SPEC section 10).
     pub csv_problems: Option<Box<CsvProblems>>,
+    /// `ObjectChanged` only: the jobs of the drop's parts already started
+    /// (SPEC section 14), in part order.
+    pub started_jobs: Vec<String>,
 }
 
 /// The first problems of a refused CSV file, and how many there were in all.
@@ -151,6 +154,7 @@ impl ImportError {
             kind,
             message: message.into(),
             csv_problems: None,
+            started_jobs: Vec::new(),
         }
     }
 
@@ -171,6 +175,7 @@ impl ImportError {
                  fix the file and upload it again"
             ),
             csv_problems: Some(Box::new(CsvProblems { first, count })),
+            started_jobs: Vec::new(),
         }
     }
 

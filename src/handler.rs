@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::deadline::Deadline;
 use crate::emit::outcome::{self, MessageOutcome, RecordOutcome};
 use crate::emit::visibility;
-use crate::error::ImportError;
-use crate::import::{create, start};
+use crate::error::{ErrorKind, ImportError};
+use crate::import::{create, parts, start};
 use crate::model::{Known, WorkItem};
 use crate::resolve::validate::{check_allowed, parse_ids};
 use crate::resolve::{self, Resolved};
@@ -63,13 +63,14 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             user_pool_id,
             job_id,
             object,
+            part,
         } => {
             let ids = parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))?;
             check_allowed(
                 app.config.allowed_user_pool_ids.as_deref(),
                 &ids.user_pool_id,
             )?;
-            track::track(app, &ids, object.as_ref(), deadline).await
+            track::track(app, &ids, object.as_ref(), part, deadline).await
         }
     }
 }
@@ -158,7 +159,14 @@ async fn process(app: &App, item: WorkItem, deadline: Deadline) -> RecordOutcome
                     user_pool_id,
                     head,
                     known,
-                }) => create::create_and_start(app, head, user_pool_id, known).await,
+                    announced,
+                }) => create::create_and_start(app, head, user_pool_id, known, announced).await,
+                Err(failure) if failure.error.kind == ErrorKind::ObjectNotFound => {
+                    match failure.known.object.clone() {
+                        Some(object) => Err(parts::vanished(app, &object, failure).await),
+                        None => Err(failure),
+                    }
+                }
                 Err(failure) => Err(failure),
             };
             Ok(RecordOutcome::from(started))

@@ -111,6 +111,8 @@ pub struct Known {
     pub job_id: Option<String>,
     /// Create mode (SPEC section 10): the function creates (or finds) the job.
     pub created_job: bool,
+    /// The part of a drop cut into parts (SPEC section 14) the record is at.
+    pub part: Option<PartRef>,
 }
 
 impl Known {
@@ -135,6 +137,32 @@ impl Known {
             error,
             known: Box::new(self.clone()),
         }
+    }
+}
+
+/// Part `number` of `count` of a drop (SPEC section 14), and its source's
+/// data rows (the first data row is 1) when the plan is at hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartRef {
+    pub number: u64,
+    pub count: u64,
+    pub first_line: Option<u64>,
+    pub last_line: Option<u64>,
+}
+
+impl PartRef {
+    /// `{"Number", "Count", "FirstLine", "LastLine"}`, the lines when known.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("Number".into(), self.number.into());
+        map.insert("Count".into(), self.count.into());
+        if let Some(first) = self.first_line {
+            map.insert("FirstLine".into(), first.into());
+        }
+        if let Some(last) = self.last_line {
+            map.insert("LastLine".into(), last.into());
+        }
+        Value::Object(map)
     }
 }
 

@@ -197,8 +197,13 @@ async fn only_the_first_20_problems_are_listed_with_the_true_count() {
 }
 
 #[tokio::test]
-async fn an_oversized_file_is_refused_from_head_object_alone() {
-    let h = create_harness().await;
+async fn without_a_results_prefix_an_oversized_file_is_refused_from_head_object_alone() {
+    // Over one job's bytes a file needs parts (SPEC section 14), whose plan
+    // lives under RESULTS_PREFIX: with none, it is refused before any call.
+    let mut config = test_config();
+    config.cloudwatch_logs_role_arn = Some(ROLE.into());
+    config.results_prefix = String::new();
+    let h = harness_with(config).await;
     let body = vec![b'a'; 104_857_601];
     h.emulator
         .put_object(BUCKET, KEY, body, &[("user-pool-id", POOL)]);
@@ -206,7 +211,10 @@ async fn an_oversized_file_is_refused_from_head_object_alone() {
     let summary = h.invoke(created(KEY)).await.unwrap();
 
     assert_eq!(summary["Results"][0]["Error"]["Type"], "CsvTooLarge");
+    let message = summary["Results"][0]["Error"]["Message"].as_str().unwrap();
+    assert!(message.contains("RESULTS_PREFIX is empty"), "{message}");
     assert_eq!(h.emulator.count("GetObject"), 0);
+    assert_eq!(h.emulator.count("ListUserImportJobs"), 0);
     assert_eq!(h.emulator.count("GetCSVHeader"), 0);
     assert_eq!(h.emulator.count("CreateUserImportJob"), 0);
     assert_eq!(

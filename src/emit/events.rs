@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{ImportJob, Known, LogLocation, ObjectRef};
+use crate::model::{ImportJob, Known, LogLocation, PartRef};
 
 pub const STARTED: &str = "User Import Job Started";
 pub const START_FAILED: &str = "User Import Job Start Failed";
@@ -25,23 +25,22 @@ pub struct Event {
     pub detail: Value,
 }
 
-pub fn started(
-    app: &App,
-    job: &ImportJob,
-    object: Option<&ObjectRef>,
-    already_started: bool,
-    created_job: bool,
-) -> Event {
+/// A started (or already started) job, with the object, the mode and, for
+/// a part of a drop, the part (SPEC sections 5, 10 and 14).
+pub fn started(app: &App, job: &ImportJob, known: &Known, already_started: bool) -> Event {
     let mut detail = Map::new();
     detail.insert(
         "UserImportJob".into(),
         job.to_json(app.config.emit_presigned_url),
     );
-    if let Some(object) = object {
+    if let Some(object) = &known.object {
         detail.insert("Object".into(), object.to_json());
     }
     detail.insert("AlreadyStarted".into(), already_started.into());
-    detail.insert("CreatedJob".into(), created_job.into());
+    detail.insert("CreatedJob".into(), known.created_job.into());
+    if let Some(part) = &known.part {
+        detail.insert("Part".into(), part.to_json());
+    }
     Event {
         detail_type: STARTED,
         detail: Value::Object(detail),
@@ -69,15 +68,33 @@ pub fn start_failed(error: &ImportError, known: &Known) -> Event {
         detail.insert("Problems".into(), json!(csv.first));
         detail.insert("ProblemCount".into(), csv.count.into());
     }
+    if let Some(part) = &known.part {
+        detail.insert("Part".into(), part.to_json());
+    }
+    if !error.started_jobs.is_empty() {
+        detail.insert("StartedJobs".into(), json!(error.started_jobs));
+    }
     Event {
         detail_type: START_FAILED,
         detail: Value::Object(detail),
     }
 }
 
-/// SPEC sections 11 and 12: a finished job, where its per-user lines are,
-/// and what they say when some users did not make it.
-pub fn completed(app: &App, job: &ImportJob, logs: &LogLocation, results: Option<Value>) -> Event {
+/// What a Completed event holds beside the job record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Completion {
+    /// SPEC section 12: what became of the users that did not make it.
+    pub results: Option<Value>,
+    /// SPEC section 14: the part of a drop this job imported.
+    pub part: Option<PartRef>,
+    /// SPEC section 14: the whole drop, on the last part's event once every
+    /// part's job is terminal.
+    pub drop: Option<Value>,
+}
+
+/// SPEC sections 11, 12 and 14: a finished job, where its per-user lines
+/// are, what they say when some users did not make it, and its part.
+pub fn completed(app: &App, job: &ImportJob, logs: &LogLocation, completion: Completion) -> Event {
     let mut detail = Map::new();
     detail.insert(
         "UserImportJob".into(),
@@ -87,8 +104,14 @@ pub fn completed(app: &App, job: &ImportJob, logs: &LogLocation, results: Option
         "Logs".into(),
         json!({"LogGroup": logs.group, "LogStream": logs.stream}),
     );
-    if let Some(results) = results {
+    if let Some(results) = completion.results {
         detail.insert("Results".into(), results);
+    }
+    if let Some(part) = completion.part {
+        detail.insert("Part".into(), part.to_json());
+    }
+    if let Some(drop) = completion.drop {
+        detail.insert("Drop".into(), drop);
     }
     Event {
         detail_type: COMPLETED,

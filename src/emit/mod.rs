@@ -9,5 +9,5 @@ pub mod outcome;
 pub mod visibility;
 
 pub use events::{
-    completed, publish, start_failed, started, Event, COMPLETED, STARTED, START_FAILED,
+    completed, publish, start_failed, started, Completion, Event, COMPLETED, STARTED, START_FAILED,
 };

@@ -85,9 +85,8 @@ impl RecordOutcome {
             (Outcome::Started | Outcome::AlreadyStarted, Some(job)) => Some(emit::started(
                 app,
                 job,
-                self.known.object.as_ref(),
+                &self.known,
                 self.outcome == Outcome::AlreadyStarted,
-                self.known.created_job,
             )),
             (Outcome::Failed(error), _) if !error.is_retryable() => {
                 Some(emit::start_failed(error, &self.known))
@@ -343,6 +342,9 @@ fn direct_response(
     // Only create mode says so: the section 2 shapes stay as they are.
     if record.known.created_job {
         map.insert("CreatedJob".into(), true.into());
+    }
+    if let Some(part) = &record.known.part {
+        map.insert("Part".into(), part.to_json());
     }
     Ok(Value::Object(map))
 }

@@ -10,112 +10,144 @@
 //! is replaced. The import slot (section 13) is checked before anything is
 //! created or read.
 
-use sha2::{Digest, Sha256};
-
 use crate::app::App;
+use crate::csv_check;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::jobs::{self, Pages};
+use crate::import::parts::{self, plan};
 use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
-use crate::import::{preflight, slot};
+use crate::import::{names, preflight, slot, upload};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, Started};
 use crate::resolve::{self, ObjectHead};
 
-/// Cognito's limit on `JobName`.
-const MAX_JOB_NAME: usize = 128;
+pub use crate::import::names::job_name;
 
-/// `s3-<first 16 hex of SHA-256(bucket \n key \n version-or-ETag)>-<file name>`,
-/// the file name with every character outside `[A-Za-z0-9._-]` made `-`, the
-/// whole cut to 128 characters.
-pub fn job_name(object: &ObjectRef) -> String {
-    let revision = object
-        .version_id
-        .as_deref()
-        .or(object.etag.as_deref())
-        .unwrap_or_default();
-    let digest = Sha256::digest(format!("{}\n{}\n{revision}", object.bucket, object.key));
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    let file = object.key.rsplit('/').next().unwrap_or_default();
-    let safe: String = file
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("s3-{hex}-{safe}")
-        .chars()
-        .take(MAX_JOB_NAME)
-        .collect()
+/// What create mode knows of a drop once its pool is listed.
+pub(crate) struct Drop<'a> {
+    pub(crate) app: &'a App,
+    /// The object as `HeadObject` saw it: its version, or its ETag, pins
+    /// every read.
+    pub(crate) head: &'a ObjectHead,
+    pub(crate) pool: String,
+    /// The drop's 16 hex digits: its jobs' names and its plan's key.
+    pub(crate) hash: String,
+    /// Every job of the pool, newest first.
+    pub(crate) pool_jobs: Vec<ImportJob>,
 }
 
 /// The whole of create mode for one object whose metadata names `pool`
-/// (allowed, checked). A failure names the job once one is known.
+/// (allowed, checked). `announced`: the object as the event named it. A
+/// failure names the job once one is known.
 pub async fn create_and_start(
     app: &App,
     head: ObjectHead,
     pool: String,
     known: Known,
+    announced: ObjectRef,
 ) -> Result<Started, Failure> {
-    preflight::refuse_by_size(&head).map_err(|error| known.failed(error))?;
-    let name = job_name(&head.object);
+    preflight::refuse_by_size(app, &head).map_err(|error| known.failed(error))?;
     let pool_jobs = jobs::list(app, &pool, Pages::All)
         .await
         .map_err(|error| known.failed(error))?;
-    let ours = usable(&pool_jobs, &name).cloned();
-    if let Some(job) = ours.as_ref().filter(|job| !is_created(job)) {
+    parts::check_announced(&announced, &head.object, &pool_jobs)
+        .map_err(|error| known.failed(error))?;
+    let drop = Drop {
+        app,
+        hash: names::drop_hash(&head.object),
+        head: &head,
+        pool,
+        pool_jobs,
+    };
+    if let Some(count) = parts::count_started(&drop) {
+        return parts::resume(&drop, count, None, known).await;
+    }
+    let name = job_name(&head.object);
+    match usable(&drop.pool_jobs, &name).cloned() {
+        Some(job) => single(&drop, job, known).await,
+        None => first_receive(&drop, known).await,
+    }
+}
+
+/// No job of the drop exists yet: the slot, then the preflight (or the plan
+/// an earlier receive made), then one job or the first part.
+async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure> {
+    let waiting = format!("the import of {} into {}", drop.head.object, drop.pool);
+    if let Err(error) = slot_free(drop, &waiting).await {
+        return Err(known.failed(error));
+    }
+    let app = drop.app;
+    // A plan without a job: an earlier receive cut the file and failed
+    // before its first part's job existed. Looked for only where parts can
+    // be, so a small file costs what section 10 says and no more.
+    let plan = match could_need_parts(app, drop.head) {
+        false => None,
+        true => plan::read(app, &drop.head.object.bucket, &drop.hash)
+            .await
+            .map_err(|error| known.failed(error))?
+            .filter(|plan| plan.is_of(&drop.head.object)),
+    };
+    if let Some(plan) = plan {
+        return parts::resume(drop, plan.count(), Some(plan), known).await;
+    }
+    let cut = preflight::check_parted(app, drop.head, &drop.pool)
+        .await
+        .map_err(|error| known.failed(error))?;
+    if cut.parts.len() <= 1 {
+        let job = create_settled(app, &drop.pool, &job_name(&drop.head.object))
+            .await
+            .map_err(|error| known.failed(error))?;
+        return single(drop, job, known).await;
+    }
+    parts::begin(drop, &cut, known).await
+}
+
+/// Whether the file can be over one job's limits: more bytes than a job
+/// takes, or more than `PART_MAX_ROWS` (every row takes a byte at least).
+fn could_need_parts(app: &App, head: &ObjectHead) -> bool {
+    if app.config.results_prefix.is_empty() {
+        return false;
+    }
+    let size = head.size.and_then(|size| u64::try_from(size).ok());
+    size.is_none_or(|size| size > csv_check::MAX_BYTES || size > app.config.part_max_rows)
+}
+
+/// SPEC section 10 for a file of one part, its job in hand (found or just
+/// created): started before, or uploaded and started now.
+async fn single(drop: &Drop<'_>, job: ImportJob, known: Known) -> Result<Started, Failure> {
+    let ids = ids_of(&drop.pool, &job);
+    let known = known.with_ids(&ids);
+    if !is_created(&job) {
         // Started by an earlier delivery: that is the outcome, whoever holds
         // the slot now.
-        let ids = ids_of(&pool, job);
-        let known = known.with_ids(&ids);
-        return match start::after_precondition(&ids, job.clone()) {
+        return match start::after_precondition(&ids, job) {
             Ok(Some(started)) => Ok(started.with(known)),
-            Ok(None) | Err(_) => Err(known.failed(no_job(&name))),
+            Ok(None) | Err(_) => Err(known.failed(no_job(&ids.job_id))),
         };
     }
-    let waiting = match &ours {
-        Some(job) => format!(
-            "import job {} in {pool}",
-            job.job_id.as_deref().unwrap_or_default()
-        ),
-        None => format!("the import of {} into {pool}", head.object),
+    // A job of this name exists only once the file passed the preflight (the
+    // name pins the object's version or ETag): straight to the upload, once
+    // the slot is free.
+    let waiting = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
+    let started = match slot_free(drop, &waiting).await {
+        Ok(()) => upload_and_start(drop.app, drop.head, job, &ids).await,
+        Err(error) => Err(error),
     };
-    // SPEC section 13: while another job holds the slot, nothing is created
-    // and nothing is read, so a waiting drop costs a listing per receive.
-    let holder = match slot::active_in(&pool_jobs) {
-        Some(holder) => Some(holder),
-        None => slot::holder_elsewhere(app, &pool)
-            .await
-            .map_err(|error| known.failed(error))?,
-    };
-    if let Some(holder) = holder {
-        let known = match &ours {
-            Some(job) => known.with_ids(&ids_of(&pool, job)),
-            None => known,
-        };
-        return Err(known.failed(slot::busy(&waiting, Some(&holder))));
-    }
-    let job = match ours {
-        // A job of this name exists only once the file passed the preflight
-        // (the name pins the object's version or ETag): straight to the upload.
-        Some(job) => job,
-        None => {
-            preflight::check(app, &head, &pool)
-                .await
-                .map_err(|error| known.failed(error))?;
-            create_settled(app, &pool, &name)
-                .await
-                .map_err(|error| known.failed(error))?
-        }
-    };
-    let ids = ids_of(&pool, &job);
-    let known = known.with_ids(&ids);
-    upload_and_start(app, &head, job, &ids)
-        .await
+    started
         .map(|started| started.with(known.clone()))
         .map_err(|error| known.failed(error))
+}
+
+/// SPEC section 13: while another job holds the slot, nothing is created and
+/// nothing is read, so a waiting drop costs a listing per receive.
+pub(crate) async fn slot_free(drop: &Drop<'_>, waiting: &str) -> Result<(), ImportError> {
+    let holder = match slot::active_in(&drop.pool_jobs) {
+        Some(holder) => Some(holder),
+        None => slot::holder_elsewhere(drop.app, &drop.pool).await?,
+    };
+    match holder {
+        Some(holder) => Err(slot::busy(waiting, Some(&holder))),
+        None => Ok(()),
+    }
 }
 
 /// Uploads the file to a `Created` job and starts it. A job found past
@@ -130,10 +162,14 @@ async fn upload_and_start(
         return start::after_precondition(ids, job)?.ok_or_else(|| no_job(&ids.job_id));
     }
     upload(app, head, &job, ids).await?;
+    start_uploaded(app, ids).await
+}
+
+/// Starts a job whose CSV the function uploaded itself: a refusal now is the
+/// slot, taken between the check and the start (SPEC section 13).
+pub(crate) async fn start_uploaded(app: &App, ids: &JobRef) -> Result<StartedJob, ImportError> {
     match start_job(app, ids).await? {
         Attempt::Started(started) => Ok(*started),
-        // The function uploaded the CSV itself: a refusal now is the slot,
-        // taken between the check and the start (SPEC section 13).
         Attempt::StillCreated => {
             let holder = slot::holder(app, &ids.user_pool_id).await.ok().flatten();
             let waiting = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
@@ -142,11 +178,11 @@ async fn upload_and_start(
     }
 }
 
-fn is_created(job: &ImportJob) -> bool {
+pub(crate) fn is_created(job: &ImportJob) -> bool {
     job.status.as_deref() == Some("Created")
 }
 
-fn ids_of(pool: &str, job: &ImportJob) -> JobRef {
+pub(crate) fn ids_of(pool: &str, job: &ImportJob) -> JobRef {
     JobRef {
         user_pool_id: pool.to_string(),
         job_id: job.job_id.clone().unwrap_or_default(),
@@ -155,13 +191,13 @@ fn ids_of(pool: &str, job: &ImportJob) -> JobRef {
 
 /// The job of this name that is used: the oldest that is not `Expired` (an
 /// expired one is replaced by a new job of the same name, SPEC section 13).
-fn usable<'a>(jobs: &'a [ImportJob], name: &str) -> Option<&'a ImportJob> {
+pub(crate) fn usable<'a>(jobs: &'a [ImportJob], name: &str) -> Option<&'a ImportJob> {
     jobs::oldest(jobs.iter().filter(|job| {
         job.job_name.as_deref() == Some(name) && job.status.as_deref() != Some("Expired")
     }))
 }
 
-fn no_job(name: &str) -> ImportError {
+pub(crate) fn no_job(name: &str) -> ImportError {
     ImportError::new(
         ErrorKind::ServiceUnavailable,
         format!("CreateUserImportJob {name}: Cognito returned no job; it will be retried"),
@@ -170,7 +206,11 @@ fn no_job(name: &str) -> ImportError {
 
 /// Creates the job, then settles on the oldest usable job of that name: a
 /// racing delivery may have created one too, and both pick the same.
-async fn create_settled(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportError> {
+pub(crate) async fn create_settled(
+    app: &App,
+    pool: &str,
+    name: &str,
+) -> Result<ImportJob, ImportError> {
     let created = create(app, pool, name).await?;
     let named = jobs::list(app, pool, Pages::All).await?;
     Ok(usable(&named, name).cloned().unwrap_or(created))
@@ -209,14 +249,7 @@ async fn upload(
     ids: &JobRef,
 ) -> Result<(), ImportError> {
     let what = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
-    let uploader = app.uploader.as_ref().ok_or_else(|| {
-        ImportError::new(
-            ErrorKind::UploadFailed,
-            format!(
-                "{what}: no upload client (create mode needs CLOUDWATCH_LOGS_ROLE_ARN at init)"
-            ),
-        )
-    })?;
+    let uploader = upload::uploader(app, &what)?;
     let url = pre_signed_url(app, job, ids, &what).await?;
     let object = resolve::get_object(app, &head.object).await?;
     let length = object
@@ -233,7 +266,7 @@ async fn upload(
 
 /// The job's upload URL: from the record in hand, or read again when that
 /// record came without one.
-async fn pre_signed_url(
+pub(crate) async fn pre_signed_url(
     app: &App,
     job: &ImportJob,
     ids: &JobRef,
@@ -249,55 +282,4 @@ async fn pre_signed_url(
             format!("{what}: Cognito returned no pre-signed URL; the delivery will be retried"),
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn object(key: &str, version: Option<&str>, etag: Option<&str>) -> ObjectRef {
-        ObjectRef {
-            etag: etag.map(str::to_string),
-            ..ObjectRef::new("drop-bucket", key, version.map(str::to_string))
-        }
-    }
-
-    // Expected digests from `printf 'drop-bucket\n<key>\n<revision>' | sha256sum`.
-    #[test]
-    fn job_name_is_the_spec_derivation() {
-        let name = job_name(&object("imports/users 2026.csv", Some("v1"), Some("abc")));
-        assert_eq!(name, "s3-34a651bf0934651b-users-2026.csv");
-    }
-
-    #[test]
-    fn job_name_uses_the_etag_without_a_version() {
-        let by_etag = job_name(&object("a.csv", None, Some("0123abcd")));
-        assert_eq!(by_etag, "s3-bbcbbdb21f7a942f-a.csv");
-        assert_ne!(by_etag, job_name(&object("a.csv", None, Some("other"))));
-    }
-
-    #[test]
-    fn a_null_version_counts_as_unversioned() {
-        // Versioning suspended: every new file at the key is version "null",
-        // so only the ETag tells them apart.
-        let first = object("a.csv", Some("null"), Some("0123abcd"));
-        assert_eq!(first.version_id, None);
-        assert_eq!(
-            job_name(&first),
-            job_name(&object("a.csv", None, Some("0123abcd")))
-        );
-        assert_ne!(
-            job_name(&first),
-            job_name(&object("a.csv", Some("null"), Some("ffff0000")))
-        );
-    }
-
-    #[test]
-    fn job_name_replaces_each_character_and_is_cut_to_128() {
-        let name = job_name(&object("dir/\u{fc} +x;y.csv", Some("v"), None));
-        assert_eq!(name, "s3-d634ce9d5803969e----x-y.csv");
-        let long = job_name(&object(&"n".repeat(300), Some("v"), None));
-        assert_eq!(long.chars().count(), 128);
-        assert!(long.starts_with("s3-"));
-    }
 }

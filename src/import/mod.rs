@@ -8,6 +8,8 @@
 
 pub mod create;
 pub mod jobs;
+pub mod names;
+pub mod parts;
 pub mod preflight;
 pub mod slot;
 pub mod start;

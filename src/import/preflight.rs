@@ -1,24 +1,85 @@
 //! SPEC section 10 step 1: the file is checked before Cognito sees it, read
-//! from S3 as a stream and fed chunk by chunk to the checker, so that a
-//! 100 MB file never sits in memory whole.
+//! from S3 as a stream and fed chunk by chunk to the checker, so that a file
+//! never sits in memory whole. In create mode the same pass cuts the file
+//! into parts (section 14).
 
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::app::App;
-use crate::csv_check::{self, CsvChecker, TooLarge};
+use crate::csv_check::lines::LineSplitter;
+use crate::csv_check::parts::{Cut, Cutter, PartLimits, MAX_PARTS};
+use crate::csv_check::{self, CsvChecker, Report, TooLarge};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::resolve::{self, ObjectHead};
 
-/// Checks the object against Cognito's CSV rules for `pool`: `CsvTooLarge`
-/// (from `HeadObject` alone when the size says so), `InvalidCsv` with its
-/// problems, or `Ok` for a file Cognito can import.
+/// Checks the object against Cognito's CSV rules for `pool` as one file
+/// (`VALIDATE_CSV` before a plain start): `CsvTooLarge` (from `HeadObject`
+/// alone when the size says so), `InvalidCsv` with its problems, or `Ok` for
+/// a file Cognito can import in one job.
 pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), ImportError> {
     let what = head.object.to_string();
-    refuse_by_size(head)?;
+    let size = head.size.and_then(|size| u64::try_from(size).ok());
+    if let Some(size) = size.filter(|&size| size > csv_check::MAX_BYTES) {
+        return Err(too_large(&what, TooLarge::Bytes(size)));
+    }
     let columns = csv_header(app, pool).await?;
-    let mut checker = CsvChecker::new(&columns);
+    let checker = CsvChecker::new(&columns);
+    run(app, head, checker).await.map(|_| ())
+}
+
+/// Create mode (SPEC sections 10 and 14): the whole file checked once and
+/// cut into parts of at most `PART_MAX_ROWS` rows and 104,857,600 bytes,
+/// usernames unique within each part; the parts, or `CsvTooLarge` past 100
+/// of them, or `InvalidCsv` naming source lines.
+pub async fn check_parted(app: &App, head: &ObjectHead, pool: &str) -> Result<Cut, ImportError> {
+    refuse_by_size(app, head)?;
+    let columns = csv_header(app, pool).await?;
+    let checker = CsvChecker::parted(&columns, limits(app));
+    run(app, head, checker).await.map(|report| report.cut)
+}
+
+/// The parts of a file that passed the preflight before (its plan is to be
+/// made again): the file cut, not checked.
+pub async fn cut_only(app: &App, what: &str, body: ByteStream) -> Result<Cut, ImportError> {
+    // Lines of any length count their bytes; none is kept.
+    let mut lines = LineSplitter::new(1024);
+    let mut cutter = Cutter::new(limits(app));
+    let mut over = None;
+    stream(app, body, what, |chunk| {
+        lines
+            .feed(chunk, |line| {
+                if let Err(too) = cutter.line(line.number, line.input_len) {
+                    over.get_or_insert(too);
+                }
+            })
+            .map_err(|_| TooLarge::Rows(u64::MAX))?;
+        over.clone().map_or(Ok(()), Err)
+    })
+    .await?;
+    lines.finish(|line| {
+        if let Err(too) = cutter.line(line.number, line.input_len) {
+            over.get_or_insert(too);
+        }
+    });
+    match over {
+        Some(too) => Err(too_large(what, too)),
+        None => Ok(cutter.finish()),
+    }
+}
+
+/// One job's limits with `PART_MAX_ROWS`, and at most 100 parts.
+pub fn limits(app: &App) -> PartLimits {
+    PartLimits {
+        max_rows: app.config.part_max_rows,
+        max_bytes: csv_check::MAX_BYTES,
+        max_parts: MAX_PARTS,
+    }
+}
+
+async fn run(app: &App, head: &ObjectHead, mut checker: CsvChecker) -> Result<Report, ImportError> {
+    let what = head.object.to_string();
     let body = resolve::get_object(app, &head.object).await?.body;
-    feed(app, body, &mut checker, &what).await?;
+    stream(app, body, &what, |chunk| checker.feed(chunk)).await?;
     let report = checker.finish().map_err(|too| too_large(&what, too))?;
     if !report.is_valid() {
         return Err(ImportError::invalid_csv(
@@ -30,19 +91,48 @@ pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), Impor
     tracing::debug!(
         rows = report.rows,
         bytes = report.bytes,
+        parts = report.cut.parts.len(),
         "CSV preflight passed"
     );
-    Ok(())
+    Ok(report)
 }
 
 /// `CsvTooLarge` from `HeadObject` alone, before any Cognito call, when the
-/// size says so.
-pub fn refuse_by_size(head: &ObjectHead) -> Result<(), ImportError> {
-    let size = head.size.and_then(|size| u64::try_from(size).ok());
-    match size.filter(|&size| size > csv_check::MAX_BYTES) {
-        Some(size) => Err(too_large(&head.object.to_string(), TooLarge::Bytes(size))),
-        None => Ok(()),
+/// size says so: more than 100 parts' worth of bytes, or more than one job's
+/// when no plan can be kept (`RESULTS_PREFIX` empty).
+pub fn refuse_by_size(app: &App, head: &ObjectHead) -> Result<(), ImportError> {
+    let what = head.object.to_string();
+    let Some(size) = head.size.and_then(|size| u64::try_from(size).ok()) else {
+        return Ok(());
+    };
+    if size > MAX_PARTS * csv_check::MAX_BYTES {
+        return Err(too_large(&what, TooLarge::Parts(limits(app))));
     }
+    if size > csv_check::MAX_BYTES && app.config.results_prefix.is_empty() {
+        return Err(no_plan(
+            &what,
+            &format!(
+                "is {size} bytes, over one import job's {}",
+                csv_check::MAX_BYTES
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A file that needs parts cannot be imported without a plan, which lives
+/// under `RESULTS_PREFIX`.
+pub fn no_plan(what: &str, why: &str) -> ImportError {
+    ImportError::new(
+        ErrorKind::CsvTooLarge,
+        format!(
+            "{what} {why}, so it must be imported in parts, and RESULTS_PREFIX is empty: the \
+             parts' plan is kept under RESULTS_PREFIX; set it, or split the file into files of \
+             at most {} rows and {} bytes",
+            csv_check::MAX_ROWS,
+            csv_check::MAX_BYTES
+        ),
+    )
 }
 
 /// The columns Cognito expects in this pool's CSV files.
@@ -58,13 +148,14 @@ async fn csv_header(app: &App, pool: &str) -> Result<Vec<String>, ImportError> {
     Ok(output.csv_header().to_vec())
 }
 
-/// Streams the body into the checker. A body that stalls longer than one
-/// attempt's timeout fails retryably rather than waiting for the deadline.
-async fn feed(
+/// Streams the body into `feed`, chunk by chunk. A body that stalls longer
+/// than one attempt's timeout fails retryably rather than waiting for the
+/// deadline.
+async fn stream(
     app: &App,
     mut body: ByteStream,
-    checker: &mut CsvChecker,
     what: &str,
+    mut feed: impl FnMut(&[u8]) -> Result<(), TooLarge>,
 ) -> Result<(), ImportError> {
     let stall = app.config.timeouts.attempt;
     loop {
@@ -73,7 +164,7 @@ async fn feed(
             .map_err(|_| read_failed(what, "S3 stopped sending the object"))?;
         match next {
             None => return Ok(()),
-            Some(Ok(chunk)) => checker.feed(&chunk).map_err(|too| too_large(what, too))?,
+            Some(Ok(chunk)) => feed(&chunk).map_err(|too| too_large(what, too))?,
             Some(Err(_)) => return Err(read_failed(what, "the object's stream broke off")),
         }
     }

@@ -3,7 +3,11 @@
 //! stack (hyper 1, rustls on ring, as in `aws::http_client`), so the binary
 //! carries one TLS stack. The URL is a credential: it never reaches a log line or a message.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
@@ -87,6 +91,64 @@ impl Uploader {
     }
 }
 
+/// The upload client of create mode, or `UploadFailed` when it was not built
+/// at init.
+pub fn uploader<'a>(app: &'a crate::app::App, what: &str) -> Result<&'a Uploader, ImportError> {
+    app.uploader.as_ref().ok_or_else(|| {
+        ImportError::new(
+            ErrorKind::UploadFailed,
+            format!(
+                "{what}: no upload client (create mode needs CLOUDWATCH_LOGS_ROLE_ARN at init)"
+            ),
+        )
+    })
+}
+
+/// A part's body (SPEC section 14): the header line, then the part's rows
+/// as they stream from S3.
+pub fn header_then(header: Bytes, rest: ByteStream) -> SdkBody {
+    SdkBody::from_body_1_x(HeaderThen {
+        header: (!header.is_empty()).then_some(header),
+        rest: rest.into_inner(),
+    })
+}
+
+struct HeaderThen {
+    header: Option<Bytes>,
+    rest: SdkBody,
+}
+
+impl http_body::Body for HeaderThen {
+    type Data = Bytes;
+    type Error = aws_smithy_types::body::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if let Some(header) = this.header.take() {
+            return Poll::Ready(Some(Ok(http_body::Frame::data(header))));
+        }
+        Pin::new(&mut this.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.header.is_none() && http_body::Body::is_end_stream(&self.rest)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        let rest = http_body::Body::size_hint(&self.rest);
+        let header = self.header.as_ref().map_or(0, |h| h.len() as u64);
+        let mut hint = http_body::SizeHint::new();
+        hint.set_lower(rest.lower() + header);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + header);
+        }
+        hint
+    }
+}
+
 /// S3's error documents are a few hundred bytes; a larger body (a proxy's
 /// page, or a peer that never stops) is not read past this.
 const MAX_ERROR_BODY: usize = 16 * 1024;
@@ -145,6 +207,19 @@ mod tests {
         let start = error_body_start(ByteStream::from(huge.into_bytes())).await;
         assert_eq!(start.len(), MAX_ERROR_BODY);
         assert_eq!(s3_error_code(&start), "AccessDenied");
+    }
+
+    #[tokio::test]
+    async fn a_part_body_is_the_header_then_the_rest() {
+        let body = header_then(
+            Bytes::from_static(b"h1,h2\n"),
+            ByteStream::from_static(b"a,b\nc,d"),
+        );
+        let bytes = ByteStream::new(body).collect().await.unwrap().into_bytes();
+        assert_eq!(&bytes[..], b"h1,h2\na,b\nc,d");
+        let body = header_then(Bytes::new(), ByteStream::from_static(b"h\nrows"));
+        let bytes = ByteStream::new(body).collect().await.unwrap().into_bytes();
+        assert_eq!(&bytes[..], b"h\nrows");
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub enum Resolved {
         user_pool_id: String,
         head: ObjectHead,
         known: Known,
+        /// The object as the event announced it (its ETag may differ from
+        /// `head`'s when the key was overwritten since: SPEC section 14).
+        announced: ObjectRef,
     },
 }
 
@@ -100,8 +103,8 @@ pub async fn resolve(app: &App, item: WorkItem) -> Result<Resolved, Failure> {
         WorkItem::Object(object) => {
             let head = head_object(app, &object)
                 .await
-                .map_err(|error| Known::object(Some(object)).failed(error))?;
-            plan(app, head)
+                .map_err(|error| Known::object(Some(object.clone())).failed(error))?;
+            plan(app, head, object)
         }
     }
 }
@@ -115,7 +118,7 @@ fn is_result_file(app: &App, object: &ObjectRef) -> bool {
 
 /// The pool and job IDs in the object's user metadata, matched without
 /// regard to case, trimmed and checked against Cognito's patterns.
-fn plan(app: &App, head: ObjectHead) -> Result<Resolved, Failure> {
+fn plan(app: &App, head: ObjectHead, announced: ObjectRef) -> Result<Resolved, Failure> {
     let pool_key = &app.config.pool_id_metadata_key;
     let job_key = &app.config.job_id_metadata_key;
     let pool = metadata_value(&head.metadata, pool_key);
@@ -141,6 +144,7 @@ fn plan(app: &App, head: ObjectHead) -> Result<Resolved, Failure> {
                 user_pool_id,
                 head,
                 known,
+                announced,
             })
         }
         _ => {
@@ -219,6 +223,30 @@ pub async fn get_pinned(
         .key(&object.key)
         .set_version_id(object.version_id.clone())
         .set_if_match(if_match)
+        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
+        .send()
+        .await
+}
+
+/// Bytes `first..end` of the object, pinned as [`get_pinned`] pins it.
+pub async fn get_range(
+    app: &App,
+    object: &ObjectRef,
+    first: u64,
+    end: u64,
+) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
+    let if_match = match (&object.version_id, &object.etag) {
+        (None, Some(etag)) => Some(format!("\"{etag}\"")),
+        _ => None,
+    };
+    app.clients
+        .s3
+        .get_object()
+        .bucket(&object.bucket)
+        .key(&object.key)
+        .set_version_id(object.version_id.clone())
+        .set_if_match(if_match)
+        .range(format!("bytes={first}-{}", end.saturating_sub(1)))
         .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
         .send()
         .await

@@ -1,6 +1,7 @@
 //! SPEC section 11: following a job to its end. Cognito emits nothing when an
 //! import finishes, so a caller (the template's state machine) polls here.
 
+pub mod part;
 pub mod results;
 
 use serde_json::{json, Value};
@@ -10,7 +11,7 @@ use crate::deadline::Deadline;
 use crate::emit;
 use crate::error::{classify_sdk_error, ImportError, Service};
 use crate::import::start::describe_job;
-use crate::model::{ImportJob, JobRef, LogLocation, ObjectRef};
+use crate::model::{ImportJob, JobRef, LogLocation, ObjectRef, PartRef};
 use results::Results;
 
 const TERMINAL: [&str; 4] = ["Succeeded", "Failed", "Stopped", "Expired"];
@@ -25,12 +26,16 @@ pub async fn track(
     app: &App,
     ids: &JobRef,
     source: Option<&ObjectRef>,
+    given_part: Option<PartRef>,
     deadline: Deadline,
 ) -> Result<Value, ImportError> {
     let job = deadline.work(describe_job(app, ids)).await?;
-    let mut terminal = job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s));
+    let mut terminal = is_terminal(&job);
     if terminal {
-        match deadline.work(completed(app, &job, ids, source)).await? {
+        match deadline
+            .work(completed(app, &job, ids, source, given_part))
+            .await?
+        {
             Some(event) => {
                 let published = deadline.publish(1, emit::publish(app, &[event])).await;
                 if let Some(Err(error)) = published.into_iter().next() {
@@ -53,23 +58,40 @@ pub async fn track(
     }))
 }
 
+fn is_terminal(job: &ImportJob) -> bool {
+    job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s))
+}
+
 /// The Completed event, or `None` while the log is behind the counts.
 async fn completed(
     app: &App,
     job: &ImportJob,
     ids: &JobRef,
     source: Option<&ObjectRef>,
+    given_part: Option<PartRef>,
 ) -> Result<Option<emit::Event>, ImportError> {
-    let logs = LogLocation::of(job, &pool_name(app, &ids.user_pool_id).await?);
+    let pool = &ids.user_pool_id;
+    let logs = LogLocation::of(job, &pool_name(app, pool).await?);
+    let tracked = part::of_job(app, job, pool, source, given_part).await?;
+    let view = tracked.as_ref().map(|t| t.view).unwrap_or_default();
     let results = if results::users_not_imported(job) > 0 {
-        match results::collect(app, job, &logs, source).await? {
+        match results::collect(app, job, &logs, source, view).await? {
             Results::NotYet => return Ok(None),
             Results::Ready(results) => Some(results),
         }
     } else {
         None
     };
-    Ok(Some(emit::completed(app, job, &logs, results)))
+    let drop = match &tracked {
+        Some(tracked) => part::drop_summary(app, pool, tracked, job, is_terminal).await?,
+        None => None,
+    };
+    let completion = emit::Completion {
+        results,
+        part: tracked.map(|t| t.part),
+        drop,
+    };
+    Ok(Some(emit::completed(app, job, &logs, completion)))
 }
 
 /// The pool's name is part of the log group Cognito writes per-user results to.

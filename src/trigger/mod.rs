@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ErrorKind, ImportError};
-use crate::model::{ObjectRef, WorkItem};
+use crate::model::{ObjectRef, PartRef, WorkItem};
 
 pub mod sqs;
 
@@ -40,6 +40,8 @@ pub enum Invocation {
         /// The object the job was created from (the Started event's
         /// `Object`), for the results files (SPEC section 12).
         object: Option<ObjectRef>,
+        /// The Started event's `Part` of a drop in parts (SPEC section 14).
+        part: Option<PartRef>,
     },
 }
 
@@ -54,6 +56,7 @@ pub fn parse(event: &Value) -> Result<Invocation, ImportError> {
                 user_pool_id: pool.to_string(),
                 job_id: job.to_string(),
                 object: track_object(object.get("Object"))?,
+                part: track_part(object.get("Part"))?,
             }),
             (Some("Track"), _, _) => Err(unsupported(
                 "Action \"Track\" needs string UserPoolId and JobId",
@@ -112,6 +115,36 @@ fn track_object(value: Option<&Value>) -> Result<Option<ObjectRef>, ImportError>
     let mut object = ObjectRef::new(bucket, key, text("VersionId")?);
     object.etag = text("ETag")?.map(|etag| etag.trim_matches('"').to_string());
     Ok(Some(object))
+}
+
+/// `Part` of a Track input: `{"Number", "Count", "FirstLine"?, "LastLine"?}`,
+/// whole numbers, `1 <= Number <= Count`.
+fn track_part(value: Option<&Value>) -> Result<Option<PartRef>, ImportError> {
+    let part = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(part)) => part,
+        Some(_) => return Err(unsupported("Track's Part must be a JSON object")),
+    };
+    let number = |name: &str| match part.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value.as_u64().filter(|&n| n >= 1).map(Some).ok_or_else(|| {
+            unsupported(&format!(
+                "Track's Part.{name} must be a whole number of 1 or more"
+            ))
+        }),
+    };
+    let (Some(n), Some(count)) = (number("Number")?, number("Count")?) else {
+        return Err(unsupported("Track's Part needs Number and Count"));
+    };
+    if n > count {
+        return Err(unsupported("Track's Part.Number is more than its Count"));
+    }
+    Ok(Some(PartRef {
+        number: n,
+        count,
+        first_line: number("FirstLine")?,
+        last_line: number("LastLine")?,
+    }))
 }
 
 fn unsupported(why: &str) -> ImportError {
@@ -466,6 +499,7 @@ mod tests {
                 user_pool_id: "p_1".into(),
                 job_id: "import-1".into(),
                 object: None,
+                part: None,
             }
         );
     }
@@ -601,6 +635,7 @@ mod tests {
                 user_pool_id: "us-east-1_EXAMPLE01".into(),
                 job_id: "import-EXAMPLEjob1".into(),
                 object: None,
+                part: None,
             }
         );
     }

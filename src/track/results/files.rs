@@ -8,7 +8,12 @@ use std::collections::HashMap;
 
 use aws_sdk_s3::primitives::ByteStream;
 
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+
 use super::log::{Status, UserLine};
+use super::PartView;
 use crate::app::App;
 use crate::csv_check::lines::fields;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
@@ -33,29 +38,33 @@ pub enum Files {
 
 /// Reads `source` once and writes `<prefix><job id>/failed.csv` and
 /// `report.csv` to its bucket. Transient errors are the caller's to retry.
-pub async fn write(
+pub(super) async fn write(
     app: &App,
     source: &ObjectRef,
     job_id: &str,
     lines: &[UserLine],
+    part: PartView,
 ) -> Result<Files, ImportError> {
-    let body = match resolve::get_pinned(app, source).await {
-        Ok(output) => output.body,
-        Err(error) => match error.raw_response().map(|r| r.status().as_u16()) {
-            Some(404) => return Ok(Files::SourceGone(gone(source, "no longer exists"))),
-            Some(412) => {
-                return Ok(Files::SourceGone(gone(
-                    source,
-                    "was replaced since the import started (its ETag no longer matches)",
-                )))
-            }
-            _ => {
-                let what = format!("GetObject {source}");
-                return Err(classify_sdk_error(Service::S3, &what, &error));
-            }
-        },
+    let what = source.to_string();
+    let mut splitter = RowSplitter::new(lines);
+    // A part's file: its header line, then its rows (SPEC section 14).
+    let body = match part.slice {
+        None => resolve::get_pinned(app, source).await,
+        Some(slice) => {
+            let header = match resolve::get_range(app, source, 0, slice.header_bytes).await {
+                Ok(output) => output.body,
+                Err(error) => return read_failed(source, &error),
+            };
+            feed(app, header, &mut splitter, &what).await?;
+            resolve::get_range(app, source, slice.first_byte, slice.end_byte).await
+        }
     };
-    let rows = read_rows(app, body, lines, &source.to_string()).await?;
+    let body = match body {
+        Ok(output) => output.body,
+        Err(error) => return read_failed(source, &error),
+    };
+    feed(app, body, &mut splitter, &what).await?;
+    let rows = splitter.finish();
     let prefix = format!("{}{job_id}/", app.config.results_prefix);
     let written = Written {
         bucket: source.bucket.clone(),
@@ -67,10 +76,30 @@ pub async fn write(
         app,
         &written.bucket,
         &written.report,
-        report_csv(lines, &rows.usernames),
+        report_csv(lines, &rows.usernames, part.offset),
     )
     .await?;
     Ok(Files::Written(written))
+}
+
+/// The source gone (404) or changed (412) is said in `Results`; anything
+/// else is the caller's to retry.
+fn read_failed(
+    source: &ObjectRef,
+    error: &SdkError<GetObjectError, HttpResponse>,
+) -> Result<Files, ImportError> {
+    match error.raw_response().map(|r| r.status().as_u16()) {
+        Some(404) => Ok(Files::SourceGone(gone(source, "no longer exists"))),
+        Some(412) => Ok(Files::SourceGone(gone(
+            source,
+            "was replaced since the import started (its ETag no longer matches)",
+        ))),
+        _ => Err(classify_sdk_error(
+            Service::S3,
+            &format!("GetObject {source}"),
+            error,
+        )),
+    }
 }
 
 /// What the source holds for the users that did not make it.
@@ -82,21 +111,20 @@ struct Rows {
     usernames: HashMap<u64, String>,
 }
 
-/// Streams the body through [`RowSplitter`]. A body that stalls longer than
-/// one attempt's timeout fails retryably.
-async fn read_rows(
+/// Streams the body through the [`RowSplitter`]. A body that stalls longer
+/// than one attempt's timeout fails retryably.
+async fn feed(
     app: &App,
     mut body: ByteStream,
-    lines: &[UserLine],
+    splitter: &mut RowSplitter,
     what: &str,
-) -> Result<Rows, ImportError> {
-    let mut splitter = RowSplitter::new(lines);
+) -> Result<(), ImportError> {
     loop {
         let next = tokio::time::timeout(app.config.timeouts.attempt, body.next())
             .await
             .map_err(|_| unavailable(what, "S3 stopped sending the object"))?;
         match next {
-            None => return Ok(splitter.finish()),
+            None => return Ok(()),
             Some(Ok(chunk)) => splitter.feed(&chunk),
             Some(Err(_)) => return Err(unavailable(what, "the object's stream broke off")),
         }
@@ -207,16 +235,17 @@ fn field(row: &[u8], index: usize) -> Option<String> {
         .map(|value| String::from_utf8_lossy(&value).into_owned())
 }
 
-/// `line,status,reason,username`, one row per user by line number, quoted
-/// as RFC 4180 says (CRLF line ends; a field with a comma, quote or line
-/// break in double quotes, its quotes doubled).
-fn report_csv(lines: &[UserLine], usernames: &HashMap<u64, String>) -> Vec<u8> {
+/// `line,status,reason,username`, one row per user by line number (the
+/// source's: a part's lines follow `offset`), quoted as RFC 4180 says (CRLF
+/// line ends; a field with a comma, quote or line break in double quotes,
+/// its quotes doubled).
+fn report_csv(lines: &[UserLine], usernames: &HashMap<u64, String>, offset: u64) -> Vec<u8> {
     let mut out = String::from("line,status,reason,username\r\n");
     for line in lines {
         let username = usernames.get(&line.line).map_or("", String::as_str);
         out.push_str(&format!(
             "{},{},{},{}\r\n",
-            line.line,
+            line.line + offset,
             line.status.as_str(),
             quoted(&line.reason),
             quoted(username)
@@ -316,7 +345,7 @@ mod tests {
         ];
         let names = HashMap::from([(1, "x,y".to_string())]);
         assert_eq!(
-            String::from_utf8(report_csv(&lines, &names)).unwrap(),
+            String::from_utf8(report_csv(&lines, &names, 0)).unwrap(),
             "line,status,reason,username\r\n1,FAILED,\"Bad \"\"value\"\", twice\",\"x,y\"\r\n\
              5,SKIPPED,reason 5,\r\n"
         );

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
-use crate::error::ImportError;
+use crate::error::{ErrorKind, ImportError};
 use crate::model::{ImportJob, LogLocation, ObjectRef};
 use files::Files;
 use log::{Status, UserLine};
@@ -25,6 +25,26 @@ pub const LOG_GRACE: Duration = Duration::from_secs(5 * 60);
 const MAX_REASONS: usize = 10;
 /// The first lines by line number.
 const MAX_FIRST: usize = 20;
+
+/// Where a part's rows are in its source (SPEC section 14): Cognito numbers
+/// a part's rows from 1, so its line `n` is the source's data row
+/// `n + offset`, and the part's file is the header plus `first_byte..end_byte`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartView {
+    /// The job imported a part of its source (not the whole file).
+    pub is_part: bool,
+    /// The source's data row before the part's first (`FirstLine - 1`).
+    pub offset: u64,
+    /// Where the part's rows are, when its plan is known.
+    pub slice: Option<Slice>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slice {
+    pub header_bytes: u64,
+    pub first_byte: u64,
+    pub end_byte: u64,
+}
 
 /// The `Results` of the Completed event, or not yet: the log is still behind
 /// the job's counts.
@@ -41,6 +61,7 @@ pub async fn collect(
     job: &ImportJob,
     logs: &LogLocation,
     source: Option<&ObjectRef>,
+    part: PartView,
 ) -> Result<Results, ImportError> {
     let expected = users_not_imported(job);
     let lines = log::read(app, &logs.group, &logs.stream).await?;
@@ -53,10 +74,21 @@ pub async fn collect(
         );
         return Ok(Results::NotYet);
     }
-    let mut results = summary(&lines, complete);
+    let mut results = summary(&lines, complete, part.offset);
     let job_id = job.job_id.as_deref().unwrap_or_default();
     if let Some(source) = source.filter(|_| !app.config.results_prefix.is_empty()) {
-        match files::write(app, source, job_id, &lines).await? {
+        let files = match (part.is_part, part.slice) {
+            // Without its plan a part's rows cannot be found in the source.
+            (true, None) => Files::SourceGone(ImportError::new(
+                ErrorKind::ObjectNotFound,
+                format!(
+                    "{source}: the plan of its parts could not be read or made again from it: \
+                     failed.csv and report.csv were not written"
+                ),
+            )),
+            _ => files::write(app, source, job_id, &lines, part).await?,
+        };
+        match files {
             Files::Written(written) => {
                 let bucket = &written.bucket;
                 results.insert(
@@ -98,7 +130,7 @@ fn still_arriving(job: &ImportJob, now: SystemTime) -> bool {
 }
 
 /// Counts from the log, reasons most frequent first, the first lines.
-fn summary(lines: &[UserLine], complete: bool) -> Map<String, Value> {
+fn summary(lines: &[UserLine], complete: bool, offset: u64) -> Map<String, Value> {
     let count = |status| lines.iter().filter(|l| l.status == status).count();
     let mut reasons: HashMap<(Status, &str), u64> = HashMap::new();
     for line in lines {
@@ -116,7 +148,9 @@ fn summary(lines: &[UserLine], complete: bool) -> Map<String, Value> {
     let first: Vec<Value> = lines
         .iter()
         .take(MAX_FIRST)
-        .map(|l| json!({"Line": l.line, "Status": l.status.as_str(), "Reason": &*l.reason}))
+        .map(
+            |l| json!({"Line": l.line + offset, "Status": l.status.as_str(), "Reason": &*l.reason}),
+        )
         .collect();
     let mut map = Map::new();
     map.insert("Failed".into(), count(Status::Failed).into());
@@ -148,7 +182,7 @@ mod tests {
         ];
         lines.extend((10..40).map(|n| line(n, Status::Failed, "No verified attribute.")));
         lines.sort_by_key(|l| l.line);
-        let summary = Value::Object(summary(&lines, true));
+        let summary = Value::Object(summary(&lines, true, 0));
         assert_eq!(summary["Failed"], 30);
         assert_eq!(summary["Skipped"], 2);
         assert_eq!(summary["Complete"], true);
@@ -166,6 +200,10 @@ mod tests {
             json!({"Line": 3, "Status": "SKIPPED", "Reason": "The user already exists."})
         );
         assert_eq!(first[19]["Line"], 27);
+        // A part's lines are the source's: its first row follows `offset`.
+        let of_part = Value::Object(super::summary(&lines, true, 1000));
+        assert_eq!(of_part["First"][0]["Line"], 1003);
+        assert_eq!(of_part["Reasons"], summary["Reasons"]);
     }
 
     #[test]
@@ -173,7 +211,7 @@ mod tests {
         let lines: Vec<UserLine> = (1..=15)
             .map(|n| line(n, Status::Failed, &format!("reason {n:02}")))
             .collect();
-        let summary = summary(&lines, false);
+        let summary = summary(&lines, false, 0);
         assert_eq!(summary["Reasons"].as_array().map(Vec::len), Some(10));
         assert_eq!(summary["Reasons"][0]["Reason"], "reason 01");
     }

@@ -1,0 +1,170 @@
+//! SPEC section 14 for `Track`: a part's job, known by its name
+//! (`s3-<16 hex>-p<k>of<n>-...`). Its plan (read, or made again from the
+//! source) says which source rows the part holds, so that Cognito's line
+//! numbers map back to the source's; the last part's Completed event sums up
+//! the whole drop once every part's job is terminal.
+
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::error::ImportError;
+use crate::import::jobs::{self, Pages};
+use crate::import::names::{self, NamedPart};
+use crate::import::parts::plan::{self, Plan};
+use crate::import::preflight;
+use crate::model::{ImportJob, ObjectRef, PartRef};
+use crate::resolve;
+use crate::track::results::{PartView, Slice};
+
+/// A tracked part: what its events say of it, and where its rows are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackedPart {
+    pub named: NamedPart,
+    pub part: PartRef,
+    pub view: PartView,
+}
+
+/// The part the job imported, if it is one. `source`: the Started event's
+/// `Object`; `given`: its `Part`, if the caller passed it.
+pub async fn of_job(
+    app: &App,
+    job: &ImportJob,
+    pool: &str,
+    source: Option<&ObjectRef>,
+    given: Option<PartRef>,
+) -> Result<Option<TrackedPart>, ImportError> {
+    let Some(named) = job.job_name.as_deref().and_then(names::part_of) else {
+        return Ok(None);
+    };
+    let plan = match source {
+        Some(source) => plan_of(app, source, pool, &named).await?,
+        None => None,
+    };
+    let range = plan.as_ref().and_then(|p| p.part(named.number));
+    let given = given.filter(|g| g.number == named.number && g.count == named.count);
+    let first_line = range
+        .map(|r| r.range.first_row)
+        .or(given.and_then(|g| g.first_line));
+    let last_line = range
+        .map(|r| r.range.last_row)
+        .or(given.and_then(|g| g.last_line));
+    let view = PartView {
+        is_part: true,
+        offset: first_line.map_or(0, |first| first.saturating_sub(1)),
+        slice: plan.as_ref().zip(range).map(|(plan, part)| Slice {
+            header_bytes: plan.header_bytes,
+            first_byte: part.range.first_byte,
+            end_byte: part.range.end_byte,
+        }),
+    };
+    Ok(Some(TrackedPart {
+        part: PartRef {
+            number: named.number,
+            count: named.count,
+            first_line,
+            last_line,
+        },
+        named,
+        view,
+    }))
+}
+
+/// The drop's plan: the one written, or made again from the source (cut,
+/// not checked). `None` when no plan can be had (no `RESULTS_PREFIX`, or
+/// the source gone or changed: `Results` then says so).
+async fn plan_of(
+    app: &App,
+    source: &ObjectRef,
+    pool: &str,
+    named: &NamedPart,
+) -> Result<Option<Plan>, ImportError> {
+    if app.config.results_prefix.is_empty() {
+        return Ok(None);
+    }
+    let fits = |plan: &Plan| plan.is_of(source) && plan.count() == named.count;
+    if let Some(plan) = plan::read(app, &source.bucket, &named.hash).await? {
+        if fits(&plan) {
+            return Ok(Some(plan));
+        }
+    }
+    let body = match resolve::get_pinned(app, source).await {
+        Ok(output) => output.body,
+        Err(error)
+            if matches!(
+                error.raw_response().map(|r| r.status().as_u16()),
+                Some(404 | 412)
+            ) =>
+        {
+            return Ok(None)
+        }
+        Err(error) => {
+            let what = format!("GetObject {source}");
+            return Err(crate::error::classify_sdk_error(
+                crate::error::Service::S3,
+                &what,
+                &error,
+            ));
+        }
+    };
+    let cut = preflight::cut_only(app, &source.to_string(), body).await?;
+    let plan = Plan::new(source, pool, &cut, app.config.part_max_rows);
+    if !fits(&plan) {
+        return Ok(None);
+    }
+    plan::write(app, &named.hash, &plan).await?;
+    Ok(Some(plan))
+}
+
+/// `Drop` for the last part's Completed event: every part's job terminal,
+/// their counts summed, their IDs in part order. `None` for another part,
+/// or while a part's job is not terminal (or cannot be found).
+pub async fn drop_summary(
+    app: &App,
+    pool: &str,
+    tracked: &TrackedPart,
+    job: &ImportJob,
+    terminal: fn(&ImportJob) -> bool,
+) -> Result<Option<Value>, ImportError> {
+    let NamedPart {
+        hash,
+        number,
+        count,
+    } = &tracked.named;
+    if number != count {
+        return Ok(None);
+    }
+    let pool_jobs = jobs::list(app, pool, Pages::All).await?;
+    let mut parts: Vec<ImportJob> = Vec::new();
+    for k in 1..=*count {
+        let prefix = names::part_prefix(hash, k, *count);
+        let named = pool_jobs.iter().filter(|j| {
+            j.job_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(&prefix))
+        });
+        // The job that imported the part: not an expired one it replaced.
+        let usable = jobs::oldest(
+            named
+                .clone()
+                .filter(|j| j.status.as_deref() != Some("Expired")),
+        )
+        .or_else(|| jobs::oldest(named));
+        let found = match usable {
+            Some(found) if found.job_id == job.job_id => job.clone(),
+            Some(found) => found.clone(),
+            None => return Ok(None),
+        };
+        if !terminal(&found) {
+            return Ok(None);
+        }
+        parts.push(found);
+    }
+    let sum = |count: fn(&ImportJob) -> i64| parts.iter().map(count).map(|n| n.max(0)).sum::<i64>();
+    Ok(Some(json!({
+        "Parts": count,
+        "ImportedUsers": sum(|j| j.imported_users),
+        "SkippedUsers": sum(|j| j.skipped_users),
+        "FailedUsers": sum(|j| j.failed_users),
+        "Jobs": parts.iter().map(|j| j.job_id.clone().unwrap_or_default()).collect::<Vec<_>>(),
+    })))
+}
