@@ -7,7 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use cis_emulator::{valid_csv, Emulator, Fault, FaultAction, ImportJob, QueueOptions, DEFAULT_CSV_HEADER};
+use cis_emulator::{
+    valid_csv, Emulator, Fault, FaultAction, ImportJob, QueueOptions, DEFAULT_CSV_HEADER,
+};
 use cognito_import_starter::{Config, ErrorKind};
 use common::*;
 use serde_json::{json, Value};
@@ -22,8 +24,10 @@ const FAILED: &str = "User Import Job Start Failed";
 async fn slot_harness(config: Config) -> Harness {
     let h = harness_with(config).await;
     h.emulator.enforce_one_active_job(true);
-    h.emulator.create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
-    h.emulator.create_user_pool(POOL2, "partners", DEFAULT_CSV_HEADER);
+    h.emulator
+        .create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
+    h.emulator
+        .create_user_pool(POOL2, "partners", DEFAULT_CSV_HEADER);
     h
 }
 
@@ -100,7 +104,10 @@ async fn a_start_refused_while_another_job_runs_is_import_slot_busy_naming_it() 
     assert_eq!(error_type(&result), "ImportSlotBusy");
     let message = result.unwrap_err().message;
     assert!(message.contains(&holder.job_id), "{message}");
-    assert!(message.contains(POOL) && message.contains("InProgress"), "{message}");
+    assert!(
+        message.contains(POOL) && message.contains("InProgress"),
+        "{message}"
+    );
     assert!(!message.contains("upload"), "not a missing CSV: {message}");
     assert_eq!(h.status(&job), "Created");
     assert!(h.events().is_empty());
@@ -122,7 +129,10 @@ async fn a_refused_start_with_the_slot_free_stays_csv_not_uploaded_and_says_what
 
     assert_eq!(error_type(&result), "CsvNotUploaded");
     let message = result.unwrap_err().message;
-    assert!(message.contains("without ALLOWED_USER_POOL_IDS"), "{message}");
+    assert!(
+        message.contains("without ALLOWED_USER_POOL_IDS"),
+        "{message}"
+    );
     assert_eq!(h.emulator.count("ListUserImportJobs"), 1);
 }
 
@@ -140,7 +150,10 @@ async fn the_holder_is_looked_for_in_every_pool_of_the_allowlist() {
 
     assert_eq!(error_type(&result), "ImportSlotBusy");
     let message = result.unwrap_err().message;
-    assert!(message.contains(&holder.job_id) && message.contains(POOL2), "{message}");
+    assert!(
+        message.contains(&holder.job_id) && message.contains(POOL2),
+        "{message}"
+    );
     let listed: Vec<String> = h
         .emulator
         .calls()
@@ -182,7 +195,10 @@ async fn a_failed_listing_keeps_csv_not_uploaded_retryable() {
     let result = h.invoke(created("imports/x.csv")).await;
 
     assert_eq!(error_type(&result), "CsvNotUploaded");
-    assert!(result.unwrap_err().message.contains("could not be looked for"));
+    assert!(result
+        .unwrap_err()
+        .message
+        .contains("could not be looked for"));
 }
 
 // ---- create mode ----
@@ -191,14 +207,23 @@ async fn a_failed_listing_keeps_csv_not_uploaded_retryable() {
 async fn create_mode_checks_the_slot_before_it_creates_or_reads_anything() {
     let h = slot_harness(create_config()).await;
     let holder = running_job(&h, POOL);
-    h.emulator
-        .put_object(BUCKET, "new.csv", valid_csv(&["alice"]), &[("user-pool-id", POOL)]);
+    h.emulator.put_object(
+        BUCKET,
+        "new.csv",
+        valid_csv(&["alice"]),
+        &[("user-pool-id", POOL)],
+    );
 
     let result = h.invoke(created("new.csv")).await;
 
     assert_eq!(error_type(&result), "ImportSlotBusy");
     assert!(result.unwrap_err().message.contains(&holder.job_id));
-    for operation in ["CreateUserImportJob", "GetCSVHeader", "GetObject", "UploadCsv"] {
+    for operation in [
+        "CreateUserImportJob",
+        "GetCSVHeader",
+        "GetObject",
+        "UploadCsv",
+    ] {
         assert_eq!(h.emulator.count(operation), 0, "{operation}");
     }
 
@@ -220,41 +245,102 @@ async fn create_mode_a_refused_start_is_import_slot_busy_even_with_the_holder_un
     };
     let h = slot_harness(config).await;
     let holder = running_job(&h, POOL2);
-    h.emulator
-        .put_object(BUCKET, "new.csv", valid_csv(&["alice"]), &[("user-pool-id", POOL)]);
+    h.emulator.put_object(
+        BUCKET,
+        "new.csv",
+        valid_csv(&["alice"]),
+        &[("user-pool-id", POOL)],
+    );
 
     let result = h.invoke(created("new.csv")).await;
 
     assert_eq!(error_type(&result), "ImportSlotBusy");
     assert_eq!(h.emulator.count("UploadCsv"), 1);
-    let created_jobs: Vec<ImportJob> =
-        h.emulator.jobs().into_iter().filter(|j| j.pool_id == POOL).collect();
+    let created_jobs: Vec<ImportJob> = h
+        .emulator
+        .jobs()
+        .into_iter()
+        .filter(|j| j.pool_id == POOL)
+        .collect();
     assert_eq!(created_jobs.len(), 1);
     assert_eq!(created_jobs[0].status, "Created");
 
-    // The redelivery after the slot frees starts that job, without reading
-    // or uploading the file again.
-    h.emulator.set_job_status(POOL2, &holder.job_id, "Succeeded");
+    // The redelivery after the slot frees starts that job (its CSV is
+    // there), without checking, reading or uploading the file again.
+    h.emulator
+        .set_job_status(POOL2, &holder.job_id, "Succeeded");
     let reads = h.emulator.count("GetObject");
     let summary = h.invoke(created("new.csv")).await.unwrap();
     assert_eq!(summary["Results"][0]["Outcome"], "Started", "{summary}");
     assert_eq!(summary["Results"][0]["JobId"], created_jobs[0].job_id);
     assert_eq!(h.emulator.count("CreateUserImportJob"), 1);
     assert_eq!(h.emulator.count("GetObject"), reads);
-    assert_eq!(h.emulator.successful_starts(POOL, &created_jobs[0].job_id), 1);
+    assert_eq!(h.emulator.count("UploadCsv"), 1);
+    assert_eq!(
+        h.emulator.successful_starts(POOL, &created_jobs[0].job_id),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_created_job_whose_upload_url_expired_is_replaced_by_a_new_one() {
+    // The upload failed, and the redelivery came after the job's 15-minute
+    // pre-signed URL: the job can never get its CSV.
+    let h = slot_harness(create_config()).await;
+    h.emulator.put_object(
+        BUCKET,
+        "new.csv",
+        valid_csv(&["alice"]),
+        &[("user-pool-id", POOL)],
+    );
+    h.emulator.inject(Fault::new(
+        "UploadCsv",
+        FaultAction::error(500, "InternalError"),
+    ));
+    assert_eq!(
+        error_type(&h.invoke(created("new.csv")).await),
+        "UploadFailed"
+    );
+    h.emulator.clear_faults();
+    let first = h.emulator.jobs().pop().unwrap();
+    let sixteen_minutes_ago = first.creation_date_ms - 16 * 60 * 1000;
+    h.emulator
+        .set_creation_date_ms(POOL, &first.job_id, sixteen_minutes_ago);
+
+    let summary = h.invoke(created("new.csv")).await.unwrap();
+
+    assert_eq!(summary["Results"][0]["Outcome"], "Started", "{summary}");
+    let second = summary["Results"][0]["JobId"].as_str().unwrap();
+    assert_ne!(second, first.job_id);
+    assert_eq!(h.status(&first), "Created");
+    assert_eq!(
+        h.emulator.uploaded_csv(POOL, second),
+        Some(valid_csv(&["alice"]).into_bytes())
+    );
+    // Every later delivery settles on the started one.
+    let again = h.invoke(created("new.csv")).await.unwrap();
+    assert_eq!(again["Results"][0]["Outcome"], "AlreadyStarted");
+    assert_eq!(again["Results"][0]["JobId"], json!(second));
 }
 
 #[tokio::test]
 async fn create_mode_answers_already_started_for_its_own_running_job() {
     let h = slot_harness(create_config()).await;
-    h.emulator
-        .put_object(BUCKET, "new.csv", valid_csv(&["alice"]), &[("user-pool-id", POOL)]);
+    h.emulator.put_object(
+        BUCKET,
+        "new.csv",
+        valid_csv(&["alice"]),
+        &[("user-pool-id", POOL)],
+    );
     h.invoke(created("new.csv")).await.unwrap();
 
     // Its own job holds the slot: that is no reason to wait.
     let summary = h.invoke(created("new.csv")).await.unwrap();
 
-    assert_eq!(summary["Results"][0]["Outcome"], "AlreadyStarted", "{summary}");
+    assert_eq!(
+        summary["Results"][0]["Outcome"], "AlreadyStarted",
+        "{summary}"
+    );
     assert_eq!(h.events_of(STARTED).len(), 2);
 }
 
@@ -297,7 +383,10 @@ async fn a_fifo_batch_runs_in_order_and_holds_back_what_follows_a_busy_slot() {
     let entries = release.params["Entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["VisibilityTimeout"], json!(0));
-    assert_eq!(entries[0]["ReceiptHandle"], batch["Records"][2]["receiptHandle"]);
+    assert_eq!(
+        entries[0]["ReceiptHandle"],
+        batch["Records"][2]["receiptHandle"]
+    );
 
     h.emulator.complete_batch(QUEUE, &batch, Ok(&response));
     let waiting = h.emulator.queue_messages(QUEUE);
@@ -330,7 +419,10 @@ async fn a_fifo_message_is_published_before_the_next_is_processed() {
     let (_, first) = h.seed("drop/1.csv");
     let (_, second) = h.seed("drop/2.csv");
     queue_with(&h.emulator, &["drop/1.csv", "drop/2.csv"]);
-    h.emulator.inject(Fault::new("PutEvents", FaultAction::error(500, "InternalException")));
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::error(500, "InternalException"),
+    ));
     let batch = h.emulator.receive_batch(QUEUE, 10).unwrap();
     let ids = message_ids(&batch);
 
@@ -354,16 +446,24 @@ async fn a_standard_queue_batch_is_not_held_in_order() {
     let (_, a) = h.seed("a.csv");
     let (_, b) = h.seed("b.csv");
     let response = h
-        .invoke(sqs_event(&[("m-a", created("a.csv")), ("m-b", created("b.csv"))]))
+        .invoke(sqs_event(&[
+            ("m-a", created("a.csv")),
+            ("m-b", created("b.csv")),
+        ]))
         .await
         .unwrap();
     assert_eq!(listed(&response), ["m-a", "m-b"]);
     assert_eq!(keys_read(&h).len(), 2);
-    assert_eq!((h.status(&a), h.status(&b)), ("Created".into(), "Created".into()));
-    assert!(h.first_call("ChangeMessageVisibility").params["ReceiptHandle"]
-        .as_str()
-        .unwrap()
-        .starts_with("AQEB"));
+    assert_eq!(
+        (h.status(&a), h.status(&b)),
+        ("Created".into(), "Created".into())
+    );
+    assert!(
+        h.first_call("ChangeMessageVisibility").params["ReceiptHandle"]
+            .as_str()
+            .unwrap()
+            .starts_with("AQEB")
+    );
 }
 
 // ---- waiting ----
@@ -426,7 +526,8 @@ async fn a_queue_of_drops_is_imported_one_after_another_in_order() {
         ..test_config()
     })
     .await;
-    h.emulator.set_job_run_time(Some(Duration::from_millis(150)));
+    h.emulator
+        .set_job_run_time(Some(Duration::from_millis(150)));
     let keys: Vec<String> = (1..=4).map(|i| format!("drop/{i}.csv")).collect();
     let jobs: Vec<ImportJob> = keys.iter().map(|k| h.seed(k).1).collect();
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();

@@ -6,7 +6,9 @@
 
 mod common;
 
-use cis_emulator::{valid_csv, Emulator, Fault, FaultAction, ImportJob, StoredObject, DEFAULT_CSV_HEADER};
+use cis_emulator::{
+    valid_csv, Emulator, Fault, FaultAction, ImportJob, StoredObject, DEFAULT_CSV_HEADER,
+};
 use cognito_import_starter::model::ObjectRef;
 use cognito_import_starter::Config;
 use common::*;
@@ -30,7 +32,8 @@ fn parts_config(part_max_rows: u64) -> Config {
 async fn parts_harness(part_max_rows: u64) -> Harness {
     let h = harness_with(parts_config(part_max_rows)).await;
     h.emulator.enforce_one_active_job(true);
-    h.emulator.create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
+    h.emulator
+        .create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
     h
 }
 
@@ -115,16 +118,25 @@ async fn a_file_over_a_parts_rows_is_planned_and_its_first_part_started() {
     // Parts remain: the direct S3 path answers with an error to be retried.
     assert_eq!(error_type(&result), "ImportPartsRemaining");
     let message = result.unwrap_err().message;
-    assert!(message.contains("part 1 of 3") && message.contains("2 part(s) remain"), "{message}");
+    assert!(
+        message.contains("part 1 of 3") && message.contains("2 part(s) remain"),
+        "{message}"
+    );
     let first = job_named(&h, &part_name(&stored, 1, 3));
     assert_eq!(first.status, "Pending");
-    assert_eq!(h.emulator.uploaded_csv(POOL, &first.job_id), Some(part_file(1, 2)));
+    assert_eq!(
+        h.emulator.uploaded_csv(POOL, &first.job_id),
+        Some(part_file(1, 2))
+    );
     assert_eq!(h.emulator.jobs().len(), 1, "no job for the other parts yet");
     // Its Started event, with the part's source rows.
     let events = h.events_of(STARTED);
     assert_eq!(events.len(), 1);
     let detail = &events[0].detail;
-    assert_eq!(detail["Part"], json!({"Number": 1, "Count": 3, "FirstLine": 1, "LastLine": 2}));
+    assert_eq!(
+        detail["Part"],
+        json!({"Number": 1, "Count": 3, "FirstLine": 1, "LastLine": 2})
+    );
     assert_eq!(detail["CreatedJob"], json!(true));
     assert_eq!(detail["AlreadyStarted"], json!(false));
     assert_eq!(detail["UserImportJob"]["JobId"], json!(first.job_id));
@@ -133,14 +145,22 @@ async fn a_file_over_a_parts_rows_is_planned_and_its_first_part_started() {
     // bytes, what was published.
     let plan = plan(&h, &stored);
     let header = DEFAULT_CSV_HEADER.join(",").len() as u64 + 2;
-    assert_eq!(plan["Object"], json!({"Bucket": BUCKET, "Key": KEY, "ETag": stored.etag.trim_matches('"')}));
+    assert_eq!(
+        plan["Object"],
+        json!({"Bucket": BUCKET, "Key": KEY, "ETag": stored.etag.trim_matches('"')})
+    );
     assert_eq!(plan["UserPoolId"], json!(POOL));
     assert_eq!(plan["HeaderBytes"], json!(header));
     let rows: Vec<(u64, u64)> = plan["Parts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["FirstLine"].as_u64().unwrap(), p["LastLine"].as_u64().unwrap()))
+        .map(|p| {
+            (
+                p["FirstLine"].as_u64().unwrap(),
+                p["LastLine"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(rows, [(1, 2), (3, 4), (5, 5)]);
     assert_eq!(plan["Parts"][0]["FirstByte"], json!(header));
@@ -162,20 +182,28 @@ async fn the_drop_goes_part_after_part_one_receive_at_a_time() {
     for k in 1..=3u64 {
         let result = h.invoke(event()).await;
         outcomes.push(match &result {
-            Ok(summary) => summary["Results"][0]["Outcome"].as_str().unwrap().to_string(),
+            Ok(summary) => summary["Results"][0]["Outcome"]
+                .as_str()
+                .unwrap()
+                .to_string(),
             Err(error) => error.error_type().to_string(),
         });
         let job = job_named(&h, &part_name(&stored, k, 3));
         assert_eq!(h.emulator.successful_starts(POOL, &job.job_id), 1);
         finish(&h, &job, "Succeeded");
     }
-    assert_eq!(outcomes, ["ImportPartsRemaining", "ImportPartsRemaining", "Started"]);
     assert_eq!(
-        h.emulator.uploaded_csv(POOL, &job_named(&h, &part_name(&stored, 2, 3)).job_id),
+        outcomes,
+        ["ImportPartsRemaining", "ImportPartsRemaining", "Started"]
+    );
+    assert_eq!(
+        h.emulator
+            .uploaded_csv(POOL, &job_named(&h, &part_name(&stored, 2, 3)).job_id),
         Some(part_file(3, 4))
     );
     assert_eq!(
-        h.emulator.uploaded_csv(POOL, &job_named(&h, &part_name(&stored, 3, 3)).job_id),
+        h.emulator
+            .uploaded_csv(POOL, &job_named(&h, &part_name(&stored, 3, 3)).job_id),
         Some(part_file(5, 5))
     );
     assert_eq!(
@@ -190,8 +218,8 @@ async fn the_drop_goes_part_after_part_one_receive_at_a_time() {
     let again = h.invoke(event()).await.unwrap();
     assert_eq!(again["Results"][0]["Outcome"], "AlreadyStarted");
     assert_eq!(h.emulator.jobs().len(), 3);
-    // The preflight read the file once; each part read its bytes (and the
-    // header) once more: under 2.5 times the file in all.
+    // The preflight read the file once, each part its own rows once more
+    // (the header comes from the plan): under 2.5 times the file in all.
     let read = h.emulator.s3_bytes_served(BUCKET, KEY);
     assert!(read < source().len() as u64 * 5 / 2, "read {read} bytes");
     assert_eq!(h.emulator.count("GetCSVHeader"), 1);
@@ -226,7 +254,10 @@ async fn a_started_event_not_published_goes_out_again_before_anything_else() {
     assert_eq!(error_type(&result), "EventPublishFailed");
     let first = job_named(&h, &part_name(&stored, 1, 3));
     assert_eq!(first.status, "Pending");
-    assert_eq!(plan(&h, &stored)["Parts"][0]["StartedEventPublished"], json!(false));
+    assert_eq!(
+        plan(&h, &stored)["Parts"][0]["StartedEventPublished"],
+        json!(false)
+    );
 
     // The part still runs: its event is published first, then the drop waits.
     let result = h.invoke(event()).await;
@@ -235,7 +266,10 @@ async fn a_started_event_not_published_goes_out_again_before_anything_else() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail["AlreadyStarted"], json!(true));
     assert_eq!(events[0].detail["Part"]["Number"], json!(1));
-    assert_eq!(plan(&h, &stored)["Parts"][0]["StartedEventPublished"], json!(true));
+    assert_eq!(
+        plan(&h, &stored)["Parts"][0]["StartedEventPublished"],
+        json!(true)
+    );
     assert_eq!(h.emulator.successful_starts(POOL, &first.job_id), 1);
 }
 
@@ -253,8 +287,14 @@ async fn a_lost_plan_is_made_again_from_the_file() {
 
     assert_eq!(error_type(&result), "ImportPartsRemaining");
     let second = job_named(&h, &part_name(&stored, 2, 3));
-    assert_eq!(h.emulator.uploaded_csv(POOL, &second.job_id), Some(part_file(3, 4)));
-    assert_eq!(plan(&h, &stored)["Parts"][1]["StartedEventPublished"], json!(true));
+    assert_eq!(
+        h.emulator.uploaded_csv(POOL, &second.job_id),
+        Some(part_file(3, 4))
+    );
+    assert_eq!(
+        plan(&h, &stored)["Parts"][1]["StartedEventPublished"],
+        json!(true)
+    );
     // Remade from the file by cutting it, not by checking it again.
     assert_eq!(h.emulator.count("GetCSVHeader"), 1);
 }
@@ -319,8 +359,14 @@ async fn a_replaced_object_before_any_part_started_is_imported_as_it_is_now() {
     let summary = h.invoke(announced).await.unwrap();
 
     assert_eq!(summary["Results"][0]["Outcome"], "Started", "{summary}");
-    let job = job_named(&h, &cognito_import_starter::create::job_name(&object_of(&now)));
-    assert_eq!(h.emulator.uploaded_csv(POOL, &job.job_id), Some(valid_csv(&["zed"]).into_bytes()));
+    let job = job_named(
+        &h,
+        &cognito_import_starter::create::job_name(&object_of(&now)),
+    );
+    assert_eq!(
+        h.emulator.uploaded_csv(POOL, &job.job_id),
+        Some(valid_csv(&["zed"]).into_bytes())
+    );
 }
 
 #[tokio::test]
@@ -331,7 +377,10 @@ async fn a_file_within_one_part_keeps_section_10_exactly() {
     let summary = h.invoke(event()).await.unwrap();
 
     assert_eq!(summary["Results"][0]["Outcome"], "Started");
-    job_named(&h, &cognito_import_starter::create::job_name(&object_of(&stored)));
+    job_named(
+        &h,
+        &cognito_import_starter::create::job_name(&object_of(&stored)),
+    );
     assert!(h.events_of(STARTED)[0].detail.get("Part").is_none());
     assert_eq!(h.emulator.count("PutObject"), 0, "no plan for one part");
 }
@@ -357,13 +406,18 @@ async fn without_a_results_prefix_a_file_needing_parts_is_csv_too_large_saying_w
     let mut config = parts_config(2);
     config.results_prefix = String::new();
     let h = harness_with(config).await;
+    h.emulator
+        .create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
     drop_source(&h.emulator, &source());
 
     let summary = h.invoke(event()).await.unwrap();
 
     assert_eq!(summary["Results"][0]["Error"]["Type"], "CsvTooLarge");
     let message = summary["Results"][0]["Error"]["Message"].as_str().unwrap();
-    assert!(message.contains("needs 3 parts") && message.contains("RESULTS_PREFIX is empty"), "{message}");
+    assert!(
+        message.contains("needs 3 parts") && message.contains("RESULTS_PREFIX is empty"),
+        "{message}"
+    );
     assert_eq!(h.emulator.count("CreateUserImportJob"), 0);
 }
 
@@ -372,18 +426,27 @@ async fn usernames_may_repeat_across_parts_but_not_within_one() {
     let h = parts_harness(2).await;
     // ann twice in different parts: Cognito's to skip. cid twice in part 2:
     // a problem, named by its source line.
-    drop_source(&h.emulator, &valid_csv(&["ann", "ben", "ann", "cid", "cid"]));
+    drop_source(
+        &h.emulator,
+        &valid_csv(&["ann", "ben", "ann", "cid", "cid"]),
+    );
     let summary = h.invoke(event()).await;
     assert_eq!(error_type(&summary), "ImportPartsRemaining");
 
     let h = parts_harness(2).await;
-    drop_source(&h.emulator, &valid_csv(&["ann", "ben", "cid", "cid", "eve"]));
+    drop_source(
+        &h.emulator,
+        &valid_csv(&["ann", "ben", "cid", "cid", "eve"]),
+    );
     let summary = h.invoke(event()).await.unwrap();
     assert_eq!(summary["Results"][0]["Error"]["Type"], "InvalidCsv");
     let detail = &h.events_of(FAILED)[0].detail;
     assert_eq!(detail["Problems"][0]["Line"], json!(5));
     assert_eq!(detail["Problems"][0]["Column"], json!("cognito:username"));
-    assert!(detail.get("Part").is_none(), "no part exists before the preflight passes");
+    assert!(
+        detail.get("Part").is_none(),
+        "no part exists before the preflight passes"
+    );
 }
 
 #[tokio::test]
@@ -437,15 +500,33 @@ async fn track_maps_a_parts_lines_to_the_source_and_writes_its_files() {
 
     assert_eq!(response["Terminal"], json!(true));
     let detail = &h.events_of(COMPLETED)[0].detail;
-    assert_eq!(detail["Part"], json!({"Number": 2, "Count": 3, "FirstLine": 3, "LastLine": 4}));
+    assert_eq!(
+        detail["Part"],
+        json!({"Number": 2, "Count": 3, "FirstLine": 3, "LastLine": 4})
+    );
     assert_eq!(detail["Results"]["First"][0]["Line"], json!(4), "{detail}");
-    assert!(detail.get("Drop").is_none(), "only the last part sums up the drop");
-    let failed = h.emulator.object(BUCKET, &format!("results/{}/failed.csv", second.job_id)).unwrap();
+    assert!(
+        detail.get("Drop").is_none(),
+        "only the last part sums up the drop"
+    );
+    let failed = h
+        .emulator
+        .object(BUCKET, &format!("results/{}/failed.csv", second.job_id))
+        .unwrap();
     let lines: Vec<&str> = body.split_inclusive("\r\n").collect();
-    assert_eq!(failed.body, format!("{}{}", lines[0], lines[4]).into_bytes());
-    let report = h.emulator.object(BUCKET, &format!("results/{}/report.csv", second.job_id)).unwrap();
+    assert_eq!(
+        failed.body,
+        format!("{}{}", lines[0], lines[4]).into_bytes()
+    );
+    let report = h
+        .emulator
+        .object(BUCKET, &format!("results/{}/report.csv", second.job_id))
+        .unwrap();
     let report = String::from_utf8(report.body).unwrap();
-    assert!(report.starts_with("line,status,reason,username\r\n4,FAILED,"), "{report}");
+    assert!(
+        report.starts_with("line,status,reason,username\r\n4,FAILED,"),
+        "{report}"
+    );
     assert!(report.trim_end().ends_with(",dee"), "{report}");
 }
 

@@ -205,6 +205,7 @@ fn not_found(message: String) -> ApiError {
 pub(crate) fn execute(state: &State, operation: &str, body: &Value) -> Resp {
     let result = if body.is_object() {
         let mut inner = state.lock();
+        advance_jobs(&mut inner, util::now_ms());
         match operation {
             "CreateUserImportJob" => create_job(&mut inner, state, body),
             "DescribeUserImportJob" => describe_job(&inner, body),
@@ -341,16 +342,70 @@ fn describe_job(inner: &Inner, body: &Value) -> Result<Value, ApiError> {
 }
 
 fn start_job(inner: &mut Inner, body: &Value) -> Result<Value, ApiError> {
-    let pool = pool_id(inner, body)?;
+    let pool = pool_id(inner, body)?.to_string();
     let job = job_id(body)?;
-    let record = find_mut(inner, pool, job).ok_or_else(|| job_not_found(job))?;
+    // Cognito's one import at a time per account: refused the same way as a
+    // start without a CSV (SPEC section 13).
+    let slot_taken = inner.one_active_job
+        && inner
+            .jobs
+            .iter()
+            .any(|r| is_active(&r.job) && !(r.job.pool_id == pool && r.job.job_id == job));
+    let record = find_mut(inner, &pool, job).ok_or_else(|| job_not_found(job))?;
+    let no_csv = || precondition(&format!("No csv file was uploaded for {job}"));
     match record.job.status.as_str() {
-        "Created" if record.job.csv_uploaded => {
+        "Created" if record.job.csv_uploaded && !slot_taken => {
             set_status(&mut record.job, "Pending", util::now_ms());
             Ok(json!({ "UserImportJob": job_json(&record.job) }))
         }
-        "Created" => Err(precondition("No csv file was uploaded")),
+        "Created" => Err(no_csv()),
         _ => Err(precondition("Import job is not in Created state")),
+    }
+}
+
+/// `Pending`, `InProgress` or `Stopping`: the job holds the account's slot.
+pub(crate) fn is_active(job: &ImportJob) -> bool {
+    matches!(job.status.as_str(), "Pending" | "InProgress" | "Stopping")
+}
+
+/// With a run time set, brings every started job to where it is at `now`:
+/// `Pending` for the first half of the run, `InProgress` for the second,
+/// then run to its end as Cognito does, ending at its start plus the run
+/// time (not when it was noticed).
+pub(crate) fn advance_jobs(inner: &mut Inner, now: i64) {
+    let Some(run_time) = inner.job_run_time else {
+        return;
+    };
+    let run_ms = i64::try_from(run_time.as_millis()).unwrap_or(i64::MAX);
+    let due: Vec<(String, String, i64)> = inner
+        .jobs
+        .iter_mut()
+        .filter(|r| matches!(r.job.status.as_str(), "Pending" | "InProgress"))
+        .filter_map(|r| {
+            let start = r.job.start_date_ms?;
+            let elapsed = now.saturating_sub(start);
+            if elapsed >= run_ms {
+                Some((
+                    r.job.pool_id.clone(),
+                    r.job.job_id.clone(),
+                    start.saturating_add(run_ms),
+                ))
+            } else {
+                if elapsed >= run_ms / 2 {
+                    r.job.status = "InProgress".to_string();
+                }
+                None
+            }
+        })
+        .collect();
+    for (pool, job, end) in due {
+        let has_csv = find(inner, &pool, &job).is_some_and(|r| r.csv.is_some());
+        if has_csv {
+            let _ = run_job(inner, &pool, &job, &RunOptions::default(), end);
+        } else if let Some(record) = find_mut(inner, &pool, &job) {
+            set_status(&mut record.job, "Succeeded", end);
+            record.job.completion_message = Some(COMPLETED.to_string());
+        }
     }
 }
 
@@ -512,6 +567,10 @@ pub(crate) fn upload(state: &State, upload: Upload) -> Resp {
     let Some(record) = find_mut(&mut inner, &upload.pool_id, &upload.job_id) else {
         return xml_error(403, "AccessDenied", "Access Denied", false);
     };
+    // X-Amz-Expires=900: the URL lasts 15 minutes from the job's creation.
+    if util::now_ms() > record.job.creation_date_ms.saturating_add(900_000) {
+        return xml_error(403, "AccessDenied", "Request has expired", false);
+    }
     if upload.signature.as_deref() != Some(record.signature.as_str()) {
         return xml_error(
             403,

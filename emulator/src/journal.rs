@@ -6,7 +6,7 @@ use super::State;
 /// One request the emulator received.
 #[derive(Clone, Debug)]
 pub struct Call {
-    /// `"s3"`, `"cognito-idp"`, `"events"`, `"logs"`, `"upload"` (or
+    /// `"s3"`, `"cognito-idp"`, `"events"`, `"logs"`, `"sqs"`, `"upload"` (or
     /// `"unknown"` for an `x-amz-target` of another service).
     pub service: &'static str,
     /// `HeadObject`, `StartUserImportJob`, `PutEvents`, `FilterLogEvents`,

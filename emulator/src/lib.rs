@@ -14,6 +14,14 @@
 //! (awsJson1_1) over the log streams it writes, such as the per-user lines
 //! of an import job it runs ([`Emulator::set_logs_paging`] for the paging).
 //!
+//! Cognito's one import at a time per account is on with
+//! [`Emulator::enforce_one_active_job`]; started jobs run on their own for
+//! [`Emulator::set_job_run_time`]. SQS: queues (FIFO or standard, with
+//! visibility, receive counts and a dead-letter queue) driven through the
+//! Rust API as Lambda's event source mapping drives them
+//! ([`Emulator::run_event_source`]), and `ChangeMessageVisibility` (and its
+//! batch) over HTTP (awsJson1_0), which the function calls.
+//!
 //! It does not depend on the function: the function's crate takes it as a
 //! dev-dependency only (tests, benchmarks), the local runner (`local/`) as a
 //! dependency, so it is never part of the Lambda binary.
@@ -38,6 +46,7 @@ pub mod runtime_api;
 mod s3;
 mod s3_read;
 mod server;
+mod sqs;
 mod util;
 
 use std::collections::BTreeMap;
@@ -51,6 +60,7 @@ pub use s3::{Versioning, NULL_VERSION};
 
 pub use cognito::{ImportRun, RunOptions};
 pub use s3_read::ObjectContent;
+pub use sqs::{EventSourceStats, QueueOptions, QueueRef, QueuedMessage};
 
 /// The account that owns every emulated bucket unless
 /// [`Emulator::set_bucket_owner`] says otherwise, and that appears in ARNs.
@@ -181,6 +191,14 @@ pub(crate) struct Inner {
     pub(crate) faults: Vec<Fault>,
     /// CloudWatch Logs: groups, streams, events and the paging behaviour.
     pub(crate) logs: logs::Logs,
+    /// Cognito's one import job at a time per account, when on.
+    pub(crate) one_active_job: bool,
+    /// How long a started job runs on its own (`None`: until a test runs it).
+    pub(crate) job_run_time: Option<std::time::Duration>,
+    /// SQS queues by name.
+    pub(crate) queues: BTreeMap<String, sqs::Queue>,
+    /// Body bytes sent for `GetObject`, by bucket and key.
+    pub(crate) bytes_served: BTreeMap<(String, String), u64>,
 }
 
 impl State {
@@ -375,14 +393,89 @@ impl Emulator {
     }
 
     pub fn job(&self, pool_id: &str, job_id: &str) -> Option<ImportJob> {
-        let inner = self.state.lock();
+        let mut inner = self.state.lock();
+        cognito::advance_jobs(&mut inner, util::now_ms());
         cognito::find(&inner, pool_id, job_id).map(|record| record.job.clone())
     }
 
     /// Every job of every pool, oldest first.
     pub fn jobs(&self) -> Vec<ImportJob> {
-        let inner = self.state.lock();
+        let mut inner = self.state.lock();
+        cognito::advance_jobs(&mut inner, util::now_ms());
         inner.jobs.iter().map(|record| record.job.clone()).collect()
+    }
+
+    // ---- Cognito: one import at a time ----
+
+    /// Cognito's rule "only one import job can be active at a time per
+    /// account" (off by default): a `StartUserImportJob` while any job of
+    /// any pool is `Pending`, `InProgress` or `Stopping` is refused with
+    /// `PreconditionNotMetException` "No csv file was uploaded for <job
+    /// id>", the same answer as for a job without its CSV.
+    pub fn enforce_one_active_job(&self, on: bool) {
+        self.state.lock().one_active_job = on;
+    }
+
+    /// With `Some(d)`, a started job runs on its own: `Pending` for the
+    /// first half of `d` after its `StartDate`, `InProgress` for the second,
+    /// then run to its end as [`Emulator::run_import_job`] runs it (its log
+    /// lines, counts, `Succeeded`, `CompletionDate` = `StartDate` + `d`); a
+    /// job without CSV bytes ends `Succeeded` with no users. Jobs are
+    /// brought up to date before every Cognito request and in every
+    /// accessor that reads them. `None` (default): jobs wait for a test.
+    pub fn set_job_run_time(&self, run_time: Option<std::time::Duration>) {
+        self.state.lock().job_run_time = run_time;
+    }
+
+    /// The most jobs of the account ever active at the same moment, from
+    /// their start and completion instants (a job still active counts up
+    /// to now).
+    pub fn max_active_jobs(&self) -> usize {
+        let mut inner = self.state.lock();
+        let now = util::now_ms();
+        cognito::advance_jobs(&mut inner, now);
+        let mut edges: Vec<(i64, i32)> = Vec::new();
+        for record in &inner.jobs {
+            let job = &record.job;
+            let Some(start) = job.start_date_ms else {
+                continue;
+            };
+            let end = job.completion_date_ms.unwrap_or(now.max(start) + 1);
+            edges.push((start, 1));
+            edges.push((end.max(start), -1));
+        }
+        // An end and a start at the same instant do not overlap.
+        edges.sort();
+        let (mut active, mut most) = (0i32, 0i32);
+        for (_, step) in edges {
+            active += step;
+            most = most.max(active);
+        }
+        usize::try_from(most).unwrap_or(0)
+    }
+
+    /// How many `StartUserImportJob` calls of that job were answered 200.
+    pub fn successful_starts(&self, pool_id: &str, job_id: &str) -> usize {
+        self.state
+            .lock()
+            .calls
+            .iter()
+            .filter(|c| c.operation == "StartUserImportJob" && c.status == 200)
+            .filter(|c| c.params["UserPoolId"] == pool_id && c.params["JobId"] == job_id)
+            .count()
+    }
+
+    // ---- S3: what was read ----
+
+    /// The body bytes sent for `GetObject` of that key (every version;
+    /// ranged reads count their range only).
+    pub fn s3_bytes_served(&self, bucket: &str, key: &str) -> u64 {
+        self.state
+            .lock()
+            .bytes_served
+            .get(&(bucket.to_string(), key.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Sets a job's status. Leaving `Created` (other than to `Expired`) sets
@@ -484,6 +577,17 @@ impl Emulator {
         };
         record.csv = Some(bytes::Bytes::from(csv.into()));
         record.job.csv_uploaded = true;
+    }
+
+    /// Sets a job's `CreationDate` (ms since the epoch), e.g. more than 15
+    /// minutes ago, when its pre-signed URL no longer takes an upload.
+    /// Panics if the job does not exist.
+    pub fn set_creation_date_ms(&self, pool_id: &str, job_id: &str, ms: i64) {
+        let mut inner = self.state.lock();
+        let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) else {
+            panic!("emulator: no import job {job_id} in pool {pool_id}");
+        };
+        record.job.creation_date_ms = ms;
     }
 
     /// Sets a job's `CompletionDate` (ms since the epoch), e.g. in the past.

@@ -434,12 +434,22 @@ pub(crate) fn execute(state: &State, request: S3Request) -> Resp {
                 }
             }
             let version_id = bucket.reported_id(version.version_id.as_deref());
-            read_response(
+            let response = read_response(
                 version,
                 version_id.as_deref(),
                 head,
                 request.range.as_deref(),
-            )
+            );
+            if !head {
+                let sent = hyper::body::Body::size_hint(response.body())
+                    .exact()
+                    .unwrap_or(0);
+                *inner
+                    .bytes_served
+                    .entry((request.bucket.clone(), request.key.clone()))
+                    .or_default() += sent;
+            }
+            response
         }
     }
 }

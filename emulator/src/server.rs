@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use super::eventbridge::EntryFault;
 use super::faults::{self, FaultAction, Subject};
 use super::journal::{self, Call};
-use super::{cognito, eventbridge, logs, s3, State};
+use super::{cognito, eventbridge, logs, s3, sqs, State};
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
@@ -106,6 +106,7 @@ pub(crate) enum Target {
     Cognito(String, Value),
     Events(Value),
     Logs(String, Value),
+    Sqs(String, Value),
     Upload(cognito::Upload),
     /// Answered without touching the state (bad path, unknown operation...).
     Reject(Resp),
@@ -206,6 +207,7 @@ fn route_json(target: &str, body: &Bytes) -> Routed {
         "AWSCognitoIdentityProviderService" => "cognito-idp",
         "AWSEvents" => "events",
         "Logs_20140328" => "logs",
+        "AmazonSQS" => "sqs",
         _ => "unknown",
     };
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
@@ -234,6 +236,7 @@ fn route_json(target: &str, body: &Bytes) -> Routed {
         ("cognito-idp", _) if !cognito::OPERATIONS.contains(&operation) => unknown(),
         ("events", _) if operation != "PutEvents" => unknown(),
         ("logs", _) if !logs::OPERATIONS.contains(&operation) => unknown(),
+        ("sqs", _) if !sqs::OPERATIONS.contains(&operation) => unknown(),
         (_, None) => Target::Reject(json_error(
             400,
             "SerializationException",
@@ -241,6 +244,7 @@ fn route_json(target: &str, body: &Bytes) -> Routed {
         )),
         ("cognito-idp", Some(body)) => Target::Cognito(operation.to_string(), body),
         ("logs", Some(body)) => Target::Logs(operation.to_string(), body),
+        ("sqs", Some(body)) => Target::Sqs(operation.to_string(), body),
         (_, Some(body)) => Target::Events(body),
     };
     Routed {
@@ -260,6 +264,7 @@ fn execute(state: &State, target: Target, entry_fault: Option<&EntryFault>) -> R
         Target::Cognito(operation, body) => cognito::execute(state, &operation, &body),
         Target::Events(body) => eventbridge::put_events(state, &body, entry_fault),
         Target::Logs(operation, body) => logs::execute(state, &operation, &body),
+        Target::Sqs(operation, body) => sqs::execute(state, &operation, &body),
         Target::Upload(upload) => cognito::upload(state, upload),
     }
 }

@@ -53,7 +53,8 @@ async fn import_job_lifecycle_with_upload() {
         .await
         .expect_err("no csv");
     assert_eq!(error.code(), Some("PreconditionNotMetException"));
-    assert_eq!(error.message(), Some("No csv file was uploaded"));
+    let no_csv = format!("No csv file was uploaded for {job_id}");
+    assert_eq!(error.message(), Some(no_csv.as_str()));
 
     let csv = b"cognito:username,email\nalice,alice@example.com\n";
     let length = csv.len().to_string();

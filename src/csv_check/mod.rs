@@ -119,7 +119,7 @@ impl Checks {
     fn line(&mut self, line: Line<'_>) {
         self.lines = line.number;
         if let Some(cutter) = &mut self.cutter {
-            match cutter.line(line.number, line.input_len) {
+            match cutter.line(line.number, line.input_len, line.bytes) {
                 Ok(Step::Same) => {}
                 Ok(Step::NewPart) => self.end_part(),
                 Err(too_large) => {

@@ -53,6 +53,9 @@ impl PartRange {
 pub struct Cut {
     /// The header line's length, its line ending included.
     pub header_bytes: u64,
+    /// The header line itself, its line ending included, when it is UTF-8
+    /// (every part's file starts with it).
+    pub header: Option<String>,
     pub parts: Vec<PartRange>,
 }
 
@@ -83,12 +86,14 @@ impl Cutter {
         }
     }
 
-    /// Line `number` (the header is 1) took `input_len` bytes of the input.
-    pub fn line(&mut self, number: u64, input_len: u64) -> Result<Step, TooLarge> {
+    /// Line `number` (the header is 1) took `input_len` bytes of the input;
+    /// `bytes` are its bytes without its line ending.
+    pub fn line(&mut self, number: u64, input_len: u64, bytes: &[u8]) -> Result<Step, TooLarge> {
         let start = self.offset;
         self.offset += input_len;
         if number == 1 {
             self.cut.header_bytes = input_len;
+            self.cut.header = header_line(bytes, input_len);
             return Ok(Step::Same);
         }
         let row = number - 1;
@@ -128,6 +133,19 @@ impl Cutter {
     }
 }
 
+/// The header line with its line ending, as the input had it: the bytes and
+/// then `\n` or `\r\n` (or none, for a file of a header alone).
+fn header_line(bytes: &[u8], input_len: u64) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let ending = match input_len.checked_sub(bytes.len() as u64)? {
+        0 => "",
+        1 => "\n",
+        2 => "\r\n",
+        _ => return None,
+    };
+    Some(format!("{text}{ending}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,7 +153,8 @@ mod tests {
     fn cut(lines: &[u64], limits: PartLimits) -> Result<Cut, TooLarge> {
         let mut cutter = Cutter::new(limits);
         for (i, &len) in lines.iter().enumerate() {
-            cutter.line(i as u64 + 1, len)?;
+            let bytes = vec![b'x'; len.saturating_sub(1) as usize];
+            cutter.line(i as u64 + 1, len, &bytes)?;
         }
         Ok(cutter.finish())
     }
@@ -153,6 +172,7 @@ mod tests {
         // A header of 10 bytes, rows of 5: two rows a part by rows.
         let by_rows = cut(&[10, 5, 5, 5, 5, 5], limits(2, 1000)).unwrap();
         assert_eq!(by_rows.header_bytes, 10);
+        assert_eq!(by_rows.header.as_deref(), Some("xxxxxxxxx\n"));
         let ranges: Vec<(u64, u64, u64, u64)> = by_rows
             .parts
             .iter()
@@ -185,5 +205,14 @@ mod tests {
             Err(TooLarge::Unsplittable(3))
         );
         assert_eq!(cut(&[10], limits(1, 20)).unwrap().parts, []);
+    }
+
+    #[test]
+    fn the_header_keeps_its_line_ending() {
+        assert_eq!(header_line(b"a,b", 5).as_deref(), Some("a,b\r\n"));
+        assert_eq!(header_line(b"a,b", 4).as_deref(), Some("a,b\n"));
+        assert_eq!(header_line(b"a,b", 3).as_deref(), Some("a,b"));
+        assert_eq!(header_line(b"\xff", 2), None);
+        assert_eq!(header_line(b"", 100), None, "a header too long to keep");
     }
 }

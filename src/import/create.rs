@@ -10,11 +10,14 @@
 //! is replaced. The import slot (section 13) is checked before anything is
 //! created or read.
 
+use std::time::{Duration, SystemTime};
+
 use crate::app::App;
 use crate::csv_check;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::jobs::{self, Pages};
-use crate::import::parts::{self, plan};
+use crate::import::parts;
+use crate::import::parts::plan::{self, Plan};
 use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
 use crate::import::{names, preflight, slot, upload};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, Started};
@@ -93,10 +96,19 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
         .await
         .map_err(|error| known.failed(error))?;
     if cut.parts.len() <= 1 {
-        let job = create_settled(app, &drop.pool, &job_name(&drop.head.object))
+        let name = job_name(&drop.head.object);
+        let settled = create_settled(app, &drop.pool, &name)
             .await
             .map_err(|error| known.failed(error))?;
-        return single(drop, job, known).await;
+        if !settled.fresh {
+            // Another delivery's job of the same name: it goes on from there.
+            return single(drop, settled.job, known).await;
+        }
+        let ids = ids_of(&drop.pool, &settled.job);
+        return start_created(drop, settled.job, true, &name, Content::Whole)
+            .await
+            .map(|started| started.with(known.clone().with_ids(&ids)))
+            .map_err(|error| known.with_ids(&ids).failed(error));
     }
     parts::begin(drop, &cut, known).await
 }
@@ -111,8 +123,8 @@ fn could_need_parts(app: &App, head: &ObjectHead) -> bool {
     size.is_none_or(|size| size > csv_check::MAX_BYTES || size > app.config.part_max_rows)
 }
 
-/// SPEC section 10 for a file of one part, its job in hand (found or just
-/// created): started before, or uploaded and started now.
+/// SPEC section 10 for a file of one part whose job an earlier delivery
+/// created: started before, or started now.
 async fn single(drop: &Drop<'_>, job: ImportJob, known: Known) -> Result<Started, Failure> {
     let ids = ids_of(&drop.pool, &job);
     let known = known.with_ids(&ids);
@@ -125,16 +137,83 @@ async fn single(drop: &Drop<'_>, job: ImportJob, known: Known) -> Result<Started
         };
     }
     // A job of this name exists only once the file passed the preflight (the
-    // name pins the object's version or ETag): straight to the upload, once
-    // the slot is free.
+    // name pins the object's version or ETag): no preflight again, once the
+    // slot is free.
     let waiting = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
-    let started = match slot_free(drop, &waiting).await {
-        Ok(()) => upload_and_start(drop.app, drop.head, job, &ids).await,
-        Err(error) => Err(error),
+    if let Err(error) = slot_free(drop, &waiting).await {
+        return Err(known.failed(error));
+    }
+    let name = job_name(&drop.head.object);
+    match start_created(drop, job, false, &name, Content::Whole).await {
+        Ok(started) => {
+            let ids = started.job.job_id.clone().map_or(ids, |job_id| JobRef {
+                user_pool_id: drop.pool.clone(),
+                job_id,
+            });
+            Ok(started.with(known.with_ids(&ids)))
+        }
+        Err(error) => Err(known.failed(error)),
+    }
+}
+
+/// What a job of the drop is given: the whole file, or one part of it.
+#[derive(Clone, Copy)]
+pub(crate) enum Content<'a> {
+    Whole,
+    Part { plan: &'a Plan, number: u64 },
+}
+
+/// Starts a `Created` job of the drop. One found from an earlier delivery
+/// may have its CSV already (its start was refused for the slot), so it is
+/// started first; refused, it gets the file, or, its pre-signed URL expired
+/// (15 minutes after the job was created), a new job of the same name takes
+/// its place. A job just created (`fresh`) gets the file at once.
+pub(crate) async fn start_created(
+    drop: &Drop<'_>,
+    job: ImportJob,
+    fresh: bool,
+    name: &str,
+    content: Content<'_>,
+) -> Result<StartedJob, ImportError> {
+    let app = drop.app;
+    let mut job = job;
+    if !fresh {
+        let ids = ids_of(&drop.pool, &job);
+        if let Attempt::Started(started) = start_job(app, &ids).await? {
+            return Ok(*started);
+        }
+        if !upload_possible(&job, SystemTime::now()) {
+            tracing::info!(
+                job_id = ids.job_id,
+                job_name = name,
+                "the job's pre-signed URL has expired: a new job of the same name takes its place"
+            );
+            let settled = create_settled(app, &drop.pool, name).await?;
+            if !settled.fresh {
+                return Err(raced(name));
+            }
+            job = settled.job;
+        }
+    }
+    let ids = ids_of(&drop.pool, &job);
+    match content {
+        Content::Whole => upload(app, drop.head, &job, &ids).await?,
+        Content::Part { plan, number } => parts::upload_part(drop, plan, number, &job).await?,
+    }
+    start_uploaded(app, &ids).await
+}
+
+/// Cognito's pre-signed URL lasts 15 minutes from the job's creation; a
+/// minute is kept for the upload itself.
+const UPLOAD_WINDOW: Duration = Duration::from_secs(14 * 60);
+
+/// Whether the job's pre-signed URL can still take the file.
+fn upload_possible(job: &ImportJob, now: SystemTime) -> bool {
+    let Some(created) = job.creation_date.and_then(|d| SystemTime::try_from(d).ok()) else {
+        return true;
     };
-    started
-        .map(|started| started.with(known.clone()))
-        .map_err(|error| known.failed(error))
+    now.duration_since(created)
+        .map_or(true, |age| age < UPLOAD_WINDOW)
 }
 
 /// SPEC section 13: while another job holds the slot, nothing is created and
@@ -148,21 +227,6 @@ pub(crate) async fn slot_free(drop: &Drop<'_>, waiting: &str) -> Result<(), Impo
         Some(holder) => Err(slot::busy(waiting, Some(&holder))),
         None => Ok(()),
     }
-}
-
-/// Uploads the file to a `Created` job and starts it. A job found past
-/// `Created` (a racing delivery got there first) is read as in section 4.
-async fn upload_and_start(
-    app: &App,
-    head: &ObjectHead,
-    job: ImportJob,
-    ids: &JobRef,
-) -> Result<StartedJob, ImportError> {
-    if !is_created(&job) {
-        return start::after_precondition(ids, job)?.ok_or_else(|| no_job(&ids.job_id));
-    }
-    upload(app, head, &job, ids).await?;
-    start_uploaded(app, ids).await
 }
 
 /// Starts a job whose CSV the function uploaded itself: a refusal now is the
@@ -189,12 +253,40 @@ pub(crate) fn ids_of(pool: &str, job: &ImportJob) -> JobRef {
     }
 }
 
-/// The job of this name that is used: the oldest that is not `Expired` (an
-/// expired one is replaced by a new job of the same name, SPEC section 13).
+/// The job of this name that is used, the same pick for every delivery that
+/// sees the same jobs: the oldest started one; else the oldest `Created` one
+/// whose pre-signed URL can still take the file; else the oldest `Created`.
+/// An `Expired` job is never used: a new job of the name replaces it (SPEC
+/// section 13).
 pub(crate) fn usable<'a>(jobs: &'a [ImportJob], name: &str) -> Option<&'a ImportJob> {
-    jobs::oldest(jobs.iter().filter(|job| {
-        job.job_name.as_deref() == Some(name) && job.status.as_deref() != Some("Expired")
-    }))
+    let named: Vec<&ImportJob> = jobs
+        .iter()
+        .filter(|job| job.job_name.as_deref() == Some(name))
+        .filter(|job| job.status.as_deref() != Some("Expired"))
+        .collect();
+    let now = SystemTime::now();
+    jobs::oldest(named.iter().copied().filter(|job| !is_created(job)))
+        .or_else(|| {
+            jobs::oldest(
+                named
+                    .iter()
+                    .copied()
+                    .filter(|job| upload_possible(job, now)),
+            )
+        })
+        .or_else(|| jobs::oldest(named.iter().copied()))
+}
+
+/// Another delivery of the same drop moved first: the next receive sees
+/// where it stands.
+pub(crate) fn raced(what: &str) -> ImportError {
+    ImportError::new(
+        ErrorKind::ServiceUnavailable,
+        format!(
+            "{what}: another delivery of the same drop moved on while this one ran; it will be \
+             retried"
+        ),
+    )
 }
 
 pub(crate) fn no_job(name: &str) -> ImportError {
@@ -204,16 +296,29 @@ pub(crate) fn no_job(name: &str) -> ImportError {
     )
 }
 
-/// Creates the job, then settles on the oldest usable job of that name: a
-/// racing delivery may have created one too, and both pick the same.
+/// Creates the job, then settles on the usable job of that name: a racing
+/// delivery may have created one too, and both pick the same. `fresh`: the
+/// pick is the job created here.
 pub(crate) async fn create_settled(
     app: &App,
     pool: &str,
     name: &str,
-) -> Result<ImportJob, ImportError> {
+) -> Result<Settled, ImportError> {
     let created = create(app, pool, name).await?;
     let named = jobs::list(app, pool, Pages::All).await?;
-    Ok(usable(&named, name).cloned().unwrap_or(created))
+    let job = usable(&named, name)
+        .cloned()
+        .unwrap_or_else(|| created.clone());
+    Ok(Settled {
+        fresh: job.job_id == created.job_id,
+        job,
+    })
+}
+
+/// The job a delivery settled on after creating one.
+pub(crate) struct Settled {
+    pub(crate) job: ImportJob,
+    pub(crate) fresh: bool,
 }
 
 async fn create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportError> {

@@ -41,14 +41,14 @@ pub async fn check_parted(app: &App, head: &ObjectHead, pool: &str) -> Result<Cu
 /// The parts of a file that passed the preflight before (its plan is to be
 /// made again): the file cut, not checked.
 pub async fn cut_only(app: &App, what: &str, body: ByteStream) -> Result<Cut, ImportError> {
-    // Lines of any length count their bytes; none is kept.
-    let mut lines = LineSplitter::new(1024);
+    // Lines of any length count their bytes; only the header is kept.
+    let mut lines = LineSplitter::new(csv_check::MAX_ROW_CHARS * 4);
     let mut cutter = Cutter::new(limits(app));
     let mut over = None;
     stream(app, body, what, |chunk| {
         lines
             .feed(chunk, |line| {
-                if let Err(too) = cutter.line(line.number, line.input_len) {
+                if let Err(too) = cutter.line(line.number, line.input_len, line.bytes) {
                     over.get_or_insert(too);
                 }
             })
@@ -57,7 +57,7 @@ pub async fn cut_only(app: &App, what: &str, body: ByteStream) -> Result<Cut, Im
     })
     .await?;
     lines.finish(|line| {
-        if let Err(too) = cutter.line(line.number, line.input_len) {
+        if let Err(too) = cutter.line(line.number, line.input_len, line.bytes) {
             over.get_or_insert(too);
         }
     });

@@ -73,7 +73,7 @@ async fn completed(
     let pool = &ids.user_pool_id;
     let logs = LogLocation::of(job, &pool_name(app, pool).await?);
     let tracked = part::of_job(app, job, pool, source, given_part).await?;
-    let view = tracked.as_ref().map(|t| t.view).unwrap_or_default();
+    let view = tracked.as_ref().map(|t| t.view.clone()).unwrap_or_default();
     let results = if results::users_not_imported(job) > 0 {
         match results::collect(app, job, &logs, source, view).await? {
             Results::NotYet => return Ok(None),

@@ -53,6 +53,7 @@ pub async fn of_job(
         offset: first_line.map_or(0, |first| first.saturating_sub(1)),
         slice: plan.as_ref().zip(range).map(|(plan, part)| Slice {
             header_bytes: plan.header_bytes,
+            header: plan.header.clone(),
             first_byte: part.range.first_byte,
             end_byte: part.range.end_byte,
         }),

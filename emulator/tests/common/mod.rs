@@ -22,6 +22,7 @@ pub struct Clients {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 pub fn sdk_config(emulator: &Emulator, operation_timeout: Duration) -> SdkConfig {
@@ -62,6 +63,7 @@ pub fn clients_with_timeout(emulator: &Emulator, operation_timeout: Duration) ->
         cognito: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
         events: aws_sdk_eventbridge::Client::new(&sdk),
         logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
     }
 }
 

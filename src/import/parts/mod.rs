@@ -28,7 +28,8 @@ use crate::csv_check::parts::Cut;
 use crate::emit;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::create::{
-    create_settled, ids_of, is_created, pre_signed_url, slot_free, start_uploaded, usable, Drop,
+    create_settled, ids_of, is_created, pre_signed_url, slot_free, start_created, usable, Content,
+    Drop,
 };
 use crate::import::jobs::{self, Pages};
 use crate::import::names::{self, part_job_name};
@@ -277,22 +278,27 @@ async fn cursor(drop: &Drop<'_>, mut plan: Plan, known: Known) -> Result<Started
         return Err(at(next, existing.as_ref()).failed(error));
     }
     // 4. The next part: created (or found Created), uploaded, started.
-    let job = match existing {
-        Some(job) => job,
-        None => create_settled(app, &drop.pool, &part_job_name(object, next, count))
-            .await
-            .map_err(|error| at(next, None).failed(error))?,
+    let name = part_job_name(object, next, count);
+    let (job, fresh) = match existing {
+        Some(job) => (job, false),
+        None => {
+            let settled = create_settled(app, &drop.pool, &name)
+                .await
+                .map_err(|error| at(next, None).failed(error))?;
+            (settled.job, settled.fresh)
+        }
     };
-    let known = at(next, Some(&job));
     if !is_created(&job) {
-        return Err(known.failed(raced(object)));
+        return Err(at(next, Some(&job)).failed(raced(object)));
     }
-    let ids = ids_of(&drop.pool, &job);
-    let started_job = match upload_part(drop, &plan, next, &job).await {
-        Ok(()) => start_uploaded(app, &ids).await,
-        Err(error) => Err(error),
-    }
-    .map_err(|error| known.failed(error))?;
+    let content = Content::Part {
+        plan: &plan,
+        number: next,
+    };
+    let started_job = start_created(drop, job.clone(), fresh, &name, content)
+        .await
+        .map_err(|error| at(next, Some(&job)).failed(error))?;
+    let known = at(next, Some(&started_job.job));
     if next == count {
         return Ok(started_job.with(known));
     }
@@ -333,22 +339,14 @@ fn remaining(job: &ImportJob, number: u64, count: u64) -> ImportError {
     )
 }
 
-/// Another delivery of the same drop moved first: the next receive sees
-/// where it stands.
 fn raced(object: &ObjectRef) -> ImportError {
-    ImportError::new(
-        ErrorKind::ServiceUnavailable,
-        format!(
-            "the parts of {object} moved on while this delivery ran (another delivery of the \
-             same drop); it will be retried"
-        ),
-    )
+    crate::import::create::raced(&format!("the parts of {object}"))
 }
 
 /// Puts part `number` to its job's pre-signed URL: the header line, then
 /// the part's rows, both read from the pinned object with ranged
 /// `GetObject`s (one when the part follows the header), streamed.
-async fn upload_part(
+pub(crate) async fn upload_part(
     drop: &Drop<'_>,
     plan: &Plan,
     number: u64,
@@ -365,11 +363,13 @@ async fn upload_part(
     let url = pre_signed_url(app, job, &ids, &what).await?;
     let object = &drop.head.object;
     let header_bytes = plan.header_bytes;
-    let (header, rest_from) = if range.first_byte == header_bytes {
-        (bytes::Bytes::new(), 0)
-    } else {
-        let header = read_range(drop, 0, header_bytes).await?;
-        (collect(drop, header, header_bytes).await?, range.first_byte)
+    let (header, rest_from) = match &plan.header {
+        _ if range.first_byte == header_bytes => (bytes::Bytes::new(), 0),
+        Some(header) => (bytes::Bytes::from(header.clone()), range.first_byte),
+        None => {
+            let header = read_range(drop, 0, header_bytes).await?;
+            (collect(drop, header, header_bytes).await?, range.first_byte)
+        }
     };
     let body = read_range(drop, rest_from, range.end_byte).await?;
     let length = header_bytes + range.bytes();

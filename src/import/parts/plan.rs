@@ -27,6 +27,10 @@ pub struct Plan {
     /// upload starts with bytes `0..HeaderBytes` of the source.
     #[serde(rename = "HeaderBytes")]
     pub header_bytes: u64,
+    /// The header line itself (when it is UTF-8, as a file that passed the
+    /// preflight's is), so that a part's upload reads only the part's bytes.
+    #[serde(rename = "Header", default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
     /// The `PART_MAX_ROWS` the file was cut with.
     #[serde(rename = "PartMaxRows")]
     pub part_max_rows: u64,
@@ -74,6 +78,10 @@ impl Plan {
             object: PlannedObject::of(object),
             user_pool_id: pool.to_string(),
             header_bytes: cut.header_bytes,
+            header: cut
+                .header
+                .clone()
+                .filter(|h| h.len() as u64 == cut.header_bytes),
             part_max_rows,
             parts: cut
                 .parts
@@ -206,6 +214,7 @@ mod tests {
         };
         let cut = Cut {
             header_bytes: 12,
+            header: Some("h1,h2,h3,h4\n".into()),
             parts: vec![
                 PartRange {
                     number: 1,
@@ -229,7 +238,7 @@ mod tests {
             json,
             serde_json::json!({
                 "Object": {"Bucket": "b", "Key": "k.csv", "ETag": "abc"},
-                "UserPoolId": "us-east-1_P1", "HeaderBytes": 12, "PartMaxRows": 2,
+                "UserPoolId": "us-east-1_P1", "HeaderBytes": 12, "Header": "h1,h2,h3,h4\n", "PartMaxRows": 2,
                 "Parts": [
                     {"Number": 1, "FirstLine": 1, "LastLine": 2, "FirstByte": 12, "EndByte": 30, "StartedEventPublished": true},
                     {"Number": 2, "FirstLine": 3, "LastLine": 3, "FirstByte": 30, "EndByte": 39, "StartedEventPublished": false}

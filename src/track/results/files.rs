@@ -48,14 +48,16 @@ pub(super) async fn write(
     let what = source.to_string();
     let mut splitter = RowSplitter::new(lines);
     // A part's file: its header line, then its rows (SPEC section 14).
-    let body = match part.slice {
+    let body = match &part.slice {
         None => resolve::get_pinned(app, source).await,
         Some(slice) => {
-            let header = match resolve::get_range(app, source, 0, slice.header_bytes).await {
-                Ok(output) => output.body,
-                Err(error) => return read_failed(source, &error),
-            };
-            feed(app, header, &mut splitter, &what).await?;
+            match &slice.header {
+                Some(header) => splitter.feed(header.as_bytes()),
+                None => match resolve::get_range(app, source, 0, slice.header_bytes).await {
+                    Ok(output) => feed(app, output.body, &mut splitter, &what).await?,
+                    Err(error) => return read_failed(source, &error),
+                },
+            }
             resolve::get_range(app, source, slice.first_byte, slice.end_byte).await
         }
     };

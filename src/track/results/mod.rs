@@ -29,7 +29,7 @@ const MAX_FIRST: usize = 20;
 /// Where a part's rows are in its source (SPEC section 14): Cognito numbers
 /// a part's rows from 1, so its line `n` is the source's data row
 /// `n + offset`, and the part's file is the header plus `first_byte..end_byte`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PartView {
     /// The job imported a part of its source (not the whole file).
     pub is_part: bool,
@@ -39,9 +39,11 @@ pub struct PartView {
     pub slice: Option<Slice>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slice {
     pub header_bytes: u64,
+    /// The header line, from the plan (else it is read from the source).
+    pub header: Option<String>,
     pub first_byte: u64,
     pub end_byte: u64,
 }
@@ -77,7 +79,7 @@ pub async fn collect(
     let mut results = summary(&lines, complete, part.offset);
     let job_id = job.job_id.as_deref().unwrap_or_default();
     if let Some(source) = source.filter(|_| !app.config.results_prefix.is_empty()) {
-        let files = match (part.is_part, part.slice) {
+        let files = match (part.is_part, &part.slice) {
             // Without its plan a part's rows cannot be found in the source.
             (true, None) => Files::SourceGone(ImportError::new(
                 ErrorKind::ObjectNotFound,
