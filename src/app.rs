@@ -2,6 +2,7 @@
 
 use crate::aws;
 use crate::config::Config;
+use crate::emit::metrics::{Metrics, Sink};
 use crate::import::upload;
 
 /// The configuration and the SDK clients, both built once at init.
@@ -11,6 +12,8 @@ pub struct App {
     pub clients: aws::Clients,
     /// Create mode's upload client; built only when create mode is on.
     pub uploader: Option<upload::Uploader>,
+    /// The EMF metrics writer; `None` when `METRICS_NAMESPACE` is empty.
+    pub metrics: Option<Metrics>,
 }
 
 impl App {
@@ -20,10 +23,18 @@ impl App {
             .cloudwatch_logs_role_arn
             .as_ref()
             .map(|_| upload::Uploader::new(&config.timeouts));
+        let metrics = (!config.metrics_namespace.is_empty()).then(|| {
+            Metrics::new(
+                &config.metrics_namespace,
+                config.metrics_pool_dimension,
+                Sink::Stdout,
+            )
+        });
         App {
             config,
             clients,
             uploader,
+            metrics,
         }
     }
 }

@@ -27,6 +27,10 @@ pub struct Config {
     /// SPEC section 14: data rows per job when create mode cuts a file into
     /// parts (1 to 500,000).
     pub part_max_rows: u64,
+    /// `METRICS_NAMESPACE`: where the EMF metrics go; empty: no metrics.
+    pub metrics_namespace: String,
+    /// `METRICS_POOL_DIMENSION`: every metric also by `UserPoolId`.
+    pub metrics_pool_dimension: bool,
     /// True when an S3 endpoint is overridden (a local emulator): path-style addressing.
     pub s3_force_path_style: bool,
     pub timeouts: Timeouts,
@@ -85,6 +89,8 @@ impl Default for Config {
             results_prefix: "results/".into(),
             slot_wait_seconds: 60,
             part_max_rows: crate::csv_check::MAX_ROWS,
+            metrics_namespace: "CognitoImportStarter".into(),
+            metrics_pool_dimension: false,
             s3_force_path_style: false,
             timeouts: Timeouts::default(),
         }
@@ -135,6 +141,13 @@ impl Config {
                 crate::csv_check::MAX_ROWS,
             )?
             .unwrap_or(defaults.part_max_rows),
+            // Not through `get`: here an empty value means "no metrics".
+            metrics_namespace: namespace(lookup("METRICS_NAMESPACE"))?
+                .unwrap_or(defaults.metrics_namespace),
+            metrics_pool_dimension: boolean(
+                "METRICS_POOL_DIMENSION",
+                get("METRICS_POOL_DIMENSION"),
+            )?,
             s3_force_path_style: get("AWS_ENDPOINT_URL_S3").is_some()
                 || get("AWS_ENDPOINT_URL").is_some(),
             timeouts: defaults.timeouts,
@@ -301,6 +314,24 @@ fn whole_number(
     }
 }
 
+/// A CloudWatch namespace: printable ASCII, at most 255 characters, not
+/// `AWS/...` (reserved for AWS); empty turns metrics off.
+fn namespace(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value else { return Ok(None) };
+    let namespace = value.trim();
+    let printable = namespace.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if namespace.len() > 255 || !printable || namespace.starts_with("AWS/") {
+        return Err(bad(
+            "METRICS_NAMESPACE",
+            format!(
+                "{namespace:?} is not a CloudWatch namespace (printable ASCII, at most 255 \
+                 characters, not starting with \"AWS/\"); leave it empty for no metrics"
+            ),
+        ));
+    }
+    Ok(Some(namespace.to_string()))
+}
+
 fn results_prefix(value: Option<String>) -> Result<Option<String>, ConfigError> {
     let Some(value) = value else { return Ok(None) };
     let prefix = value.trim();
@@ -349,6 +380,8 @@ mod tests {
         assert_eq!(config.max_concurrency, 10);
         assert_eq!(config.slot_wait_seconds, 60);
         assert_eq!(config.part_max_rows, 500_000);
+        assert_eq!(config.metrics_namespace, "CognitoImportStarter");
+        assert!(!config.metrics_pool_dimension);
         assert!(!config.emit_presigned_url && !config.validate_csv);
     }
 
@@ -377,12 +410,16 @@ mod tests {
             ("RESULTS_PREFIX", "import-results/"),
             ("SLOT_WAIT_SECONDS", "15"),
             ("PART_MAX_ROWS", "1000"),
+            ("METRICS_NAMESPACE", "Acme/Imports"),
+            ("METRICS_POOL_DIMENSION", "true"),
             ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000"),
         ])
         .unwrap();
         assert_eq!(config.results_prefix, "import-results/");
         assert_eq!(config.slot_wait_seconds, 15);
         assert_eq!(config.part_max_rows, 1000);
+        assert_eq!(config.metrics_namespace, "Acme/Imports");
+        assert!(config.metrics_pool_dimension);
         assert_eq!(
             config.event_bus_name,
             "arn:aws:events:us-east-1:123456789012:event-bus/imports"
@@ -416,8 +453,15 @@ mod tests {
         assert_eq!(config.allowed_user_pool_ids, None);
         assert_eq!(config.expected_bucket_owner, None);
         assert_eq!(config.results_prefix, "results/");
-        // Except RESULTS_PREFIX, where empty means "write no objects".
+        // Except RESULTS_PREFIX, where empty means "write no objects", and
+        // METRICS_NAMESPACE, where it means "no metrics".
         assert_eq!(load(&[("RESULTS_PREFIX", "")]).unwrap().results_prefix, "");
+        assert_eq!(
+            load(&[("METRICS_NAMESPACE", "")])
+                .unwrap()
+                .metrics_namespace,
+            ""
+        );
     }
 
     #[test]
@@ -443,6 +487,9 @@ mod tests {
             ("PART_MAX_ROWS", "0"),
             ("PART_MAX_ROWS", "500001"),
             ("AWS_ENDPOINT_URL_SQS", "sqs"),
+            ("METRICS_NAMESPACE", "AWS/Lambda"),
+            ("METRICS_NAMESPACE", "tab\there"),
+            ("METRICS_POOL_DIMENSION", "yes"),
         ] {
             let error = load(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");

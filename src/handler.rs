@@ -18,6 +18,7 @@ use crate::model::{Known, WorkItem};
 use crate::resolve::validate::{check_allowed, parse_ids};
 use crate::resolve::{self, Resolved};
 use crate::trigger::sqs::{self, SqsMessage};
+use crate::trigger::Delivery;
 use crate::trigger::{self, Invocation};
 use crate::{emit, track};
 
@@ -37,6 +38,7 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
         Invocation::Summary(items) => {
             let records = process_all(app, items, deadline).await;
             let records = publish_and_log(app, records, deadline).await;
+            measure(app, &records, None);
             outcome::summary(&records)
         }
         Invocation::Sqs(messages) => {
@@ -57,6 +59,7 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             let (record, response) =
                 outcome::direct(record, published, app.config.emit_presigned_url);
             record.log();
+            measure(app, std::slice::from_ref(&record), None);
             response
         }
         Invocation::Track {
@@ -92,11 +95,15 @@ async fn all_at_once(
     messages
         .into_iter()
         .zip(sizes)
-        .map(|(message, size)| MessageOutcome {
-            message_id: message.message_id,
-            delivery: message.delivery,
-            records: records.by_ref().take(size).collect(),
-            held_back: false,
+        .map(|(message, size)| {
+            let records: Vec<RecordOutcome> = records.by_ref().take(size).collect();
+            measure(app, &records, Some(&message.delivery));
+            MessageOutcome {
+                message_id: message.message_id,
+                delivery: message.delivery,
+                records,
+                held_back: false,
+            }
         })
         .collect()
 }
@@ -113,7 +120,9 @@ async fn in_order(app: &App, messages: Vec<SqsMessage>, deadline: Deadline) -> V
             Vec::new()
         } else {
             let records = process_all(app, message.items, deadline).await;
-            publish_and_log(app, records, deadline).await
+            let records = publish_and_log(app, records, deadline).await;
+            measure(app, &records, Some(&message.delivery));
+            records
         };
         let outcome = MessageOutcome {
             message_id: message.message_id,
@@ -127,6 +136,14 @@ async fn in_order(app: &App, messages: Vec<SqsMessage>, deadline: Deadline) -> V
         done.push(outcome);
     }
     done
+}
+
+/// The records' metrics (when `METRICS_NAMESPACE` is set), once their events
+/// are published.
+fn measure(app: &App, records: &[RecordOutcome], delivery: Option<&Delivery>) {
+    if let Some(metrics) = &app.metrics {
+        records.iter().for_each(|r| metrics.record(r, delivery));
+    }
 }
 
 /// Every item through its stages, `MAX_CONCURRENCY` at a time; the results

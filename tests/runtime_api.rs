@@ -621,3 +621,35 @@ async fn trace_level_logs_hold_no_presigned_url_and_no_credentials() {
     }
     lambda.assert_no_credentials();
 }
+
+/// Issue 19: the Lambda binary writes its metrics to stdout as EMF lines,
+/// one per record, each valid under the specification; with the namespace
+/// empty, none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_writes_its_metrics_to_stdout_as_emf_lines() {
+    let lambda = Lambda::start(&[]).await;
+    lambda.seed("imports/users.csv");
+    lambda.respond(created("imports/users.csv")).await;
+    lambda.outcome_lines(1).await;
+    lambda.function.settle_output().await;
+
+    let emf: Vec<Value> = json_lines(&lambda.function.stdout())
+        .into_iter()
+        .filter(|line| line.get("_aws").is_some())
+        .map(|line| common::emf::check(&line.to_string()).unwrap_or_else(|why| panic!("{why}: {line}")))
+        .collect();
+    assert_eq!(emf.len(), 1, "{emf:?}");
+    assert_eq!(emf[0]["Records"], json!(1));
+    assert_eq!(emf[0]["Outcome"], json!("Started"));
+    assert_eq!(
+        emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        json!("CognitoImportStarter")
+    );
+
+    let quiet = Lambda::start(&[("METRICS_NAMESPACE", "")]).await;
+    quiet.seed("imports/users.csv");
+    quiet.respond(created("imports/users.csv")).await;
+    quiet.outcome_lines(1).await;
+    quiet.function.settle_output().await;
+    assert!(!quiet.function.stdout().contains("\"_aws\""));
+}

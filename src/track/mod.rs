@@ -41,6 +41,9 @@ pub async fn track(
                 if let Some(Err(error)) = published.into_iter().next() {
                     return Err(error);
                 }
+                if let Some(metrics) = &app.metrics {
+                    metrics.completed(&job);
+                }
             }
             None => terminal = false,
         }

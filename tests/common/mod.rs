@@ -2,6 +2,8 @@
 //! 127.0.0.1 and the real handler built against it through the real SDK.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod emf;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -23,7 +25,12 @@ pub const BUCKET: &str = "drop-bucket";
 pub struct Harness {
     pub emulator: Emulator,
     pub app: App,
+    /// Every EMF line the app wrote, parsed (each checked against the
+    /// specification as it was written).
+    pub metrics: MetricLines,
 }
+
+pub type MetricLines = std::sync::Arc<Mutex<Vec<Value>>>;
 
 /// Short timeouts and quick retries keep fault tests fast; the SDK's
 /// standard retry mode is kept, as in production.
@@ -119,8 +126,12 @@ pub async fn harness() -> Harness {
 
 pub async fn harness_with(config: Config) -> Harness {
     let emulator = Emulator::start().await.expect("emulator starts");
-    let app = app_for(&emulator, config, 3).await;
-    Harness { emulator, app }
+    let (app, metrics) = app_with_metrics(&emulator, config, 3).await;
+    Harness {
+        emulator,
+        app,
+        metrics,
+    }
 }
 
 /// The secret access key of every in-process test's SDK clients: never in a
@@ -128,6 +139,51 @@ pub async fn harness_with(config: Config) -> Harness {
 pub const TEST_SECRET_ACCESS_KEY: &str = "test-secret";
 
 pub async fn app_for(emulator: &Emulator, config: Config, max_attempts: u32) -> App {
+    app_with_metrics(emulator, config, max_attempts).await.0
+}
+
+/// This test binary's EMF lines: `target/test-logs/<binary>-<pid>.emf`.
+pub fn test_emf_path() -> PathBuf {
+    test_log_path().with_extension("emf")
+}
+
+/// The app's metrics go to a sink that checks every line against the EMF
+/// specification (a line that breaks it fails the test that wrote it),
+/// keeps it for the test, and appends it to [`test_emf_path`].
+pub fn capture_metrics(app: &mut App) -> MetricLines {
+    let lines: MetricLines = Default::default();
+    if app.metrics.is_some() {
+        let kept = std::sync::Arc::clone(&lines);
+        let config = &app.config;
+        let sink = cognito_import_starter::emit::metrics::Sink::Lines(std::sync::Arc::new(
+            move |line: &str| {
+                let value =
+                    emf::check(line).unwrap_or_else(|why| panic!("not EMF ({why}): {line}"));
+                kept.lock().unwrap_or_else(|p| p.into_inner()).push(value);
+                use std::io::Write;
+                if let Ok(mut file) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(test_emf_path())
+                {
+                    let _ = writeln!(file, "{line}");
+                }
+            },
+        ));
+        app.metrics = Some(cognito_import_starter::emit::metrics::Metrics::new(
+            &config.metrics_namespace,
+            config.metrics_pool_dimension,
+            sink,
+        ));
+    }
+    lines
+}
+
+pub async fn app_with_metrics(
+    emulator: &Emulator,
+    config: Config,
+    max_attempts: u32,
+) -> (App, MetricLines) {
     init_test_logs();
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .http_client(aws::http_client())
@@ -148,7 +204,9 @@ pub async fn app_for(emulator: &Emulator, config: Config, max_attempts: u32) -> 
         .timeout_config(aws::timeout_config(&config.timeouts))
         .load()
         .await;
-    App::new(config, &sdk)
+    let mut app = App::new(config, &sdk);
+    let lines = capture_metrics(&mut app);
+    (app, lines)
 }
 
 impl Harness {
