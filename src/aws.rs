@@ -1,5 +1,7 @@
-//! The AWS side of init: one `SdkConfig` with timeouts, and the five clients
+//! The AWS side of init: one `SdkConfig` with timeouts, and the clients
 //! built from it once and reused by every invocation.
+
+use std::sync::{Arc, OnceLock};
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -8,16 +10,22 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::config::{Config, Timeouts};
 
-/// The SDK clients the function uses. Cheap to clone (they share one HTTP pool).
+/// The SDK clients the function uses. Cheap to clone (they share one HTTP
+/// pool). S3, Cognito and EventBridge serve every record and are built at
+/// init; CloudWatch Logs (only `Track` reads it) and SQS (only a queued
+/// drop that waits) are built when first used, so that an invocation that
+/// needs neither never pays for them, the cold start included.
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// The configuration the later clients are built from.
+    sdk: SdkConfig,
     /// SPEC section 12: the per-user lines Cognito writes.
-    pub logs: aws_sdk_cloudwatchlogs::Client,
+    logs: Arc<OnceLock<aws_sdk_cloudwatchlogs::Client>>,
     /// SPEC section 13: a queued drop's visibility while it waits.
-    pub sqs: aws_sdk_sqs::Client,
+    sqs: Arc<OnceLock<aws_sdk_sqs::Client>>,
 }
 
 pub fn timeout_config(timeouts: &Timeouts) -> TimeoutConfig {
@@ -63,8 +71,20 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            sdk: sdk.clone(),
+            logs: Arc::default(),
+            sqs: Arc::default(),
         }
+    }
+
+    /// The CloudWatch Logs client, built on first use.
+    pub fn logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
+        self.logs
+            .get_or_init(|| aws_sdk_cloudwatchlogs::Client::new(&self.sdk))
+    }
+
+    /// The SQS client, built on first use.
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.sdk))
     }
 }

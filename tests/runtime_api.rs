@@ -636,7 +636,9 @@ async fn the_binary_writes_its_metrics_to_stdout_as_emf_lines() {
     let emf: Vec<Value> = json_lines(&lambda.function.stdout())
         .into_iter()
         .filter(|line| line.get("_aws").is_some())
-        .map(|line| common::emf::check(&line.to_string()).unwrap_or_else(|why| panic!("{why}: {line}")))
+        .map(|line| {
+            common::emf::check(&line.to_string()).unwrap_or_else(|why| panic!("{why}: {line}"))
+        })
         .collect();
     assert_eq!(emf.len(), 1, "{emf:?}");
     assert_eq!(emf[0]["Records"], json!(1));

@@ -81,15 +81,35 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// `name` = `value` in `unit`, by `dimensions` (and by pool too, as a
-    /// second dimension set, when asked for and known).
+    /// `name` = `value` in `unit`, by `dimensions` (and by pool too, as more
+    /// dimension sets, when asked for and known).
     fn add(&mut self, name: &str, unit: Unit, value: Value, dimensions: &[(&str, &str)]) {
         let keys: Vec<&str> = dimensions.iter().map(|(key, _)| *key).collect();
-        let mut sets = vec![json!(keys)];
+        self.add_sets(name, unit, value, dimensions, vec![keys]);
+    }
+
+    /// A count by `dimension` and in total (one more, empty, dimension set:
+    /// what the dashboard's totals and the alarms read).
+    fn count_by_and_total(&mut self, name: &str, dimension: (&str, &str)) {
+        let sets = vec![vec![dimension.0], vec![]];
+        self.add_sets(name, Unit::Count, json!(1), &[dimension], sets);
+    }
+
+    fn add_sets(
+        &mut self,
+        name: &str,
+        unit: Unit,
+        value: Value,
+        dimensions: &[(&str, &str)],
+        base: Vec<Vec<&str>>,
+    ) {
+        let mut sets: Vec<Value> = base.iter().map(|keys| json!(keys)).collect();
         if let Some(pool) = self.pool {
-            let mut with_pool = keys.clone();
-            with_pool.push("UserPoolId");
-            sets.push(json!(with_pool));
+            for keys in &base {
+                let mut with_pool = keys.clone();
+                with_pool.push("UserPoolId");
+                sets.push(json!(with_pool));
+            }
             self.members.insert("UserPoolId".into(), pool.into());
         }
         for (key, value) in dimensions {
@@ -152,7 +172,7 @@ impl Metrics {
 
     /// A record's end: `Records` by `Outcome`; `ImportsStarted` when it
     /// started a job (a part's too); `ImportsFailed` or `RetryableFailures`
-    /// by `ErrorType`; `SlotWaits` when it waits for the import slot; for a
+    /// by `ErrorType` and in total; `SlotWaits` when it waits for the import slot; for a
     /// queued drop whose first job started, `QueueWaitSeconds`.
     pub fn record(&self, record: &RecordOutcome, delivery: Option<&Delivery>) {
         let pool = record.known.user_pool_id.as_deref();
@@ -170,7 +190,7 @@ impl Metrics {
             } else {
                 "ImportsFailed"
             };
-            line.count(name, &[("ErrorType", error.error_type())]);
+            line.count_by_and_total(name, ("ErrorType", error.error_type()));
             if error.kind == ErrorKind::ImportSlotBusy {
                 line.count("SlotWaits", &[]);
             }
@@ -272,7 +292,12 @@ mod tests {
         assert_eq!(lines[0]["UserPoolId"], "us-east-1_P1");
         assert_eq!(
             lines[0]["_aws"]["CloudWatchMetrics"][1]["Dimensions"],
-            json!([["ErrorType"], ["ErrorType", "UserPoolId"]])
+            json!([
+                ["ErrorType"],
+                [],
+                ["ErrorType", "UserPoolId"],
+                ["UserPoolId"]
+            ])
         );
         assert_eq!(lines[1]["ImportsFailed"], 1);
         assert!(lines[1].get("RetryableFailures").is_none());

@@ -65,7 +65,7 @@ async fn wait(app: &App, message: &MessageOutcome) {
     };
     let result = app
         .clients
-        .sqs
+        .sqs()
         .change_message_visibility()
         .queue_url(&url)
         .receipt_handle(handle)
@@ -113,7 +113,7 @@ async fn release(app: &App, messages: &[MessageOutcome]) {
         let sent = entries.len();
         let result = app
             .clients
-            .sqs
+            .sqs()
             .change_message_visibility_batch()
             .queue_url(&url)
             .set_entries(Some(entries))

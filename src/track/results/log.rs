@@ -78,7 +78,7 @@ pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>,
     for _ in 0..MAX_PAGES {
         let result = app
             .clients
-            .logs
+            .logs()
             .filter_log_events()
             .log_group_name(group)
             .log_stream_names(stream)
