@@ -363,6 +363,14 @@ fn start_job(inner: &mut Inner, body: &Value) -> Result<Value, ApiError> {
     }
 }
 
+/// The data rows of a CSV: its lines after the header (a last line without
+/// a line end counts).
+fn count_rows(csv: &[u8]) -> i64 {
+    let breaks = csv.iter().filter(|&&b| b == b'\n').count();
+    let lines = breaks + usize::from(!csv.is_empty() && !csv.ends_with(b"\n"));
+    i64::try_from(lines.saturating_sub(1)).unwrap_or(i64::MAX)
+}
+
 /// `Pending`, `InProgress` or `Stopping`: the job holds the account's slot.
 pub(crate) fn is_active(job: &ImportJob) -> bool {
     matches!(job.status.as_str(), "Pending" | "InProgress" | "Stopping")
@@ -398,9 +406,17 @@ pub(crate) fn advance_jobs(inner: &mut Inner, now: i64) {
             }
         })
         .collect();
+    let light = inner.light_runs;
     for (pool, job, end) in due {
         let has_csv = find(inner, &pool, &job).is_some_and(|r| r.csv.is_some());
-        if has_csv {
+        if light {
+            if let Some(record) = find_mut(inner, &pool, &job) {
+                let rows = record.csv.as_ref().map_or(0, |csv| count_rows(csv));
+                set_status(&mut record.job, "Succeeded", end);
+                record.job.imported_users = rows;
+                record.job.completion_message = Some(COMPLETED.to_string());
+            }
+        } else if has_csv {
             let _ = run_job(inner, &pool, &job, &RunOptions::default(), end);
         } else if let Some(record) = find_mut(inner, &pool, &job) {
             set_status(&mut record.job, "Succeeded", end);

@@ -195,6 +195,8 @@ pub(crate) struct Inner {
     pub(crate) one_active_job: bool,
     /// How long a started job runs on its own (`None`: until a test runs it).
     pub(crate) job_run_time: Option<std::time::Duration>,
+    /// Jobs that run on their own only count their rows (benchmarks).
+    pub(crate) light_runs: bool,
     /// SQS queues by name.
     pub(crate) queues: BTreeMap<String, sqs::Queue>,
     /// Body bytes sent for `GetObject`, by bucket and key.
@@ -425,6 +427,14 @@ impl Emulator {
     /// accessor that reads them. `None` (default): jobs wait for a test.
     pub fn set_job_run_time(&self, run_time: Option<std::time::Duration>) {
         self.state.lock().job_run_time = run_time;
+    }
+
+    /// With `true`, a job that runs on its own ([`Emulator::set_job_run_time`])
+    /// ends with every data row imported and writes no log lines: for
+    /// benchmarks of files of millions of rows, where checking each row and
+    /// writing its line would cost the emulator more than the function.
+    pub fn set_light_job_runs(&self, light: bool) {
+        self.state.lock().light_runs = light;
     }
 
     /// The most jobs of the account ever active at the same moment, from
