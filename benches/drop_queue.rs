@@ -29,7 +29,11 @@ use cis_emulator::runtime_api::RuntimeApi;
 use cis_emulator::{valid_csv, Emulator, QueueOptions, DEFAULT_CSV_HEADER};
 use serde_json::json;
 
-const POOLS: [&str; 3] = ["us-east-1_BenchPool1", "us-east-1_BenchPool2", "us-east-1_BenchPool3"];
+const POOLS: [&str; 3] = [
+    "us-east-1_BenchPool1",
+    "us-east-1_BenchPool2",
+    "us-east-1_BenchPool3",
+];
 const BUCKET: &str = "bench-drop";
 const QUEUE: &str = "bench-drops.fifo";
 const DLQ: &str = "bench-drops-dlq.fifo";
@@ -94,7 +98,12 @@ async fn main() {
             let key = "drop/parts.csv".to_string();
             let users: Vec<String> = (0..PARTS * PART_ROWS).map(|n| format!("p{n}")).collect();
             let names: Vec<&str> = users.iter().map(String::as_str).collect();
-            emulator.put_object(BUCKET, &key, valid_csv(&names), &[("user-pool-id", POOLS[0])]);
+            emulator.put_object(
+                BUCKET,
+                &key,
+                valid_csv(&names),
+                &[("user-pool-id", POOLS[0])],
+            );
             emulator.send_message(QUEUE, &drop_event(&key), Some("drops"));
             order.push(key);
         }
@@ -102,7 +111,12 @@ async fn main() {
         let key = format!("drop/file-{i:04}.csv");
         let job = emulator.create_import_job(pool, &key, true);
         emulator.set_job_csv(pool, &job.job_id, valid_csv(&[&format!("u{i}")]));
-        emulator.put_object(BUCKET, &key, "x", &[("user-pool-id", pool), ("job-id", &job.job_id)]);
+        emulator.put_object(
+            BUCKET,
+            &key,
+            "x",
+            &[("user-pool-id", pool), ("job-id", &job.job_id)],
+        );
         emulator.send_message(QUEUE, &drop_event(&key), Some("drops"));
         order.push(key);
     }
@@ -166,7 +180,11 @@ async fn main() {
     let mut start_order: Vec<String> = by_start.iter().map(|j| key_of(&j.job_name)).collect();
     start_order.dedup();
     assert_eq!(start_order, order, "files imported in queue order");
-    assert_eq!(imported.len(), files + PARTS, "every file (and every part) imported");
+    assert_eq!(
+        imported.len(),
+        files + PARTS,
+        "every file (and every part) imported"
+    );
     for job in &imported {
         assert_eq!(
             emulator.successful_starts(&job.pool_id, &job.job_id),
@@ -176,8 +194,14 @@ async fn main() {
         );
     }
     assert_eq!(emulator.max_active_jobs(), 1, "one job active at a time");
-    assert!(emulator.queue_messages(DLQ).is_empty(), "nothing dead-lettered");
-    assert!(emulator.queue_messages(QUEUE).is_empty(), "the queue drained");
+    assert!(
+        emulator.queue_messages(DLQ).is_empty(),
+        "nothing dead-lettered"
+    );
+    assert!(
+        emulator.queue_messages(QUEUE).is_empty(),
+        "the queue drained"
+    );
 
     // ---- what it cost ----
     let calls = emulator.calls();

@@ -201,7 +201,11 @@ async fn main() {
         many.parts,
         mib(many.peak_rss_kib),
         rss_growth * 100.0,
-        if rss_growth.abs() <= 0.10 { "met" } else { "NOT met" },
+        if rss_growth.abs() <= 0.10 {
+            "met"
+        } else {
+            "NOT met"
+        },
         many.wall.as_secs_f64(),
         sum_of_runs.as_secs_f64(),
         many.wall.as_secs_f64() / sum_of_runs.as_secs_f64(),

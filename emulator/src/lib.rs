@@ -679,6 +679,17 @@ impl Emulator {
         s3_read::read(&self.state, bucket, key)
     }
 
+    /// Every (bucket, key) that holds an object now (its latest version not
+    /// a delete marker), sorted.
+    pub fn object_keys(&self) -> Vec<(String, String)> {
+        let inner = self.state.lock();
+        inner
+            .buckets
+            .iter()
+            .flat_map(|(bucket, b)| b.live_keys().map(move |key| (bucket.clone(), key.clone())))
+            .collect()
+    }
+
     // ---- EventBridge ----
 
     /// Accepted `PutEvents` entries, in arrival order.

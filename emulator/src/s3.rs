@@ -38,6 +38,14 @@ pub(crate) struct Bucket {
 }
 
 impl Bucket {
+    /// The keys that hold an object now (latest version not a delete marker).
+    pub(crate) fn live_keys(&self) -> impl Iterator<Item = &String> {
+        self.objects
+            .iter()
+            .filter(|(_, versions)| versions.last().is_some_and(|v| !v.delete_marker))
+            .map(|(key, _)| key)
+    }
+
     pub(crate) fn new() -> Bucket {
         Bucket {
             versioning: Versioning::Unversioned,

@@ -10,6 +10,8 @@ use cis_emulator::{
 use cognito_import_starter::model::WorkItem;
 use cognito_import_starter::trigger::{self, Invocation};
 use cognito_import_starter::{App, Config, ImportError};
+
+pub mod queue;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
@@ -76,6 +78,13 @@ fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {
             let body = if file_name.starts_with("bad-rows") {
                 emulator.add_user(SAMPLE_POOL, EXISTING_USER);
                 bad_rows_csv()
+            } else if is_parts_file(&object.key) {
+                emulator.add_user(SAMPLE_POOL, EXISTING_USER);
+                three_parts_csv()
+            } else if file_name.starts_with("wave-") {
+                // The queued drops: users of their own, so that each imports.
+                let stem = file_name.trim_end_matches(".csv");
+                valid_csv(&[&format!("{stem}-a"), &format!("{stem}-b")])
             } else {
                 valid_csv(&["jdoe", "asmith"])
             };
@@ -194,6 +203,49 @@ pub fn bad_rows_csv() -> String {
     text
 }
 
+/// A sample's file that is imported in parts (SPEC section 14): its name
+/// starts with `three-parts`.
+pub fn is_parts_file(key: &str) -> bool {
+    key.rsplit('/')
+        .next()
+        .is_some_and(|name| name.starts_with("three-parts"))
+}
+
+/// Whether a sample drops a file in parts: the local runner then uses
+/// create mode and [`PARTS_DEMO_ROWS`] rows a part unless the environment
+/// says otherwise.
+pub fn drops_parts(event: &Value) -> bool {
+    let items = match trigger::parse(event) {
+        Ok(Invocation::Summary(items)) => items,
+        Ok(Invocation::Sqs(messages)) => messages.into_iter().flat_map(|m| m.items).collect(),
+        Ok(Invocation::Direct(item)) => vec![item],
+        _ => Vec::new(),
+    };
+    items
+        .iter()
+        .any(|item| matches!(item, WorkItem::Object(o) if is_parts_file(&o.key)))
+}
+
+/// `PART_MAX_ROWS` of the parts demo: 9 rows make 3 parts.
+pub const PARTS_DEMO_ROWS: &str = "3";
+
+/// Nine users, three parts of three: line 5 (part 2) has a malformed email
+/// (`[FAILED]`), line 8 (part 3) is [`EXISTING_USER`] (`[SKIPPED]`).
+pub fn three_parts_csv() -> String {
+    let users = [
+        "ana",
+        "ben",
+        "cai",
+        "dev",
+        "eli",
+        "fay",
+        "gus",
+        EXISTING_USER,
+        "ivy",
+    ];
+    valid_csv(&users).replace("eli@example.com", "eli-at-example.com")
+}
+
 /// Where the function writes a job's result files unless `RESULTS_PREFIX`
 /// says otherwise (SPEC section 12).
 pub const DEFAULT_RESULTS_PREFIX: &str = "results/";
@@ -222,8 +274,8 @@ pub struct Followed {
 /// Follows every job a `User Import Job Started` event in `events` names,
 /// as the template's state machine would once Cognito is done: runs it in
 /// the emulator ([`Emulator::run_import_job`]), invokes the handler with
-/// `{"Action": "Track", "UserPoolId", "JobId", "Object"}` (the Started
-/// event's `Object`), and reads the result files under `results_prefix` in
+/// `{"Action": "Track", "UserPoolId", "JobId", "Object", "Part"}` (the
+/// Started event's), and reads the result files under `results_prefix` in
 /// the object's bucket.
 pub async fn follow(
     app: &App,
@@ -231,54 +283,123 @@ pub async fn follow(
     events: &[PutEventEntry],
     results_prefix: &str,
 ) -> Vec<Followed> {
-    let mut followed = Vec::new();
-    for started in events
-        .iter()
-        .filter(|e| e.detail_type == "User Import Job Started")
-    {
-        let job = &started.detail["UserImportJob"];
-        let (Some(pool_id), Some(job_id)) = (job["UserPoolId"].as_str(), job["JobId"].as_str())
-        else {
-            continue;
-        };
+    let mut followed: Vec<Followed> = Vec::new();
+    for started in started_jobs(events) {
+        let (pool_id, job_id) = ids_of(started);
         if followed
             .iter()
-            .any(|f: &Followed| f.user_pool_id == pool_id && f.job_id == job_id)
+            .any(|f| f.user_pool_id == pool_id && f.job_id == job_id)
         {
             continue;
         }
-        let run = emulator.run_import_job(pool_id, job_id);
-        let mut track_event = serde_json::json!({
-            "Action": "Track",
-            "UserPoolId": pool_id,
-            "JobId": job_id,
-        });
-        let object = started.detail.get("Object").filter(|o| o.is_object());
-        if let Some(object) = object {
-            track_event["Object"] = object.clone();
-        }
-        let (track, events) = invoke(app, emulator, track_event.clone()).await;
-        let bucket = object
-            .and_then(|o| o["Bucket"].as_str())
-            .map(str::to_string);
-        let read = |name: &str| {
-            bucket.as_ref().map(|bucket| {
-                let key = format!("{results_prefix}{job_id}/{name}");
-                let content = emulator.object(bucket, &key);
-                (key, content)
-            })
-        };
-        followed.push(Followed {
-            user_pool_id: pool_id.to_string(),
-            job_id: job_id.to_string(),
-            run,
-            track_event,
-            track,
-            events,
-            failed_rows: read("failed.csv"),
-            report: read("report.csv"),
-            bucket,
-        });
+        let run = emulator.run_import_job(&pool_id, &job_id);
+        followed.push(track_one(app, emulator, started, results_prefix, run).await);
     }
     followed
+}
+
+/// Tracks every job a Started event in `events` names, jobs that ran on
+/// their own (the drop queue's run): `run` holds the job as it ended and
+/// the lines its log holds.
+pub async fn track_each(
+    app: &App,
+    emulator: &Emulator,
+    events: &[PutEventEntry],
+    results_prefix: &str,
+) -> Vec<Followed> {
+    let mut followed: Vec<Followed> = Vec::new();
+    for started in started_jobs(events) {
+        let (pool_id, job_id) = ids_of(started);
+        if followed
+            .iter()
+            .any(|f| f.user_pool_id == pool_id && f.job_id == job_id)
+        {
+            continue;
+        }
+        let mut tracked =
+            track_one(app, emulator, started, results_prefix, Err(String::new())).await;
+        tracked.run = ended(emulator, &tracked);
+        followed.push(tracked);
+    }
+    followed
+}
+
+fn started_jobs(events: &[PutEventEntry]) -> impl Iterator<Item = &PutEventEntry> {
+    events
+        .iter()
+        .filter(|e| e.detail_type == "User Import Job Started")
+        .filter(|e| e.detail["UserImportJob"]["JobId"].is_string())
+}
+
+fn ids_of(started: &PutEventEntry) -> (String, String) {
+    let job = &started.detail["UserImportJob"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (text(&job["UserPoolId"]), text(&job["JobId"]))
+}
+
+/// A job that ran on its own, as it ended, with its log (found where the
+/// Completed event says it is).
+fn ended(emulator: &Emulator, tracked: &Followed) -> Result<ImportRun, String> {
+    let job = emulator
+        .job(&tracked.user_pool_id, &tracked.job_id)
+        .ok_or_else(|| "the job is gone".to_string())?;
+    let logs = tracked
+        .events
+        .iter()
+        .find(|e| e.detail_type == "User Import Job Completed")
+        .map(|e| e.detail["Logs"].clone())
+        .ok_or_else(|| format!("not ended yet ({})", job.status))?;
+    let group = logs["LogGroup"].as_str().unwrap_or_default().to_string();
+    let stream = logs["LogStream"].as_str().unwrap_or_default().to_string();
+    Ok(ImportRun {
+        lines: emulator.log_events(&group, &stream),
+        job,
+        log_group: group,
+        log_stream: stream,
+        held_back: 0,
+    })
+}
+
+async fn track_one(
+    app: &App,
+    emulator: &Emulator,
+    started: &PutEventEntry,
+    results_prefix: &str,
+    run: Result<ImportRun, String>,
+) -> Followed {
+    let (pool_id, job_id) = ids_of(started);
+    let mut track_event = serde_json::json!({
+        "Action": "Track",
+        "UserPoolId": pool_id,
+        "JobId": job_id,
+    });
+    let object = started.detail.get("Object").filter(|o| o.is_object());
+    if let Some(object) = object {
+        track_event["Object"] = object.clone();
+    }
+    if let Some(part) = started.detail.get("Part").filter(|p| p.is_object()) {
+        track_event["Part"] = part.clone();
+    }
+    let (track, events) = invoke(app, emulator, track_event.clone()).await;
+    let bucket = object
+        .and_then(|o| o["Bucket"].as_str())
+        .map(str::to_string);
+    let read = |name: &str| {
+        bucket.as_ref().map(|bucket| {
+            let key = format!("{results_prefix}{job_id}/{name}");
+            let content = emulator.object(bucket, &key);
+            (key, content)
+        })
+    };
+    Followed {
+        failed_rows: read("failed.csv"),
+        report: read("report.csv"),
+        user_pool_id: pool_id,
+        job_id,
+        run,
+        track_event,
+        track,
+        events,
+        bucket,
+    }
 }

@@ -2,6 +2,8 @@
 //!
 //!   cargo run -p local -- events/s3-put.json
 //!   cargo run -p local -- --follow events/s3-put-bad-rows.json
+//!   cargo run -p local -- --follow events/sqs-fifo-three-drops.json
+//!   cargo run -p local -- --follow events/s3-put-three-parts.json
 //!   cargo run -p local -- --aws events/direct-ids.json
 //!
 //! By default it starts the bundled emulator of S3, Cognito's import-job API
@@ -12,13 +14,23 @@
 //! state machine would, and prints the Track response, the Completed event
 //! and the result files the function wrote (SPEC sections 11 and 12);
 //! `--follow` runs in create mode unless `CLOUDWATCH_LOGS_ROLE_ARN` is set
-//! (set it empty for the plain path). With `--aws` it calls real AWS with
-//! your credentials and configuration instead (nothing is seeded).
+//! (set it empty for the plain path). A batch from a FIFO queue, or a file
+//! whose name starts with `three-parts` (create mode, `PART_MAX_ROWS=3`
+//! unless set), goes through the emulated drop queue (SPEC sections 13 and
+//! 14): Cognito runs one job at a time; without `--follow` the first batch,
+//! with it the event source mapping until the queue is empty, then every
+//! job tracked. After the events it prints the metrics the run would
+//! publish, read back from the EMF lines. With `--aws` it calls real AWS
+//! with your credentials and configuration instead (nothing is seeded).
 
 use std::process::ExitCode;
 
+use std::sync::{Arc, Mutex};
+
 use cis_emulator::Emulator;
+use cognito_import_starter::emit::metrics::{Metrics, Sink};
 use cognito_import_starter::{aws, App, Config};
+use local::queue;
 use serde_json::Value;
 
 const USAGE: &str = "usage: local [--aws | --follow] <event.json>";
@@ -80,12 +92,16 @@ async fn run_against_emulator(event: Value, follow: bool) -> Result<bool, String
     let endpoint = emulator.endpoint();
     // The emulator stands in for every service; the rest of the
     // configuration comes from the environment as in Lambda.
+    let parts = local::drops_parts(&event);
     let config = Config::from_lookup(|name| match name {
         "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
         "AWS_REGION" => std::env::var(name).ok().or(Some("us-east-1".into())),
-        "CLOUDWATCH_LOGS_ROLE_ARN" if follow => std::env::var(name)
+        "CLOUDWATCH_LOGS_ROLE_ARN" if follow || parts => std::env::var(name)
             .ok()
             .or(Some(FOLLOW_LOGS_ROLE_ARN.into())),
+        "PART_MAX_ROWS" if parts => std::env::var(name)
+            .ok()
+            .or(Some(local::PARTS_DEMO_ROWS.into())),
         _ => std::env::var(name).ok(),
     })
     .map_err(|e| e.to_string())?;
@@ -105,11 +121,23 @@ async fn run_against_emulator(event: Value, follow: bool) -> Result<bool, String
         .await;
     local::seed_for(&emulator, &config, &event);
     let create_mode = config.cloudwatch_logs_role_arn.is_some();
-    let app = App::new(config, &sdk);
+    let part_rows = config.part_max_rows;
+    let mut app = App::new(config, &sdk);
+    let metrics = capture_metrics(&mut app);
+    println!("emulator: {endpoint} (S3, Cognito import jobs, EventBridge, CloudWatch Logs, SQS)");
+    if queue::is_fifo_batch(&event) || parts {
+        if parts {
+            println!(
+                "a file in parts: create mode, PART_MAX_ROWS={part_rows} (set PART_MAX_ROWS to change it)"
+            );
+        }
+        let ok = run_queue(&app, &emulator, &event, follow, &metrics).await;
+        return Ok(ok);
+    }
     let (result, events) = local::invoke(&app, &emulator, event).await;
-    println!("emulator: {endpoint} (S3, Cognito import jobs, EventBridge)");
     let mut ok = print_result(&result);
     print_events(&events);
+    print_metrics(&metrics);
     if follow {
         let prefix = std::env::var("RESULTS_PREFIX")
             .unwrap_or_else(|_| local::DEFAULT_RESULTS_PREFIX.to_string());
@@ -130,6 +158,146 @@ async fn run_against_emulator(event: Value, follow: bool) -> Result<bool, String
         }
     }
     Ok(ok)
+}
+
+/// The EMF lines the run writes, kept to be printed (SPEC: what the run
+/// would publish).
+fn capture_metrics(app: &mut App) -> Arc<Mutex<Vec<String>>> {
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    if app.metrics.is_some() {
+        let kept = Arc::clone(&lines);
+        let sink = Sink::Lines(Arc::new(move |line: &str| {
+            if let Ok(mut lines) = kept.lock() {
+                lines.push(line.to_string());
+            }
+        }));
+        app.metrics = Some(Metrics::new(
+            &app.config.metrics_namespace,
+            app.config.metrics_pool_dimension,
+            sink,
+        ));
+    }
+    lines
+}
+
+/// The metrics the run would publish, read back from its EMF lines: one
+/// row per metric of each line (name, dimensions, value), then the lines
+/// since the last print are forgotten.
+fn print_metrics(lines: &Mutex<Vec<String>>) {
+    let Ok(mut lines) = lines.lock() else { return };
+    if lines.is_empty() {
+        return;
+    }
+    println!("\n== metrics (EMF, {} line(s)) ==", lines.len());
+    for line in lines.drain(..) {
+        let Ok(value) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        for directive in value["_aws"]["CloudWatchMetrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let dimensions: Vec<String> = directive["Dimensions"][0]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|key| format!("{key}={}", value[key].as_str().unwrap_or_default()))
+                .collect();
+            for metric in directive["Metrics"].as_array().into_iter().flatten() {
+                let name = metric["Name"].as_str().unwrap_or_default();
+                let unit = metric["Unit"].as_str().unwrap_or_default();
+                println!(
+                    "  {}/{name} {{{}}} = {} {unit}",
+                    directive["Namespace"].as_str().unwrap_or_default(),
+                    dimensions.join(", "),
+                    value[name]
+                );
+            }
+        }
+    }
+}
+
+/// A FIFO batch sample, or a file in parts: through the emulated drop
+/// queue. Without `--follow`, its first batch; with it, until the queue is
+/// empty, then every job tracked.
+async fn run_queue(
+    app: &App,
+    emulator: &Emulator,
+    event: &Value,
+    follow: bool,
+    metrics: &Mutex<Vec<String>>,
+) -> bool {
+    queue::prepare(emulator);
+    let drops = queue::drops_of(event);
+    println!(
+        "the drop queue: {} drop(s) sent to the emulated FIFO queue {} (one message group); \
+         Cognito runs one job at a time, each for {} ms; one queue-second is {} ms",
+        drops.len(),
+        queue::QUEUE,
+        queue::JOB_RUN.as_millis(),
+        queue::QUEUE_SECOND.as_millis()
+    );
+    if !follow {
+        let Some(batch) = queue::first_batch(app, emulator, &drops).await else {
+            println!("nothing to receive");
+            return false;
+        };
+        print_delivered(1, &batch);
+        print_metrics(metrics);
+        println!("\n(add --follow to run the queue until every drop is imported)");
+        return true;
+    }
+    let prefix = std::env::var("RESULTS_PREFIX")
+        .unwrap_or_else(|_| local::DEFAULT_RESULTS_PREFIX.to_string());
+    let run = queue::run(app, emulator, &drops, &prefix).await;
+    for (n, delivered) in run.delivered.iter().enumerate() {
+        print_delivered(n + 1, delivered);
+    }
+    print_metrics(metrics);
+    println!("\n######## every started job, once it ended: Track ########");
+    let mut ok = true;
+    for job in &run.followed {
+        ok &= print_followed(job);
+    }
+    print_metrics(metrics);
+    print_plans(emulator, &prefix);
+    println!("\n######## the drop queue, in sum ########");
+    println!("invocations: {}", run.delivered.len());
+    println!("imported, in this order: {}", run.started.join(", "));
+    println!("most jobs active at once: {}", run.max_active_jobs);
+    println!("messages left in the queue: {}", run.left);
+    ok && run.left == 0 && run.max_active_jobs <= 1
+}
+
+fn print_delivered(n: usize, delivered: &queue::Delivered) {
+    let drops: Vec<String> = delivered
+        .drops
+        .iter()
+        .map(|(key, count)| format!("{key} (receive {count})"))
+        .collect();
+    println!(
+        "\n######## invocation {n}: a batch of {} ########",
+        drops.len()
+    );
+    for drop in &drops {
+        println!("  {drop}");
+    }
+    print_result(&delivered.result);
+    print_events(&delivered.events);
+}
+
+/// The plans of files in parts the run wrote.
+fn print_plans(emulator: &Emulator, prefix: &str) {
+    for (bucket, key) in emulator.object_keys() {
+        if key.starts_with(&format!("{prefix}plans/")) {
+            if let Some(plan) = emulator.object(&bucket, &key) {
+                println!("\n== the plan, s3://{bucket}/{key} ==");
+                println!("{}", String::from_utf8_lossy(&plan.body));
+            }
+        }
+    }
 }
 
 fn print_events(events: &[cis_emulator::PutEventEntry]) {
