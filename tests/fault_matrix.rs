@@ -30,6 +30,8 @@
 //! Run with `cargo test -p cognito-import-starter --test fault_matrix`.
 
 mod common;
+#[path = "fault_matrix/queue.rs"]
+mod queue;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -1396,7 +1398,11 @@ async fn deadline_hang(track: bool) -> DeadlineReport {
 
 // ---- the report ----
 
-fn render(reports: &[CellReport], deadlines: &[DeadlineReport]) -> String {
+fn render(
+    reports: &[CellReport],
+    deadlines: &[DeadlineReport],
+    queue_reports: &[queue::QueueReport],
+) -> String {
     let by_key: BTreeMap<_, _> = reports.iter().map(|r| (r.key, r)).collect();
     let mut out = String::new();
     out.push_str(
@@ -1477,11 +1483,13 @@ fn render(reports: &[CellReport], deadlines: &[DeadlineReport]) -> String {
             true,
         );
     }
+    queue::render(&mut out, queue_reports);
     out.push_str("\n## The Lambda deadline ends the record\n\n| case | outcome |\n|---|---|\n");
     for d in deadlines {
         let _ = writeln!(out, "| {} | {} |", d.label, d.text);
     }
-    let violations: Vec<String> = all_violations(reports, deadlines);
+    let mut violations: Vec<String> = all_violations(reports, deadlines);
+    violations.extend(queue::violations(queue_reports));
     let _ = writeln!(
         out,
         "\n## Cells that broke the invariant ({})\n",
@@ -1581,12 +1589,47 @@ fn run_cells(cells: Vec<Cell>) -> Vec<CellReport> {
     })
 }
 
+/// The queue and parts cells, as [`run_cells`] runs the others.
+fn run_queue_cells(cells: Vec<(queue::Case, queue::Via, Class)>) -> Vec<queue::QueueReport> {
+    const THREADS: usize = 2;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let share: Vec<_> = cells.iter().copied().skip(t).step_by(THREADS).collect();
+                // A drop in parts nests the handler's future deeper than a
+                // thread's default 2 MiB stack holds in a debug build.
+                let builder = std::thread::Builder::new().stack_size(64 << 20);
+                builder
+                    .spawn_scoped(scope, move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .expect("a tokio runtime");
+                        runtime.block_on(
+                            stream::iter(share)
+                                .map(|(case, via, class)| queue::run(case, via, class))
+                                .buffer_unordered(PARALLEL_CELLS / THREADS)
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                    .expect("a matrix thread starts")
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a matrix thread panicked"))
+            .collect()
+    })
+}
+
 #[test]
 fn fault_matrix() {
     let began = Instant::now();
     let cells = cells();
-    let count = cells.len();
+    let queue_cells = queue::cells();
+    let count = cells.len() + queue_cells.len();
     let reports = run_cells(cells);
+    let queue_reports = run_queue_cells(queue_cells);
     let matrix_took = began.elapsed();
 
     // Timing-bound cells run after the matrix, so that its load does not
@@ -1606,7 +1649,7 @@ fn fault_matrix() {
         vec![a, b, c, d]
     });
 
-    let markdown = render(&reports, &deadlines);
+    let markdown = render(&reports, &deadlines, &queue_reports);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/results/fault-matrix.md");
     std::fs::create_dir_all(path.parent().unwrap()).expect("tests/results can be created");
     std::fs::write(&path, &markdown).expect("the fault matrix can be written");
@@ -1617,7 +1660,8 @@ fn fault_matrix() {
         path.display()
     );
 
-    let violations = all_violations(&reports, &deadlines);
+    let mut violations = all_violations(&reports, &deadlines);
+    violations.extend(queue::violations(&queue_reports));
     assert!(
         violations.is_empty(),
         "{} of {} cells broke the invariant (see {}):\n{}",
