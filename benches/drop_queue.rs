@@ -144,18 +144,7 @@ async fn main() {
         .run_event_source(
             QUEUE,
             10,
-            move |event| {
-                let id = api.enqueue(event, Duration::from_secs(60));
-                async move {
-                    match api.result(&id, Duration::from_secs(70)).await {
-                        Some(result) => result
-                            .response()
-                            .cloned()
-                            .ok_or_else(|| format!("{:?}", result.error_type())),
-                        None => Err("no answer".into()),
-                    }
-                }
-            },
+            move |event| common::invoke_through(api, event, Duration::from_secs(60)),
             true,
         )
         .await;

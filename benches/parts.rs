@@ -104,22 +104,13 @@ async fn run(rows: usize) -> Run {
         .run_event_source(
             QUEUE,
             10,
-            move |event| {
-                let id = api.enqueue(event, Duration::from_secs(600));
+            move |event| async move {
                 let sent = Instant::now();
-                async move {
-                    let result = api.result(&id, Duration::from_secs(610)).await;
-                    if let Ok(mut receives) = receives_ref.lock() {
-                        receives.push(sent.elapsed());
-                    }
-                    match result {
-                        Some(result) => result
-                            .response()
-                            .cloned()
-                            .ok_or_else(|| format!("{:?}", result.error_type())),
-                        None => Err("no answer".into()),
-                    }
+                let answer = common::invoke_through(api, event, Duration::from_secs(600)).await;
+                if let Ok(mut receives) = receives_ref.lock() {
+                    receives.push(sent.elapsed());
                 }
+                answer
             },
             true,
         )

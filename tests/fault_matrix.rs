@@ -1563,39 +1563,27 @@ fn all_violations(reports: &[CellReport], deadlines: &[DeadlineReport]) -> Vec<S
 /// runtime (the handler's future is not `Send`, so cells cannot be spawned
 /// onto one multi-thread runtime), `PARALLEL_CELLS` at once in all.
 fn run_cells(cells: Vec<Cell>) -> Vec<CellReport> {
-    const THREADS: usize = 2;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let share: Vec<Cell> = cells.iter().copied().skip(t).step_by(THREADS).collect();
-                scope.spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("a tokio runtime");
-                    runtime.block_on(
-                        stream::iter(share)
-                            .map(run_cell)
-                            .buffer_unordered(PARALLEL_CELLS / THREADS)
-                            .collect::<Vec<_>>(),
-                    )
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a matrix thread panicked"))
-            .collect()
-    })
+    on_threads(cells, run_cell)
 }
 
-/// The queue and parts cells, as [`run_cells`] runs the others.
+/// The queue and parts cells, likewise.
 fn run_queue_cells(cells: Vec<(queue::Case, queue::Via, Class)>) -> Vec<queue::QueueReport> {
+    on_threads(cells, |(case, via, class)| queue::run(case, via, class))
+}
+
+fn on_threads<C, R, F, Fut>(cells: Vec<C>, run: F) -> Vec<R>
+where
+    C: Copy + Send,
+    R: Send,
+    F: Fn(C) -> Fut + Sync,
+    Fut: std::future::Future<Output = R>,
+{
     const THREADS: usize = 2;
+    let run = &run;
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
-                let share: Vec<_> = cells.iter().copied().skip(t).step_by(THREADS).collect();
+                let share: Vec<C> = cells.iter().copied().skip(t).step_by(THREADS).collect();
                 // A drop in parts nests the handler's future deeper than a
                 // thread's default 2 MiB stack holds in a debug build.
                 let builder = std::thread::Builder::new().stack_size(64 << 20);
@@ -1607,7 +1595,7 @@ fn run_queue_cells(cells: Vec<(queue::Case, queue::Via, Class)>) -> Vec<queue::Q
                             .expect("a tokio runtime");
                         runtime.block_on(
                             stream::iter(share)
-                                .map(|(case, via, class)| queue::run(case, via, class))
+                                .map(run)
                                 .buffer_unordered(PARALLEL_CELLS / THREADS)
                                 .collect::<Vec<_>>(),
                         )

@@ -163,3 +163,24 @@ pub async fn invoke_once(
         peak_rss_kib,
     }
 }
+
+/// Sends `event` to the function through the emulated Runtime API and waits
+/// for its answer (`timeout` at most), as Lambda's event source mapping
+/// does: the response, or what went wrong.
+pub async fn invoke_through(
+    api: &cis_emulator::runtime_api::RuntimeApi,
+    event: serde_json::Value,
+    timeout: std::time::Duration,
+) -> Result<serde_json::Value, String> {
+    let id = api.enqueue(event, timeout);
+    match api
+        .result(&id, timeout + std::time::Duration::from_secs(10))
+        .await
+    {
+        Some(result) => result
+            .response()
+            .cloned()
+            .ok_or_else(|| format!("{:?}", result.error_type())),
+        None => Err("no answer".into()),
+    }
+}

@@ -283,19 +283,7 @@ pub async fn follow(
     events: &[PutEventEntry],
     results_prefix: &str,
 ) -> Vec<Followed> {
-    let mut followed: Vec<Followed> = Vec::new();
-    for started in started_jobs(events) {
-        let (pool_id, job_id) = ids_of(started);
-        if followed
-            .iter()
-            .any(|f| f.user_pool_id == pool_id && f.job_id == job_id)
-        {
-            continue;
-        }
-        let run = emulator.run_import_job(&pool_id, &job_id);
-        followed.push(track_one(app, emulator, started, results_prefix, run).await);
-    }
-    followed
+    track_started(app, emulator, events, results_prefix, true).await
 }
 
 /// Tracks every job a Started event in `events` names, jobs that ran on
@@ -307,6 +295,17 @@ pub async fn track_each(
     events: &[PutEventEntry],
     results_prefix: &str,
 ) -> Vec<Followed> {
+    track_started(app, emulator, events, results_prefix, false).await
+}
+
+/// Each job once: run in the emulator first (`run_them`), or found ended.
+async fn track_started(
+    app: &App,
+    emulator: &Emulator,
+    events: &[PutEventEntry],
+    results_prefix: &str,
+    run_them: bool,
+) -> Vec<Followed> {
     let mut followed: Vec<Followed> = Vec::new();
     for started in started_jobs(events) {
         let (pool_id, job_id) = ids_of(started);
@@ -316,9 +315,14 @@ pub async fn track_each(
         {
             continue;
         }
-        let mut tracked =
-            track_one(app, emulator, started, results_prefix, Err(String::new())).await;
-        tracked.run = ended(emulator, &tracked);
+        let run = match run_them {
+            true => emulator.run_import_job(&pool_id, &job_id),
+            false => Err(String::new()),
+        };
+        let mut tracked = track_one(app, emulator, started, results_prefix, run).await;
+        if !run_them {
+            tracked.run = ended(emulator, &tracked);
+        }
         followed.push(tracked);
     }
     followed

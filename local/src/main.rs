@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use cis_emulator::Emulator;
-use cognito_import_starter::emit::metrics::{Metrics, Sink};
+use cognito_import_starter::emit::metrics::{self, Metrics, Sink};
 use cognito_import_starter::{aws, App, Config};
 use local::queue;
 use serde_json::Value;
@@ -193,28 +193,20 @@ fn print_metrics(lines: &Mutex<Vec<String>>) {
         let Ok(value) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
-        for directive in value["_aws"]["CloudWatchMetrics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let dimensions: Vec<String> = directive["Dimensions"][0]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(|key| format!("{key}={}", value[key].as_str().unwrap_or_default()))
+        for reading in metrics::read_back(&value) {
+            let dimensions: Vec<String> = reading
+                .dimensions
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
                 .collect();
-            for metric in directive["Metrics"].as_array().into_iter().flatten() {
-                let name = metric["Name"].as_str().unwrap_or_default();
-                let unit = metric["Unit"].as_str().unwrap_or_default();
-                println!(
-                    "  {}/{name} {{{}}} = {} {unit}",
-                    directive["Namespace"].as_str().unwrap_or_default(),
-                    dimensions.join(", "),
-                    value[name]
-                );
-            }
+            println!(
+                "  {}/{} {{{}}} = {} {}",
+                reading.namespace,
+                reading.name,
+                dimensions.join(", "),
+                reading.value,
+                reading.unit
+            );
         }
     }
 }

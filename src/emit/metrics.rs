@@ -230,6 +230,44 @@ impl Metrics {
     }
 }
 
+/// One metric of an EMF line, read back (the local runner prints them, the
+/// tests check them): its first dimension set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    pub namespace: String,
+    pub name: String,
+    pub unit: String,
+    /// `(key, value)` of the metric's first dimension set.
+    pub dimensions: Vec<(String, String)>,
+    pub value: Value,
+}
+
+/// Every metric an EMF line holds.
+pub fn read_back(line: &Value) -> Vec<Reading> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let directives = line["_aws"]["CloudWatchMetrics"].as_array();
+    let mut out = Vec::new();
+    for directive in directives.into_iter().flatten() {
+        let dimensions: Vec<(String, String)> = directive["Dimensions"][0]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|key| (text(key), text(&line[text(key)])))
+            .collect();
+        for metric in directive["Metrics"].as_array().into_iter().flatten() {
+            let name = text(&metric["Name"]);
+            out.push(Reading {
+                namespace: text(&directive["Namespace"]),
+                unit: text(&metric["Unit"]),
+                value: line[&name].clone(),
+                dimensions: dimensions.clone(),
+                name,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,20 +212,7 @@ pub async fn get_pinned(
     app: &App,
     object: &ObjectRef,
 ) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
-    let if_match = match (&object.version_id, &object.etag) {
-        (None, Some(etag)) => Some(format!("\"{etag}\"")),
-        _ => None,
-    };
-    app.clients
-        .s3
-        .get_object()
-        .bucket(&object.bucket)
-        .key(&object.key)
-        .set_version_id(object.version_id.clone())
-        .set_if_match(if_match)
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await
+    get(app, object, None).await
 }
 
 /// Bytes `first..end` of the object, pinned as [`get_pinned`] pins it.
@@ -234,6 +221,15 @@ pub async fn get_range(
     object: &ObjectRef,
     first: u64,
     end: u64,
+) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
+    let range = format!("bytes={first}-{}", end.saturating_sub(1));
+    get(app, object, Some(range)).await
+}
+
+async fn get(
+    app: &App,
+    object: &ObjectRef,
+    range: Option<String>,
 ) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
     let if_match = match (&object.version_id, &object.etag) {
         (None, Some(etag)) => Some(format!("\"{etag}\"")),
@@ -246,7 +242,7 @@ pub async fn get_range(
         .key(&object.key)
         .set_version_id(object.version_id.clone())
         .set_if_match(if_match)
-        .range(format!("bytes={first}-{}", end.saturating_sub(1)))
+        .set_range(range)
         .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
         .send()
         .await

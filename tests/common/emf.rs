@@ -159,23 +159,15 @@ fn only(object: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(),
 
 /// Each metric of a line: (name, its dimensions as key=value, value).
 pub fn metrics_of(line: &Value) -> Vec<(String, Vec<String>, Value)> {
-    let mut out = Vec::new();
-    for directive in line["_aws"]["CloudWatchMetrics"]
-        .as_array()
+    cognito_import_starter::emit::metrics::read_back(line)
         .into_iter()
-        .flatten()
-    {
-        let first_set: Vec<String> = directive["Dimensions"][0]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(|key| format!("{key}={}", line[key].as_str().unwrap_or_default()))
-            .collect();
-        for metric in directive["Metrics"].as_array().into_iter().flatten() {
-            let name = metric["Name"].as_str().unwrap_or_default().to_string();
-            out.push((name.clone(), first_set.clone(), line[&name].clone()));
-        }
-    }
-    out
+        .map(|r| {
+            let dimensions = r
+                .dimensions
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            (r.name, dimensions, r.value)
+        })
+        .collect()
 }
