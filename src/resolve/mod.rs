@@ -248,6 +248,32 @@ async fn get(
         .await
 }
 
+/// Writes an object the function makes (results files, a drop's plan):
+/// never with user metadata, so that it can never start an import when it
+/// lands in the drop bucket.
+pub async fn put_object(
+    app: &App,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<(), ImportError> {
+    app.clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(aws_sdk_s3::primitives::ByteStream::from(body))
+        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            classify_sdk_error(Service::S3, &format!("PutObject s3://{bucket}/{key}"), &e)
+        })?;
+    Ok(())
+}
+
 pub fn metadata_value<'a>(metadata: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     metadata
         .iter()

@@ -6,7 +6,6 @@
 //! metadata: it can start nothing, and its own event is ignored (it lies
 //! under `RESULTS_PREFIX`).
 
-use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -186,20 +185,7 @@ pub async fn write(app: &App, hash: &str, plan: &Plan) -> Result<(), ImportError
             ),
         )
     })?;
-    app.clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(&key)
-        .content_type("application/json")
-        .body(ByteStream::from(body))
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await
-        .map_err(|e| {
-            classify_sdk_error(Service::S3, &format!("PutObject s3://{bucket}/{key}"), &e)
-        })?;
-    Ok(())
+    crate::resolve::put_object(app, bucket, &key, "application/json", body).await
 }
 
 #[cfg(test)]

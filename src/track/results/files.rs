@@ -264,23 +264,9 @@ fn quoted(value: &str) -> String {
     }
 }
 
-/// Writes one result object: no user metadata, so it can never start an
-/// import when it lands in the drop bucket.
+/// Writes one result object (no user metadata: it can start no import).
 async fn put(app: &App, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ImportError> {
-    app.clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type("text/csv; charset=utf-8")
-        .body(ByteStream::from(body))
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await
-        .map_err(|e| {
-            classify_sdk_error(Service::S3, &format!("PutObject s3://{bucket}/{key}"), &e)
-        })?;
-    Ok(())
+    resolve::put_object(app, bucket, key, "text/csv; charset=utf-8", body).await
 }
 
 #[cfg(test)]
