@@ -2,7 +2,7 @@
 //! dropped at once across 3 pools, plus one file in parts among them, go
 //! through an emulated SQS FIFO queue (one message group, visibility,
 //! receive counts, a dead-letter queue after 1,000 receives) and Lambda's
-//! event source mapping (batches of 10, one at a time) to the release
+//! event source mapping (batches of 1, as the template sets it, or 10) to the release
 //! binary, served through the emulated Runtime API, against the emulator
 //! with Cognito's one-active-job rule and jobs that run on their own.
 //!
@@ -16,7 +16,7 @@
 //! function's `SLOT_WAIT_SECONDS=60` is a 300 ms wait; jobs run `JOB_RUN`.
 //!
 //!   cargo build --release --locked -p cognito-import-starter
-//!   cargo bench --bench drop_queue [-- --files N]
+//!   cargo bench --bench drop_queue [-- --files N] [--batch N]
 //!
 //! A benchmark, not a test: nothing here fails on a time.
 
@@ -47,13 +47,13 @@ const SLOT_WAIT_SECONDS: u32 = 60;
 const PARTS: usize = 4;
 const PART_ROWS: usize = 3;
 
-fn files_arg() -> usize {
+fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
-        .position(|a| a == "--files")
+        .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1000)
+        .unwrap_or(default)
 }
 
 fn drop_event(key: &str) -> String {
@@ -70,7 +70,10 @@ fn drop_event(key: &str) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     common::release_binary();
-    let files = files_arg();
+    let files = arg("--files", 1000);
+    // The event source mapping's batch size: the template's (1), or up to
+    // the FIFO maximum of 10.
+    let batch = arg("--batch", 1);
     let emulator = Emulator::start().await.expect("emulator starts");
     emulator.enforce_one_active_job(true);
     emulator.set_job_run_time(Some(JOB_RUN));
@@ -143,7 +146,7 @@ async fn main() {
     let stats = emulator
         .run_event_source(
             QUEUE,
-            10,
+            batch,
             move |event| common::invoke_through(api, event, Duration::from_secs(60)),
             true,
         )
@@ -198,10 +201,13 @@ async fn main() {
     for call in calls.iter().filter(|c| c.service == "cognito-idp") {
         *cognito.entry(call.operation.clone()).or_default() += 1;
     }
-    let waiting_tries = calls
+    let waits: Vec<i64> = calls
         .iter()
         .filter(|c| c.operation == "ChangeMessageVisibility")
-        .count();
+        .filter_map(|c| c.params["VisibilityTimeout"].as_i64())
+        .collect();
+    let waiting_tries = waits.len();
+    let longest_wait = waits.iter().copied().max().unwrap_or(0);
     let total_cognito: usize = cognito.values().sum();
     // A waiting try of a named job: the refused start, the Describe and a
     // listing of each pool; the rest is what the starts cost.
@@ -218,7 +224,7 @@ async fn main() {
          {files} single-part drops across {} pools and one drop of {PARTS} parts (create mode, \
          PART_MAX_ROWS={PART_ROWS}) sent at once to an emulated SQS FIFO queue (one message group, \
          visibility 1800 queue-seconds, maxReceiveCount 1000 to a FIFO dead-letter queue), \
-         delivered by an emulated event source mapping (batches of 10, one at a time) to the \
+         delivered by an emulated event source mapping (batches of {batch}, one at a time) to the \
          release binary through the emulated Runtime API. Cognito (emulated) runs one job at a \
          time; each job runs {} ms. One queue-second is {} ms, so SLOT_WAIT_SECONDS={SLOT_WAIT_SECONDS} \
          is a {} ms wait.\n\n\
@@ -228,6 +234,7 @@ async fn main() {
          | invocations | {} ({:.2} per drop) |\n\
          | messages received | {} |\n\
          | waiting tries (ChangeMessageVisibility) | {waiting_tries} ({:.2} per drop) |\n\
+         | longest wait set | {longest_wait} queue-seconds |\n\
          | Cognito calls | {total_cognito} ({:.2} per drop) |\n\
          | Cognito calls beyond the waiting tries ({per_wait} a try) | {beyond_waits} ({:.2} per drop; target at most 3) |\n\
          | wall time | {:.1} s |\n\

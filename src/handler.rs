@@ -177,7 +177,18 @@ async fn process(app: &App, item: WorkItem, deadline: Deadline) -> RecordOutcome
                     head,
                     known,
                     announced,
-                }) => create::create_and_start(app, head, user_pool_id, known, announced).await,
+                }) => {
+                    // Boxed: create mode's future (preflight, parts) is
+                    // large, and would sit on the stack of every record.
+                    Box::pin(create::create_and_start(
+                        app,
+                        head,
+                        user_pool_id,
+                        known,
+                        announced,
+                    ))
+                    .await
+                }
                 Err(failure) if failure.error.kind == ErrorKind::ObjectNotFound => {
                     match failure.known.object.clone() {
                         Some(object) => Err(parts::vanished(app, &object, failure).await),

@@ -19,6 +19,8 @@ pub const QUEUE: &str = "local-drops.fifo";
 pub const QUEUE_SECOND: Duration = Duration::from_millis(5);
 /// How long each emulated import job runs.
 pub const JOB_RUN: Duration = Duration::from_millis(300);
+/// The event source mapping's batch size, as the template sets it.
+pub const BATCH_SIZE: usize = 1;
 
 /// One invocation of the handler by the event source mapping.
 #[derive(Debug)]
@@ -115,7 +117,7 @@ pub async fn run(
     emulator
         .run_event_source(
             QUEUE,
-            10,
+            BATCH_SIZE,
             move |batch| async move {
                 let (result, events) = invoke(app, emulator, batch.clone()).await;
                 let answer = result.clone().map_err(|e| e.message);

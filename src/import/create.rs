@@ -62,7 +62,7 @@ pub async fn create_and_start(
         pool_jobs,
     };
     if let Some(count) = parts::count_started(&drop) {
-        return parts::resume(&drop, count, None, known).await;
+        return Box::pin(parts::resume(&drop, count, None, known)).await;
     }
     let name = job_name(&head.object);
     match usable(&drop.pool_jobs, &name).cloned() {
@@ -90,7 +90,7 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
             .filter(|plan| plan.is_of(&drop.head.object)),
     };
     if let Some(plan) = plan {
-        return parts::resume(drop, plan.count(), Some(plan), known).await;
+        return Box::pin(parts::resume(drop, plan.count(), Some(plan), known)).await;
     }
     let cut = preflight::check_parted(app, drop.head, &drop.pool)
         .await
@@ -110,7 +110,7 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
             .map(|started| started.with(known.clone().with_ids(&ids)))
             .map_err(|error| known.with_ids(&ids).failed(error));
     }
-    parts::begin(drop, &cut, known).await
+    Box::pin(parts::begin(drop, &cut, known)).await
 }
 
 /// Whether the file can be over one job's limits: more bytes than a job
