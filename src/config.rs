@@ -314,18 +314,22 @@ fn whole_number(
     }
 }
 
-/// A CloudWatch namespace: printable ASCII, at most 255 characters, not
-/// `AWS/...` (reserved for AWS); empty turns metrics off.
+/// A CloudWatch namespace: letters, digits, spaces and `. _ / # : -`, at
+/// most 255 characters, not `AWS/...` (reserved for AWS); empty turns
+/// metrics off.
 fn namespace(value: Option<String>) -> Result<Option<String>, ConfigError> {
     let Some(value) = value else { return Ok(None) };
     let namespace = value.trim();
-    let printable = namespace.bytes().all(|b| (0x20..0x7f).contains(&b));
-    if namespace.len() > 255 || !printable || namespace.starts_with("AWS/") {
+    let allowed = namespace
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" ._/#:-".contains(&b));
+    if namespace.len() > 255 || !allowed || namespace.starts_with("AWS/") {
         return Err(bad(
             "METRICS_NAMESPACE",
             format!(
-                "{namespace:?} is not a CloudWatch namespace (printable ASCII, at most 255 \
-                 characters, not starting with \"AWS/\"); leave it empty for no metrics"
+                "{namespace:?} is not a CloudWatch namespace (letters, digits, spaces and \
+                 . _ / # : -, at most 255 characters, not starting with \"AWS/\"); leave it \
+                 empty for no metrics"
             ),
         ));
     }
@@ -489,6 +493,7 @@ mod tests {
             ("AWS_ENDPOINT_URL_SQS", "sqs"),
             ("METRICS_NAMESPACE", "AWS/Lambda"),
             ("METRICS_NAMESPACE", "tab\there"),
+            ("METRICS_NAMESPACE", "quote\"d"),
             ("METRICS_POOL_DIMENSION", "yes"),
         ] {
             let error = load(&[(variable, value)]).unwrap_err();
