@@ -34,7 +34,9 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/cognito-import-logs";
 const ROW_BYTES: usize = 200;
 const PART_ROWS: usize = 500_000;
 const QUEUE_SECOND: Duration = Duration::from_millis(5);
-const JOB_RUN: Duration = Duration::from_millis(300);
+/// Long against the waits (at most 900 queue-seconds, 4.5 s here), as an
+/// import of 500,000 users is against 15 minutes.
+const JOB_RUN: Duration = Duration::from_secs(5);
 const SLOT_WAIT_SECONDS: u32 = 60;
 
 fn rows_arg() -> usize {
@@ -150,9 +152,10 @@ async fn main() {
     let mb = |bytes: u64| bytes as f64 / 1e6;
     let mib = |kib: u64| kib as f64 / 1024.0;
     // The first receive checks the whole file and uploads part 1; the
-    // second uploads part 2: the difference is the preflight.
+    // longest later one uploads a part (the others find the slot busy): the
+    // difference is the preflight.
     let first = many.receives.first().copied().unwrap_or_default();
-    let upload = many.receives.get(1).copied().unwrap_or_default();
+    let upload = many.receives.iter().skip(1).max().copied().unwrap_or_default();
     let preflight = first.saturating_sub(upload).max(Duration::from_millis(1));
     let ratio = many.read as f64 / many.size as f64;
     let rss_growth = many.peak_rss_kib as f64 / one.peak_rss_kib.max(1) as f64 - 1.0;
@@ -166,10 +169,10 @@ async fn main() {
          of one part ({PART_ROWS} users, {:.0} MB). Every part started once, one job active at a \
          time.\n\n\
          | measure | value | target |\n|---|---|---|\n\
-         | preflight (first receive less the second) | {:.0} MB/s ({:.2} s) | |\n\
+         | preflight (the first receive less the longest later one) | {:.0} MB/s ({:.2} s) | |\n\
          | first receive (preflight, plan, part 1) | {:.2} s | |\n\
-         | a later receive (plan, part k uploaded and started) | {:.2} s | |\n\
-         | receives | {} | |\n\
+         | the longest later receive (plan, a part uploaded and started) | {:.2} s | |\n\
+         | receives (a part each, or a wait for the running one) | {} | |\n\
          | bytes read from S3 over the drop / file size | {ratio:.3} | at most 2.2 ({}) |\n\
          | peak RSS, 1-part file | {:.1} MiB | |\n\
          | peak RSS, {}-part file | {:.1} MiB | within 10% of the 1-part file's ({:+.1}%: {}) |\n\
