@@ -155,7 +155,13 @@ async fn main() {
     // longest later one uploads a part (the others find the slot busy): the
     // difference is the preflight.
     let first = many.receives.first().copied().unwrap_or_default();
-    let upload = many.receives.iter().skip(1).max().copied().unwrap_or_default();
+    let upload = many
+        .receives
+        .iter()
+        .skip(1)
+        .max()
+        .copied()
+        .unwrap_or_default();
     let preflight = first.saturating_sub(upload).max(Duration::from_millis(1));
     let ratio = many.read as f64 / many.size as f64;
     let rss_growth = many.peak_rss_kib as f64 / one.peak_rss_kib.max(1) as f64 - 1.0;
