@@ -1,12 +1,21 @@
 //! The AWS side of init: one `SdkConfig` with timeouts, and the clients
 //! built from it once and reused by every invocation.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::config::{Config, Timeouts};
 
@@ -41,9 +50,70 @@ pub fn timeout_config(timeouts: &Timeouts) -> TimeoutConfig {
 /// RSS, same CPU; see Cargo.toml). Root certificates come from the system
 /// (`SSL_CERT_FILE` names them in the template).
 pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
+    let hyper = aws_smithy_http_client::Builder::new()
         .tls_provider(tls_provider())
-        .build_https()
+        .build_https();
+    SharedHttpClient::new(ValidatedOnce::new(hyper))
+}
+
+/// The SDK's hyper client, checked once rather than once per client.
+///
+/// Building a client (each service's, and STS's in the credential chain)
+/// asks its HTTP client to validate the configuration, and the hyper client
+/// answers by building a whole TLS connector and dropping it, so that the
+/// root certificates load at init rather than on the first request. The
+/// roots are parsed once per process, but each connector parses their trust
+/// anchors again: three of the four at init did nothing the first had not
+/// (callgrind of init: 1.8 of 14.3 million instructions; README,
+/// Performance). One validation keeps the roots loading at init.
+#[derive(Debug)]
+struct ValidatedOnce {
+    inner: SharedHttpClient,
+    validated: AtomicBool,
+}
+
+impl ValidatedOnce {
+    fn new(inner: SharedHttpClient) -> ValidatedOnce {
+        ValidatedOnce {
+            inner,
+            validated: AtomicBool::new(false),
+        }
+    }
+}
+
+impl HttpClient for ValidatedOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.validated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.inner.validate_base_client_config(components, cfg)?;
+        self.validated.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 /// rustls on ring: for the SDK's client and create mode's uploader alike.
@@ -86,5 +156,82 @@ impl Clients {
     /// The SQS client, built on first use.
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
         self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.sdk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use aws_config::Region;
+
+    use super::*;
+
+    /// The SDK's hyper client, counting the validations that reach it.
+    #[derive(Debug)]
+    struct Counting {
+        inner: SharedHttpClient,
+        validations: Arc<AtomicUsize>,
+    }
+
+    impl HttpClient for Counting {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            self.inner.http_connector(settings, components)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            components: &RuntimeComponentsBuilder,
+            cfg: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.validations.fetch_add(1, Ordering::SeqCst);
+            self.inner.validate_base_client_config(components, cfg)
+        }
+    }
+
+    fn sdk_config(http_client: SharedHttpClient) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .http_client(http_client)
+            .build()
+    }
+
+    fn build_the_clients(sdk: &SdkConfig) {
+        let config = Config::default();
+        let clients = Clients::new(sdk, &config);
+        let _ = (clients.logs(), clients.sqs());
+    }
+
+    #[test]
+    fn the_hyper_client_is_validated_once_for_all_the_clients() {
+        let validations = Arc::new(AtomicUsize::new(0));
+        let counting = Counting {
+            inner: aws_smithy_http_client::Builder::new()
+                .tls_provider(tls_provider())
+                .build_https(),
+            validations: validations.clone(),
+        };
+        let once = SharedHttpClient::new(ValidatedOnce::new(SharedHttpClient::new(counting)));
+        build_the_clients(&sdk_config(once));
+        assert_eq!(validations.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn without_the_wrapper_each_client_validates_again() {
+        // What the wrapper is for: the SDK asks once per client.
+        let validations = Arc::new(AtomicUsize::new(0));
+        let counting = Counting {
+            inner: aws_smithy_http_client::Builder::new()
+                .tls_provider(tls_provider())
+                .build_https(),
+            validations: validations.clone(),
+        };
+        build_the_clients(&sdk_config(SharedHttpClient::new(counting)));
+        assert_eq!(validations.load(Ordering::SeqCst), 5);
     }
 }
