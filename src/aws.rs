@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
@@ -124,11 +125,29 @@ pub fn tls_provider() -> Provider {
 /// Loads region, credentials, retry settings and endpoint overrides from the
 /// standard AWS environment, as the SDK defines them.
 pub async fn load_sdk_config(config: &Config) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
-        .timeout_config(timeout_config(&config.timeouts))
+        .timeout_config(timeout_config(&config.timeouts));
+    with_credentials(loader, |name| std::env::var(name).ok())
         .load()
         .await
+}
+
+/// Lambda hands a function its role's credentials in the environment, and
+/// the default credential chain, which asks the environment first, would
+/// answer with them; but building the chain builds its later providers too,
+/// among them an STS client for web identity (5% of init's instructions,
+/// bench/README.md). So with both keys set the environment's provider is
+/// given alone, the one the chain would have picked; without them, as in a
+/// shell with a profile, in a container or on EC2, the whole chain.
+fn with_credentials(loader: ConfigLoader, lookup: impl Fn(&str) -> Option<String>) -> ConfigLoader {
+    // Blank counts as unset, as for the environment's provider.
+    let set = |name: &str| lookup(name).is_some_and(|value| !value.trim().is_empty());
+    if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        loader.credentials_provider(EnvironmentVariableCredentialsProvider::new())
+    } else {
+        loader
+    }
 }
 
 impl Clients {
@@ -219,6 +238,46 @@ mod tests {
         let once = SharedHttpClient::new(ValidatedOnce::new(SharedHttpClient::new(counting)));
         build_the_clients(&sdk_config(once));
         assert_eq!(validations.load(Ordering::SeqCst), 1);
+    }
+
+    /// How many validations loading the SDK's configuration makes: one for
+    /// each client the credential chain builds (STS for web identity).
+    async fn validations_of_loading(lookup: impl Fn(&str) -> Option<String>) -> usize {
+        let validations = Arc::new(AtomicUsize::new(0));
+        let counting = Counting {
+            inner: aws_smithy_http_client::Builder::new()
+                .tls_provider(tls_provider())
+                .build_https(),
+            validations: validations.clone(),
+        };
+        let loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .http_client(SharedHttpClient::new(counting));
+        let sdk = with_credentials(loader, lookup).load().await;
+        assert!(sdk.credentials_provider().is_some());
+        validations.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn with_keys_in_the_environment_no_credential_chain_is_built() {
+        let env = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret".to_owned()),
+            _ => None,
+        };
+        assert_eq!(validations_of_loading(env).await, 0);
+    }
+
+    #[tokio::test]
+    async fn without_keys_the_whole_chain_is_built() {
+        // A blank secret is no secret: the chain decides, as it would.
+        let env = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some(" ".to_owned()),
+            _ => None,
+        };
+        assert_eq!(validations_of_loading(env).await, 1);
+        assert_eq!(validations_of_loading(|_| None).await, 1);
     }
 
     #[test]
