@@ -51,10 +51,13 @@ pub fn timeout_config(timeouts: &Timeouts) -> TimeoutConfig {
 /// RSS, same CPU; see Cargo.toml). Root certificates come from the system
 /// (`SSL_CERT_FILE` names them in the template).
 pub fn http_client() -> SharedHttpClient {
-    let hyper = aws_smithy_http_client::Builder::new()
+    SharedHttpClient::new(ValidatedOnce::new(hyper_client()))
+}
+
+fn hyper_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
         .tls_provider(tls_provider())
-        .build_https();
-    SharedHttpClient::new(ValidatedOnce::new(hyper))
+        .build_https()
 }
 
 /// The SDK's hyper client, checked once rather than once per client.
@@ -125,12 +128,16 @@ pub fn tls_provider() -> Provider {
 /// Loads region, credentials, retry settings and endpoint overrides from the
 /// standard AWS environment, as the SDK defines them.
 pub async fn load_sdk_config(config: &Config) -> SdkConfig {
+    sdk_loader(config, |name| std::env::var(name).ok())
+        .load()
+        .await
+}
+
+fn sdk_loader(config: &Config, env: impl Fn(&str) -> Option<String>) -> ConfigLoader {
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .timeout_config(timeout_config(&config.timeouts));
-    with_credentials(loader, |name| std::env::var(name).ok())
-        .load()
-        .await
+    with_credentials(loader, env)
 }
 
 /// Lambda hands a function its role's credentials in the environment, and
@@ -212,85 +219,101 @@ mod tests {
         }
     }
 
-    fn sdk_config(http_client: SharedHttpClient) -> SdkConfig {
-        SdkConfig::builder()
+    /// A counting hyper client, and its count.
+    fn counting() -> (SharedHttpClient, Arc<AtomicUsize>) {
+        let validations = Arc::new(AtomicUsize::new(0));
+        let client = Counting {
+            inner: hyper_client(),
+            validations: validations.clone(),
+        };
+        (SharedHttpClient::new(client), validations)
+    }
+
+    /// Builds every client the function has, from an `SdkConfig` with that
+    /// HTTP client.
+    fn build_the_clients(http_client: SharedHttpClient) {
+        let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .http_client(http_client)
-            .build()
-    }
-
-    fn build_the_clients(sdk: &SdkConfig) {
-        let config = Config::default();
-        let clients = Clients::new(sdk, &config);
+            .build();
+        let clients = Clients::new(&sdk, &Config::default());
         let _ = (clients.logs(), clients.sqs());
     }
 
     #[test]
     fn the_hyper_client_is_validated_once_for_all_the_clients() {
-        let validations = Arc::new(AtomicUsize::new(0));
-        let counting = Counting {
-            inner: aws_smithy_http_client::Builder::new()
-                .tls_provider(tls_provider())
-                .build_https(),
-            validations: validations.clone(),
-        };
-        let once = SharedHttpClient::new(ValidatedOnce::new(SharedHttpClient::new(counting)));
-        build_the_clients(&sdk_config(once));
+        let (hyper, validations) = counting();
+        build_the_clients(SharedHttpClient::new(ValidatedOnce::new(hyper)));
         assert_eq!(validations.load(Ordering::SeqCst), 1);
-    }
-
-    /// How many validations loading the SDK's configuration makes: one for
-    /// each client the credential chain builds (STS for web identity).
-    async fn validations_of_loading(lookup: impl Fn(&str) -> Option<String>) -> usize {
-        let validations = Arc::new(AtomicUsize::new(0));
-        let counting = Counting {
-            inner: aws_smithy_http_client::Builder::new()
-                .tls_provider(tls_provider())
-                .build_https(),
-            validations: validations.clone(),
-        };
-        let loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .http_client(SharedHttpClient::new(counting));
-        let sdk = with_credentials(loader, lookup).load().await;
-        assert!(sdk.credentials_provider().is_some());
-        validations.load(Ordering::SeqCst)
-    }
-
-    #[tokio::test]
-    async fn with_keys_in_the_environment_no_credential_chain_is_built() {
-        let env = |name: &str| match name {
-            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_owned()),
-            "AWS_SECRET_ACCESS_KEY" => Some("secret".to_owned()),
-            _ => None,
-        };
-        assert_eq!(validations_of_loading(env).await, 0);
-    }
-
-    #[tokio::test]
-    async fn without_keys_the_whole_chain_is_built() {
-        // A blank secret is no secret: the chain decides, as it would.
-        let env = |name: &str| match name {
-            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_owned()),
-            "AWS_SECRET_ACCESS_KEY" => Some(" ".to_owned()),
-            _ => None,
-        };
-        assert_eq!(validations_of_loading(env).await, 1);
-        assert_eq!(validations_of_loading(|_| None).await, 1);
     }
 
     #[test]
     fn without_the_wrapper_each_client_validates_again() {
         // What the wrapper is for: the SDK asks once per client.
-        let validations = Arc::new(AtomicUsize::new(0));
-        let counting = Counting {
-            inner: aws_smithy_http_client::Builder::new()
-                .tls_provider(tls_provider())
-                .build_https(),
-            validations: validations.clone(),
-        };
-        build_the_clients(&sdk_config(SharedHttpClient::new(counting)));
+        let (hyper, validations) = counting();
+        build_the_clients(hyper);
         assert_eq!(validations.load(Ordering::SeqCst), 5);
+    }
+
+    /// How many validations loading the SDK's configuration makes: one for
+    /// each client the credential chain builds (STS for web identity).
+    async fn validations_of_loading(env: impl Fn(&str) -> Option<String>) -> usize {
+        let (hyper, validations) = counting();
+        let loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .http_client(hyper);
+        let sdk = with_credentials(loader, env).load().await;
+        assert!(sdk.credentials_provider().is_some());
+        validations.load(Ordering::SeqCst)
+    }
+
+    fn env_with_keys(name: &str) -> Option<String> {
+        match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret".to_owned()),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn with_keys_in_the_environment_no_credential_chain_is_built() {
+        assert_eq!(validations_of_loading(env_with_keys).await, 0);
+    }
+
+    #[tokio::test]
+    async fn without_keys_the_whole_chain_is_built() {
+        // A blank secret is no secret: the chain decides, as it would.
+        let blank_secret = |name: &str| match name {
+            "AWS_SECRET_ACCESS_KEY" => Some(" ".to_owned()),
+            other => env_with_keys(other),
+        };
+        assert_eq!(validations_of_loading(blank_secret).await, 1);
+        assert_eq!(validations_of_loading(|_| None).await, 1);
+    }
+
+    #[tokio::test]
+    async fn the_function_loads_its_config_with_both_cuts() {
+        // The path main.rs takes, but for the environment it reads.
+        let sdk = sdk_loader(&Config::default(), env_with_keys)
+            .region(Region::new("us-east-1"))
+            .load()
+            .await;
+        let http = format!("{:?}", sdk.http_client());
+        assert!(http.contains("ValidatedOnce"), "{http}");
+        let credentials = format!("{:?}", sdk.credentials_provider());
+        assert!(
+            credentials.contains("EnvironmentVariableCredentialsProvider"),
+            "{credentials}"
+        );
+        let chain = sdk_loader(&Config::default(), |_| None)
+            .region(Region::new("us-east-1"))
+            .load()
+            .await;
+        let credentials = format!("{:?}", chain.credentials_provider());
+        assert!(
+            credentials.contains("DefaultCredentialsChain"),
+            "{credentials}"
+        );
     }
 }
