@@ -4,6 +4,8 @@
 //! `MAX_CONCURRENCY`, within one deadline for the whole invocation, and
 //! their results keep the input order.
 
+use std::time::Instant;
+
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -42,12 +44,13 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             outcome::summary(&records)
         }
         Invocation::Sqs(messages) => {
+            let began = Instant::now();
             let messages = if sqs::is_fifo(&messages) {
                 in_order(app, messages, deadline).await
             } else {
                 all_at_once(app, messages, deadline).await
             };
-            visibility::set(app, &messages, deadline).await;
+            visibility::set(app, &messages, deadline, began).await;
             outcome::batch_response(&messages)
         }
         Invocation::Direct(item) => {
@@ -111,7 +114,9 @@ async fn all_at_once(
 /// A FIFO queue's batch (SPEC section 13): one message at a time, in order,
 /// its events published before the next begins. From the first message that
 /// fails retryably on, the rest are held back unprocessed, so that the queue
-/// keeps its order; a permanent failure does not stop the batch.
+/// keeps its order; a permanent failure does not stop the batch. The one
+/// that failed waits, whatever its retryable error (section 16), and the
+/// held-back ones are released (`visibility::set`).
 async fn in_order(app: &App, messages: Vec<SqsMessage>, deadline: Deadline) -> Vec<MessageOutcome> {
     let mut done: Vec<MessageOutcome> = Vec::with_capacity(messages.len());
     for message in messages {

@@ -434,8 +434,11 @@ async fn a_fifo_message_is_published_before_the_next_is_processed() {
     assert_eq!(h.status(&first), "Pending");
     assert_eq!(h.status(&second), "Created");
     assert_eq!(keys_read(&h), ["drop/1.csv"]);
-    // Not a wait for the slot: the first keeps the queue's own timeout.
-    assert_eq!(h.emulator.count("ChangeMessageVisibility"), 0);
+    // Not a wait for the slot, and yet the first waits (SPEC section 16),
+    // rather than the queue's own visibility timeout.
+    assert_eq!(h.emulator.count("ChangeMessageVisibility"), 1);
+    let change = h.first_call("ChangeMessageVisibility");
+    assert_eq!(change.params["VisibilityTimeout"], json!(60));
 }
 
 #[tokio::test]
@@ -569,4 +572,219 @@ async fn a_queue_of_drops_is_imported_one_after_another_in_order() {
         .map(|e| e.detail["Object"]["Key"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(order, keys);
+}
+
+// ---- every retryable failure of a queued drop waits (SPEC section 16) ----
+
+const BEHIND: &str = "drop/behind.csv";
+
+/// `key`, then a drop behind it, queued in a FIFO queue; one batch of both
+/// received and handled: the batch and the answer.
+async fn queued_pair(h: &Harness, key: &str) -> (Value, Value) {
+    h.seed(BEHIND);
+    queue_with(&h.emulator, &[key, BEHIND]);
+    let batch = h.emulator.receive_batch(QUEUE, 10).expect("a batch");
+    let response = h.invoke(batch.clone()).await.unwrap();
+    (batch, response)
+}
+
+/// The error type of `key`'s "record outcome" log line (the SQS answer
+/// names messages, not types).
+fn logged_error_type(key: &str) -> String {
+    test_logs()
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v["fields"]["message"] == "record outcome" && v["fields"]["key"] == key)
+        .find_map(|v| v["fields"]["error_type"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no record outcome with an error for {key}"))
+}
+
+/// The head of the batch failed with `error`: both messages listed, the
+/// head's visibility set to a wait within `wait` (seconds) and applied by
+/// the queue, the one behind released at once.
+fn assert_the_head_waits(
+    h: &Harness,
+    (batch, response): (Value, Value),
+    key: &str,
+    error: &str,
+    wait: std::ops::RangeInclusive<i64>,
+) {
+    assert_eq!(logged_error_type(key), error);
+    assert_eq!(listed(&response), message_ids(&batch));
+    assert_eq!(h.emulator.count("ChangeMessageVisibility"), 1);
+    let change = h.first_call("ChangeMessageVisibility");
+    assert_eq!(
+        change.params["ReceiptHandle"],
+        batch["Records"][0]["receiptHandle"]
+    );
+    let seconds = change.params["VisibilityTimeout"].as_i64().unwrap_or(-1);
+    assert!(wait.contains(&seconds), "waits {seconds} s, not {wait:?}");
+    let release = h.first_call("ChangeMessageVisibilityBatch");
+    assert_eq!(
+        release.params["Entries"][0]["ReceiptHandle"],
+        batch["Records"][1]["receiptHandle"]
+    );
+    assert_eq!(release.params["Entries"][0]["VisibilityTimeout"], json!(0));
+
+    h.emulator.complete_batch(QUEUE, &batch, Ok(&response));
+    let queued = h.emulator.queue_messages(QUEUE);
+    assert!(queued[0].in_flight && !queued[1].in_flight);
+    // Minutes, not the queue's 300 s visibility timeout.
+    assert!(queued[0].visible_in <= Duration::from_secs(*wait.end() as u64));
+    assert!(
+        queued[0].visible_in + Duration::from_secs(5) > Duration::from_secs(*wait.start() as u64)
+    );
+}
+
+#[tokio::test]
+async fn a_queued_drop_whose_event_is_not_published_waits() {
+    let h = slot_harness(test_config()).await;
+    h.seed("drop/unpublished.csv");
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::error(500, "InternalException"),
+    ));
+    let handled = queued_pair(&h, "drop/unpublished.csv").await;
+    assert_the_head_waits(
+        &h,
+        handled,
+        "drop/unpublished.csv",
+        "EventPublishFailed",
+        60..=60,
+    );
+}
+
+#[tokio::test]
+async fn a_queued_drop_that_s3_cannot_serve_waits() {
+    let h = slot_harness(test_config()).await;
+    h.seed("drop/s3-down.csv");
+    h.emulator.inject(Fault::new(
+        "HeadObject",
+        FaultAction::error(503, "SlowDown"),
+    ));
+    let handled = queued_pair(&h, "drop/s3-down.csv").await;
+    assert_the_head_waits(
+        &h,
+        handled,
+        "drop/s3-down.csv",
+        "ServiceUnavailable",
+        60..=60,
+    );
+}
+
+#[tokio::test]
+async fn a_queued_drop_throttled_by_cognito_waits() {
+    let h = slot_harness(test_config()).await;
+    h.seed("drop/throttled.csv");
+    h.emulator.inject(Fault::new(
+        "StartUserImportJob",
+        FaultAction::error(400, "TooManyRequestsException"),
+    ));
+    let handled = queued_pair(&h, "drop/throttled.csv").await;
+    let error = "TooManyRequestsException";
+    assert_the_head_waits(&h, handled, "drop/throttled.csv", error, 60..=60);
+}
+
+#[tokio::test]
+async fn a_queued_drop_meeting_a_cognito_internal_error_waits() {
+    let h = slot_harness(test_config()).await;
+    h.seed("drop/cognito-500.csv");
+    h.emulator.inject(Fault::new(
+        "StartUserImportJob",
+        FaultAction::error(500, "InternalErrorException"),
+    ));
+    let handled = queued_pair(&h, "drop/cognito-500.csv").await;
+    let error = "InternalErrorException";
+    assert_the_head_waits(&h, handled, "drop/cognito-500.csv", error, 60..=60);
+}
+
+#[tokio::test]
+async fn a_queued_drop_whose_csv_is_not_uploaded_waits() {
+    let h = slot_harness(test_config()).await;
+    let job = h.emulator.create_import_job(POOL, "nightly", false);
+    h.emulator.put_object(
+        BUCKET,
+        "drop/no-csv.csv",
+        "x",
+        &[("user-pool-id", POOL), ("job-id", &job.job_id)],
+    );
+    let handled = queued_pair(&h, "drop/no-csv.csv").await;
+    assert_the_head_waits(&h, handled, "drop/no-csv.csv", "CsvNotUploaded", 60..=60);
+}
+
+#[tokio::test]
+async fn a_queued_drop_whose_upload_failed_waits() {
+    let h = slot_harness(create_config()).await;
+    h.emulator.put_object(
+        BUCKET,
+        "drop/upload.csv",
+        valid_csv(&["alice"]),
+        &[("user-pool-id", POOL)],
+    );
+    h.emulator.inject(Fault::new(
+        "UploadCsv",
+        FaultAction::error(500, "InternalError"),
+    ));
+    let handled = queued_pair(&h, "drop/upload.csv").await;
+    assert_the_head_waits(&h, handled, "drop/upload.csv", "UploadFailed", 60..=60);
+}
+
+#[tokio::test]
+async fn a_queued_drop_with_parts_left_waits() {
+    let h = slot_harness(Config {
+        part_max_rows: 1,
+        ..create_config()
+    })
+    .await;
+    h.emulator.put_object(
+        BUCKET,
+        "drop/parts.csv",
+        valid_csv(&["alice", "bob"]),
+        &[("user-pool-id", POOL)],
+    );
+    let handled = queued_pair(&h, "drop/parts.csv").await;
+    let error = "ImportPartsRemaining";
+    assert_the_head_waits(&h, handled, "drop/parts.csv", error, 60..=60);
+}
+
+#[tokio::test]
+async fn a_queued_drop_cut_short_by_the_deadline_waits_counted_from_its_start() {
+    let h = slot_harness(test_config()).await;
+    h.seed("drop/hung.csv");
+    h.emulator
+        .inject(Fault::new("StartUserImportJob", FaultAction::Hang));
+    h.seed(BEHIND);
+    queue_with(&h.emulator, &["drop/hung.csv", BEHIND]);
+    let batch = h.emulator.receive_batch(QUEUE, 10).expect("a batch");
+
+    let response = h
+        .invoke_with_deadline(batch.clone(), Duration::from_millis(1500))
+        .await
+        .unwrap();
+
+    // The work ended 1.2 s in: the 60 s wait counts from the start, so the
+    // message is received again 60 s after this receive, not 61.
+    let handled = (batch, response);
+    assert_the_head_waits(&h, handled, "drop/hung.csv", "ServiceUnavailable", 58..=59);
+}
+
+#[tokio::test]
+async fn a_standard_queue_message_keeps_the_queue_timeout_unless_it_waits_for_the_slot() {
+    // SPEC section 16 speaks of FIFO messages: a standard queue's batch is
+    // not held in order, so one failing message holds nothing back.
+    let h = slot_harness(test_config()).await;
+    h.seed("drop/standard.csv");
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::error(500, "InternalException"),
+    ));
+
+    let response = h
+        .invoke(sqs_event(&[("m-a", created("drop/standard.csv"))]))
+        .await;
+
+    assert_eq!(listed(&response.unwrap()), ["m-a"]);
+    assert_eq!(logged_error_type("drop/standard.csv"), "EventPublishFailed");
+    assert_eq!(h.emulator.count("ChangeMessageVisibility"), 0);
 }

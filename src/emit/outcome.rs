@@ -239,10 +239,20 @@ impl MessageOutcome {
             .find(|e| e.is_retryable())
     }
 
-    /// Listed for an error that waits for something to finish (the import
-    /// slot, a CSV upload, the parts before): its visibility is set.
+    /// Listed for a retryable failure of its own, and so waits before it is
+    /// tried again (its visibility is set, SPEC sections 13 and 16). From a
+    /// FIFO queue, any retryable failure: the message heads its group, and
+    /// left to the queue's visibility timeout it would hold every drop behind
+    /// it that long, and reach `maxReceiveCount` only after the queue's
+    /// retention. From a standard queue, only the errors that wait for
+    /// something to finish (the import slot, a CSV upload, the parts
+    /// before), as section 13 has it. A held-back message does not wait: it
+    /// is released.
     pub fn waits(&self) -> bool {
-        !self.held_back && self.first_retryable().is_some_and(|e| e.kind.waits())
+        !self.held_back
+            && self
+                .first_retryable()
+                .is_some_and(|e| self.delivery.is_fifo() || e.kind.waits())
     }
 
     /// The line of a message that was not processed (the records of the
@@ -435,6 +445,39 @@ mod tests {
             batch_response(&held).unwrap_err().kind,
             ErrorKind::ServiceUnavailable
         );
+    }
+
+    fn fifo(message: MessageOutcome) -> MessageOutcome {
+        MessageOutcome {
+            delivery: Delivery {
+                source_arn: Some("arn:aws:sqs:us-east-1:123456789012:drops.fifo".into()),
+                ..Delivery::default()
+            },
+            ..message
+        }
+    }
+
+    #[test]
+    fn a_fifo_message_waits_after_any_retryable_failure_a_standard_one_only_for_the_slot() {
+        for kind in ErrorKind::ALL {
+            let standard = message(Some("m"), vec![failed(kind)], false);
+            let (on_standard, on_fifo) = (standard.waits(), fifo(standard).waits());
+            assert_eq!(on_fifo, kind.is_retryable(), "{kind} on a FIFO queue");
+            assert_eq!(on_standard, kind.waits(), "{kind} on a standard queue");
+        }
+        assert!(!ErrorKind::ServiceUnavailable.waits());
+        // Held back, or done: nothing to wait for.
+        assert!(!fifo(message(Some("m"), vec![], true)).waits());
+        assert!(!fifo(message(Some("m"), vec![record(Outcome::Started)], false)).waits());
+        let later = message(
+            Some("m"),
+            vec![
+                failed(ErrorKind::ObjectNotFound),
+                failed(ErrorKind::TooManyRequests),
+            ],
+            false,
+        );
+        assert!(fifo(later).waits());
     }
 
     #[test]

@@ -1,9 +1,23 @@
-//! SPEC section 13, waiting: a queued drop listed because it waits for
-//! something to finish (`ImportSlotBusy`, `CsvNotUploaded`,
-//! `ImportPartsRemaining`) is tried again about when that may have happened,
-//! not after the queue's own visibility timeout (at least the function's
-//! timeout). Its visibility is set to `SLOT_WAIT_SECONDS` times its receive
-//! count, at most 900 s: a backoff that grows with each try.
+//! SPEC sections 13 and 16, waiting: a queued drop listed for a retryable
+//! failure of its own waits before it is tried again, rather than for the
+//! queue's own visibility timeout (at least the function's timeout). From a
+//! FIFO queue that is any retryable failure (section 16: one failing head
+//! holds the queue minutes, and a drop that keeps failing reaches the
+//! dead-letter queue before the queue's retention could delete it); from a
+//! standard queue only a wait for something to finish (`ImportSlotBusy`,
+//! `CsvNotUploaded`, `ImportPartsRemaining`), as section 13 has it (see
+//! `MessageOutcome::waits`). Its visibility is set to `SLOT_WAIT_SECONDS`
+//! times its receive count, at most 900 s: a backoff that grows with each
+//! try.
+//!
+//! The wait counts from when the invocation began, not from the call: SQS
+//! counts a new visibility from the call, so a receive that ran long before
+//! it failed (create mode's check of a large file, up to the 900 s timeout)
+//! would add its run time to the wait, and `maxReceiveCount` such receives
+//! could outlast the queue's retention. So the time between two receives of
+//! a waiting message is its wait, or the run time when that was longer
+//! (then it comes again at once): never more than 900 s or the function's
+//! timeout (README, "A folder of files").
 //!
 //! The messages a FIFO batch held back behind it are released at once
 //! (visibility 0): SQS delivers nothing of a message group while any of its
@@ -13,6 +27,8 @@
 //!
 //! A failed call is logged and changes nothing else: the message is listed
 //! all the same, and comes back after the queue's visibility timeout.
+
+use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
 
@@ -33,12 +49,20 @@ pub fn wait_seconds(slot_wait_seconds: u32, receive_count: u32) -> i32 {
     i32::try_from(wait).unwrap_or(MAX_WAIT_SECONDS as i32)
 }
 
+/// The visibility that makes a message wait `wait` seconds from when its
+/// invocation began, `ran` ago; 0 (at once) when it ran longer.
+pub fn visibility_seconds(wait: i32, ran: Duration) -> i32 {
+    let ran = i32::try_from(ran.as_secs()).unwrap_or(i32::MAX);
+    wait.saturating_sub(ran).max(0)
+}
+
 /// Sets the visibility of every waiting message and releases the held-back
-/// ones, before the invocation's answer is due.
-pub async fn set(app: &App, messages: &[MessageOutcome], deadline: Deadline) {
+/// ones, before the invocation's answer is due. `began`: when the
+/// invocation began.
+pub async fn set(app: &App, messages: &[MessageOutcome], deadline: Deadline, began: Instant) {
     let work = async {
         for message in messages.iter().filter(|m| m.waits()) {
-            wait(app, message).await;
+            wait(app, message, began).await;
         }
         release(app, messages).await;
     };
@@ -50,10 +74,11 @@ pub async fn set(app: &App, messages: &[MessageOutcome], deadline: Deadline) {
     }
 }
 
-async fn wait(app: &App, message: &MessageOutcome) {
+async fn wait(app: &App, message: &MessageOutcome, began: Instant) {
     let delivery = &message.delivery;
     let message_id = message.message_id.as_deref().unwrap_or_default();
-    let seconds = wait_seconds(app.config.slot_wait_seconds, delivery.receive_count);
+    let wait = wait_seconds(app.config.slot_wait_seconds, delivery.receive_count);
+    let seconds = visibility_seconds(wait, began.elapsed());
     let (Some(url), Some(handle)) = (delivery.queue_url(), delivery.receipt_handle.as_deref())
     else {
         tracing::warn!(
@@ -76,6 +101,7 @@ async fn wait(app: &App, message: &MessageOutcome) {
         Ok(_) => tracing::info!(
             message_id,
             receive_count = delivery.receive_count,
+            wait_seconds = wait,
             visibility_seconds = seconds,
             "the message waits before it is tried again"
         ),
@@ -151,5 +177,16 @@ mod tests {
         assert_eq!(wait_seconds(60, 0), 60);
         assert_eq!(wait_seconds(900, u32::MAX), 900);
         assert_eq!(wait_seconds(1, 7), 7);
+    }
+
+    #[test]
+    fn the_wait_counts_from_when_the_invocation_began() {
+        let secs = Duration::from_secs;
+        assert_eq!(visibility_seconds(60, Duration::from_millis(999)), 60);
+        assert_eq!(visibility_seconds(60, secs(1)), 59);
+        assert_eq!(visibility_seconds(900, secs(600)), 300);
+        assert_eq!(visibility_seconds(900, secs(900)), 0);
+        assert_eq!(visibility_seconds(60, secs(899)), 0);
+        assert_eq!(visibility_seconds(60, Duration::MAX), 0);
     }
 }

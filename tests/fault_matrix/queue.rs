@@ -7,11 +7,14 @@
 //! fault never ends it permanently; then the faults are cleared and the
 //! message comes again (Cognito finishing the running job between
 //! receives) until the drop is done: every job started once, every started
-//! job announced, the parts in order.
+//! job announced, the parts in order. And every delivery from the FIFO
+//! queue that ends retryably has set its head's wait (SPEC section 16:
+//! `ChangeMessageVisibility` on the message that failed, `SLOT_WAIT_SECONDS`
+//! x its receive count), whatever the error.
 
 use std::fmt::Write as _;
 
-use cis_emulator::{valid_csv, Emulator, Fault, QueueOptions, DEFAULT_CSV_HEADER};
+use cis_emulator::{valid_csv, Call, Emulator, Fault, QueueOptions, DEFAULT_CSV_HEADER};
 use cognito_import_starter::{App, Config, ImportError};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -24,6 +27,7 @@ use crate::common::{app_for, eventbridge_event, s3_event, BUCKET, POOL};
 
 const HOLDER_POOL: &str = "us-east-1_OtherPool2";
 const QUEUE: &str = "matrix-drops.fifo";
+const SLOT_WAIT_SECONDS: u32 = 60;
 /// The file in parts: 3 rows, one a part.
 const PART_USERS: [&str; 3] = ["ann", "ben", "cid"];
 
@@ -38,6 +42,16 @@ pub enum Case {
     Release,
     /// Create mode, 3 parts: a step of part `k`.
     Part(Step, u64),
+    /// A named job, the slot free: a step of its one start.
+    Named(Op),
+}
+
+/// The calls of a named drop's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Op {
+    Head,
+    Start,
+    Publish,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,6 +95,12 @@ impl Case {
                 };
                 format!("part {k} of 3: {op}")
             }
+            Case::Named(op) => match op {
+                Op::Head => "HeadObject (a named drop, the slot free)",
+                Op::Start => "StartUserImportJob (a named drop, the slot free)",
+                Op::Publish => "PutEvents (a named drop's Started event)",
+            }
+            .into(),
         }
     }
 
@@ -89,6 +109,9 @@ impl Case {
             Case::SlotListing => "ListUserImportJobs",
             Case::SlotVisibility | Case::Part(Step::Visibility, _) => "ChangeMessageVisibility",
             Case::Release => "ChangeMessageVisibilityBatch",
+            Case::Named(Op::Head) => "HeadObject",
+            Case::Named(Op::Start) => "StartUserImportJob",
+            Case::Named(Op::Publish) => "PutEvents",
             Case::Part(step, _) => match step {
                 Step::Create => "CreateUserImportJob",
                 Step::Upload => "UploadCsv",
@@ -107,6 +130,9 @@ impl Case {
             // SQS speaks JSON errors, as Cognito does; its faults are
             // never more than logged.
             Case::SlotVisibility | Case::Release | Case::Part(Step::Visibility, _) => Svc::Logs,
+            Case::Named(Op::Head) => Svc::S3,
+            Case::Named(Op::Start) => Svc::Cognito,
+            Case::Named(Op::Publish) => Svc::EventBridge,
             Case::Part(step, _) => match step {
                 Step::Create | Step::Start => Svc::Cognito,
                 Step::Upload => Svc::Upload,
@@ -138,14 +164,21 @@ impl Case {
             (Case::Part(Step::RangedRead, _), Class::Named4xx) => {
                 Expect::Permanent("ObjectChanged")
             }
-            (Case::Part(_, _), _) => expect_of(self.svc(), class),
+            (Case::Part(_, _) | Case::Named(_), _) => expect_of(self.svc(), class),
         }
     }
 }
 
 /// Every queue and parts cell.
 pub fn cells() -> Vec<(Case, Via, Class)> {
-    let mut cases = vec![Case::SlotListing, Case::SlotVisibility, Case::Release];
+    let mut cases = vec![
+        Case::SlotListing,
+        Case::SlotVisibility,
+        Case::Release,
+        Case::Named(Op::Head),
+        Case::Named(Op::Start),
+        Case::Named(Op::Publish),
+    ];
     for k in [1, 2] {
         for step in [
             Step::Create,
@@ -197,7 +230,9 @@ impl World {
             config.part_max_rows = 1;
         }
         config.allowed_user_pool_ids = Some(vec![POOL.into(), HOLDER_POOL.into()]);
-        config.slot_wait_seconds = 1;
+        // The default: each delivery expires the queue's visibilities first,
+        // so the waits only show in the calls.
+        config.slot_wait_seconds = SLOT_WAIT_SECONDS;
         let emulator = Emulator::start().await.expect("emulator starts");
         let app = app_for(&emulator, config, MAX_ATTEMPTS).await;
         emulator.enforce_one_active_job(true);
@@ -235,7 +270,7 @@ impl World {
             );
         };
         match self.case {
-            Case::SlotListing | Case::SlotVisibility => named(KEY),
+            Case::SlotListing | Case::SlotVisibility | Case::Named(_) => named(KEY),
             Case::Release => {
                 named(KEY);
                 named("imports/behind.csv");
@@ -249,7 +284,7 @@ impl World {
                 );
             }
         }
-        if !matches!(self.case, Case::Part(..)) {
+        if !matches!(self.case, Case::Part(..) | Case::Named(_)) {
             let holder = e.create_import_job(HOLDER_POOL, "holder", true);
             e.set_job_status(HOLDER_POOL, &holder.job_id, "InProgress");
             self.holder = Some(holder.job_id);
@@ -268,17 +303,19 @@ impl World {
     /// notification.
     async fn deliver(&self) -> Delivery {
         let before = self.emulator.events().len();
-        let (result, listed) = match self.via {
+        let (result, listed, head) = match self.via {
             Via::S3 => {
                 let event = s3_event(&[("ObjectCreated:Put", KEY)]);
-                (invoke(&self.app, event).await, Vec::new())
+                (invoke(&self.app, event).await, Vec::new(), None)
             }
             Via::Sqs => {
                 self.emulator.expire_visibility(QUEUE);
                 let Some(batch) = self.emulator.receive_batch(QUEUE, 10) else {
                     return Delivery::empty();
                 };
+                let calls = self.emulator.calls().len();
                 let result = invoke(&self.app, batch.clone()).await;
+                let head = head_wait(&batch, &result, &self.emulator.calls()[calls..]);
                 self.emulator
                     .complete_batch(QUEUE, &batch, result.as_ref().map_err(|_| ()));
                 let listed = result
@@ -292,6 +329,7 @@ impl World {
                         .into_iter()
                         .map(|f| f["itemIdentifier"].to_string())
                         .collect(),
+                    head,
                 )
             }
         };
@@ -299,6 +337,7 @@ impl World {
             result,
             listed,
             events: self.emulator.events().split_off(before),
+            head,
         }
     }
 
@@ -317,6 +356,44 @@ struct Delivery {
     result: Result<Value, ImportError>,
     listed: Vec<String>,
     events: Vec<cis_emulator::PutEventEntry>,
+    /// From the queue, the message that came back first.
+    head: Option<HeadWait>,
+}
+
+/// The first message of a FIFO batch to come back (the first listed, or
+/// the first of a batch that failed whole), and the wait its invocation set.
+struct HeadWait {
+    receive_count: i64,
+    /// `VisibilityTimeout` of the `ChangeMessageVisibility` call on it.
+    seconds: Option<i64>,
+}
+
+fn head_wait(
+    batch: &Value,
+    result: &Result<Value, ImportError>,
+    calls: &[Call],
+) -> Option<HeadWait> {
+    let records = batch["Records"].as_array()?;
+    let head = match result {
+        Ok(answer) => {
+            let first = &answer["batchItemFailures"].as_array()?.first()?["itemIdentifier"];
+            records.iter().find(|r| r["messageId"] == *first)?
+        }
+        Err(_) => records.first()?,
+    };
+    let seconds = calls
+        .iter()
+        .filter(|c| c.operation == "ChangeMessageVisibility")
+        .filter(|c| c.params["ReceiptHandle"] == head["receiptHandle"])
+        .find_map(|c| c.params["VisibilityTimeout"].as_i64());
+    let receive_count = head["attributes"]["ApproximateReceiveCount"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    Some(HeadWait {
+        receive_count,
+        seconds,
+    })
 }
 
 impl Delivery {
@@ -325,7 +402,34 @@ impl Delivery {
             result: Ok(json!({"batchItemFailures": []})),
             listed: Vec::new(),
             events: Vec::new(),
+            head: None,
         }
+    }
+
+    /// SPEC section 16: a delivery from the queue that ends retryably has
+    /// set its head's wait, `SLOT_WAIT_SECONDS` x its receive count (at most
+    /// 900 s), less the whole seconds its invocation ran. The wait, if any.
+    fn check_wait(&self, via: Via, when: &str, violations: &mut Vec<String>) -> Option<i64> {
+        if via != Via::Sqs || !matches!(self.end(), Ok(Some(_))) {
+            return None;
+        }
+        let Some(head) = &self.head else {
+            violations.push(format!(
+                "{when}: failed retryably, and no message came back"
+            ));
+            return None;
+        };
+        let most = (i64::from(SLOT_WAIT_SECONDS) * head.receive_count).min(900);
+        match head.seconds {
+            None => violations.push(format!(
+                "{when}: failed retryably, and no wait was set (SPEC 16)"
+            )),
+            Some(s) if !(1..=most).contains(&s) => {
+                violations.push(format!("{when}: waits {s} s, not 1 to {most}"))
+            }
+            Some(_) => {}
+        }
+        head.seconds
     }
 
     /// How the delivery ended: `Ok(Some(type))` failed retryably (the type
@@ -404,7 +508,10 @@ pub async fn run(case: Case, via: Via, class: Class) -> QueueReport {
         ));
     }
     let expected = case.expect(class);
-    let first_text = check_first(&first, expected, via, &mut violations);
+    let mut first_text = check_first(&first, expected, via, &mut violations);
+    if let Some(seconds) = first.check_wait(via, "first delivery", &mut violations) {
+        first_text = format!("{first_text}, waits {seconds} s");
+    }
 
     // The faults cleared, the message comes again until the drop is done.
     w.emulator.clear_faults();
@@ -423,6 +530,7 @@ pub async fn run(case: Case, via: Via, class: Class) -> QueueReport {
         rounds += 1;
         w.time_passes();
         let d = w.deliver().await;
+        d.check_wait(via, &format!("redelivery {rounds}"), &mut violations);
         match d.end() {
             Ok(None) if via == Via::S3 => break true,
             Ok(_) => {}
@@ -539,7 +647,11 @@ fn check_drop(w: &World, expected: Expect, violations: &mut Vec<String>) {
             .iter()
             .filter(|j| j.pool_id == POOL && j.start_date_ms.is_some())
             .count();
-        let wanted = if w.case == Case::Release { 2 } else { 1 };
+        let wanted = match w.case {
+            Case::Release => 2,
+            _ if permanent_ok(expected) => 0,
+            _ => 1,
+        };
         if ours != wanted {
             violations.push(format!("{ours} of {wanted} drops imported"));
         }
@@ -577,14 +689,18 @@ pub fn render(out: &mut String, reports: &[QueueReport]) {
          Cognito's one-active-job rule on. Slot rows: a named job whose start is refused \
          because a job of another pool of the allowlist runs; the listing that looks for it, \
          and the visibility calls of the waiting message (and of the one a FIFO batch held \
-         back behind it), faulted. Part rows: create mode, a file of 3 rows with \
+         back behind it), faulted. Named-drop rows: a named job, the slot free, through \
+         the FIFO queue, a fault at one call of its start. Part rows: create mode, a file of 3 rows with \
          PART_MAX_ROWS=1 (3 parts), a fault at one step of part 1 or 2 (part 2: part 1 \
          started and done first). Each cell: the first delivery under the fault, then, the \
          faults cleared (and the slot's holder, or the running part, done between receives), \
          deliveries until the drop is done: every job started once and announced, one job \
          active at a time, parts started in order 1, 2, 3 (unless a permanent fault ended the \
          drop). SQS cells receive from an emulated FIFO queue as Lambda's event source \
-         mapping does.\n\n",
+         mapping does, and every delivery that ends retryably must have set the wait of \
+         the message that failed (SPEC 16: `ChangeMessageVisibility`, `SLOT_WAIT_SECONDS`=60 \
+         x its receive count, less the whole seconds its invocation ran), whatever the \
+         error: `waits N s` is the first delivery's.\n\n",
     );
     let mut rows: Vec<(Case, Via)> = reports.iter().map(|r| (r.key.0, r.key.1)).collect();
     rows.sort();
