@@ -269,12 +269,12 @@ async fn create_mode_a_refused_start_is_import_slot_busy_even_with_the_holder_un
     // there), without checking, reading or uploading the file again.
     h.emulator
         .set_job_status(POOL2, &holder.job_id, "Succeeded");
-    let reads = h.emulator.count("GetObject");
+    let reads = h.emulator.s3_bytes_served(BUCKET, "new.csv");
     let summary = h.invoke(created("new.csv")).await.unwrap();
     assert_eq!(summary["Results"][0]["Outcome"], "Started", "{summary}");
     assert_eq!(summary["Results"][0]["JobId"], created_jobs[0].job_id);
     assert_eq!(h.emulator.count("CreateUserImportJob"), 1);
-    assert_eq!(h.emulator.count("GetObject"), reads);
+    assert_eq!(h.emulator.s3_bytes_served(BUCKET, "new.csv"), reads);
     assert_eq!(h.emulator.count("UploadCsv"), 1);
     assert_eq!(
         h.emulator.successful_starts(POOL, &created_jobs[0].job_id),

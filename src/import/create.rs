@@ -9,15 +9,17 @@
 //! without a CSV, and Cognito lets it expire). An `Expired` job of the name
 //! is replaced. The import slot (section 13) is checked before anything is
 //! created or read.
+//!
+//! With `RESULTS_PREFIX` set every drop, of one part too, goes by its plan
+//! (`parts`, SPEC section 16), which records the job that received the CSV;
+//! without it a drop of one part is handled here as section 10 says.
 
 use std::time::{Duration, SystemTime};
 
 use crate::app::App;
-use crate::csv_check;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::jobs::{self, Pages};
 use crate::import::parts;
-use crate::import::parts::plan::{self, Plan};
 use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
 use crate::import::{names, preflight, slot, upload};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, Started};
@@ -61,71 +63,59 @@ pub async fn create_and_start(
         pool,
         pool_jobs,
     };
-    if let Some(count) = parts::count_started(&drop) {
-        return Box::pin(parts::resume(&drop, count, None, known)).await;
+    if app.config.results_prefix.is_empty() {
+        return without_plan(&drop, known).await;
     }
-    let name = job_name(&head.object);
-    match usable(&drop.pool_jobs, &name).cloned() {
-        Some(job) => single(&drop, job, known).await,
-        None => first_receive(&drop, known).await,
+    Box::pin(parts::planned(&drop, known)).await
+}
+
+/// SPEC section 10 when no plan can be kept: the job found by its name, or
+/// the file checked first; a file of parts is `CsvTooLarge`.
+async fn without_plan(drop: &Drop<'_>, known: Known) -> Result<Started, Failure> {
+    match usable(&drop.pool_jobs, &job_name(&drop.head.object)).cloned() {
+        Some(job) => single(drop, job, known).await,
+        None => first_receive(drop, known).await,
     }
 }
 
-/// No job of the drop exists yet: the slot, then the preflight (or the plan
-/// an earlier receive made), then one job or the first part.
+/// No job of the drop exists yet: the slot, then the preflight, then the
+/// job.
 async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure> {
     let waiting = format!("the import of {} into {}", drop.head.object, drop.pool);
     if let Err(error) = slot_free(drop, &waiting).await {
         return Err(known.failed(error));
     }
     let app = drop.app;
-    // A plan without a job: an earlier receive cut the file and failed
-    // before its first part's job existed. Looked for only where parts can
-    // be, so a small file costs what section 10 says and no more.
-    let plan = match could_need_parts(app, drop.head) {
-        false => None,
-        true => plan::read(app, &drop.head.object.bucket, &drop.hash)
-            .await
-            .map_err(|error| known.failed(error))?
-            .filter(|plan| plan.is_of(&drop.head.object)),
-    };
-    if let Some(plan) = plan {
-        return Box::pin(parts::resume(drop, plan.count(), Some(plan), known)).await;
-    }
     let cut = preflight::check_parted(app, drop.head, &drop.pool)
         .await
         .map_err(|error| known.failed(error))?;
-    if cut.parts.len() <= 1 {
-        let name = job_name(&drop.head.object);
-        let settled = create_settled(app, &drop.pool, &name)
-            .await
-            .map_err(|error| known.failed(error))?;
-        if !settled.fresh {
-            // Another delivery's job of the same name: it goes on from there.
-            return single(drop, settled.job, known).await;
-        }
-        let ids = ids_of(&drop.pool, &settled.job);
-        return start_created(drop, settled.job, true, &name, Content::Whole)
-            .await
-            .map(|started| started.with(known.clone().with_ids(&ids)))
-            .map_err(|error| known.with_ids(&ids).failed(error));
+    if cut.parts.len() > 1 {
+        let what = drop.head.object.to_string();
+        let why = format!("needs {} parts", cut.parts.len());
+        return Err(known.failed(preflight::no_plan(&what, &why)));
     }
-    Box::pin(parts::begin(drop, &cut, known)).await
-}
-
-/// Whether the file can be over one job's limits: more bytes than a job
-/// takes, or more than `PART_MAX_ROWS` (every row takes a byte at least).
-fn could_need_parts(app: &App, head: &ObjectHead) -> bool {
-    if app.config.results_prefix.is_empty() {
-        return false;
+    let name = job_name(&drop.head.object);
+    let settled = create_settled(app, &drop.pool, &name)
+        .await
+        .map_err(|error| known.failed(error))?;
+    if !settled.fresh {
+        // Another delivery's job of the same name: it goes on from there.
+        return single(drop, settled.job, known).await;
     }
-    let size = head.size.and_then(|size| u64::try_from(size).ok());
-    size.is_none_or(|size| size > csv_check::MAX_BYTES || size > app.config.part_max_rows)
+    let ids = ids_of(&drop.pool, &settled.job);
+    start_created(drop, settled.job, true, &name)
+        .await
+        .map(|started| started.with(known.clone().with_ids(&ids)))
+        .map_err(|error| known.with_ids(&ids).failed(error))
 }
 
 /// SPEC section 10 for a file of one part whose job an earlier delivery
 /// created: started before, or started now.
-async fn single(drop: &Drop<'_>, job: ImportJob, known: Known) -> Result<Started, Failure> {
+pub(crate) async fn single(
+    drop: &Drop<'_>,
+    job: ImportJob,
+    known: Known,
+) -> Result<Started, Failure> {
     let ids = ids_of(&drop.pool, &job);
     let known = known.with_ids(&ids);
     if !is_created(&job) {
@@ -144,7 +134,7 @@ async fn single(drop: &Drop<'_>, job: ImportJob, known: Known) -> Result<Started
         return Err(known.failed(error));
     }
     let name = job_name(&drop.head.object);
-    match start_created(drop, job, false, &name, Content::Whole).await {
+    match start_created(drop, job, false, &name).await {
         Ok(started) => {
             let ids = started.job.job_id.clone().map_or(ids, |job_id| JobRef {
                 user_pool_id: drop.pool.clone(),
@@ -156,51 +146,63 @@ async fn single(drop: &Drop<'_>, job: ImportJob, known: Known) -> Result<Started
     }
 }
 
-/// What a job of the drop is given: the whole file, or one part of it.
-#[derive(Clone, Copy)]
-pub(crate) enum Content<'a> {
-    Whole,
-    Part { plan: &'a Plan, number: u64 },
+/// What a `Created` job of the drop needs before its start.
+pub(crate) enum Ready {
+    /// An earlier delivery's upload was there: started now.
+    Started(StartedJob),
+    /// This job (the one found, or its replacement) needs the CSV.
+    Upload(ImportJob),
 }
 
-/// Starts a `Created` job of the drop. One found from an earlier delivery
-/// may have its CSV already (its start was refused for the slot), so it is
-/// started first; refused, it gets the file, or, its pre-signed URL expired
-/// (15 minutes after the job was created), a new job of the same name takes
-/// its place. A job just created (`fresh`) gets the file at once.
+/// A job found from an earlier delivery may have its CSV already (its start
+/// was refused for the slot), so it is started first; refused, it gets the
+/// file, or, its pre-signed URL expired (15 minutes after the job was
+/// created), a new job of the same name takes its place. A job just
+/// created (`fresh`) gets the file at once.
+pub(crate) async fn prepare(
+    drop: &Drop<'_>,
+    job: ImportJob,
+    fresh: bool,
+    name: &str,
+) -> Result<Ready, ImportError> {
+    if fresh {
+        return Ok(Ready::Upload(job));
+    }
+    let app = drop.app;
+    let ids = ids_of(&drop.pool, &job);
+    if let Attempt::Started(started) = start_job(app, &ids).await? {
+        return Ok(Ready::Started(*started));
+    }
+    if upload_possible(&job, SystemTime::now()) {
+        return Ok(Ready::Upload(job));
+    }
+    tracing::info!(
+        job_id = ids.job_id,
+        job_name = name,
+        "the job's pre-signed URL has expired: a new job of the same name takes its place"
+    );
+    let settled = create_settled(app, &drop.pool, name).await?;
+    if !settled.fresh {
+        return Err(raced(name));
+    }
+    Ok(Ready::Upload(settled.job))
+}
+
+/// Starts a `Created` job of a drop of one part kept without a plan: ready
+/// as [`prepare`] says, uploaded, started.
 pub(crate) async fn start_created(
     drop: &Drop<'_>,
     job: ImportJob,
     fresh: bool,
     name: &str,
-    content: Content<'_>,
 ) -> Result<StartedJob, ImportError> {
-    let app = drop.app;
-    let mut job = job;
-    if !fresh {
-        let ids = ids_of(&drop.pool, &job);
-        if let Attempt::Started(started) = start_job(app, &ids).await? {
-            return Ok(*started);
-        }
-        if !upload_possible(&job, SystemTime::now()) {
-            tracing::info!(
-                job_id = ids.job_id,
-                job_name = name,
-                "the job's pre-signed URL has expired: a new job of the same name takes its place"
-            );
-            let settled = create_settled(app, &drop.pool, name).await?;
-            if !settled.fresh {
-                return Err(raced(name));
-            }
-            job = settled.job;
-        }
-    }
+    let job = match prepare(drop, job, fresh, name).await? {
+        Ready::Started(started) => return Ok(started),
+        Ready::Upload(job) => job,
+    };
     let ids = ids_of(&drop.pool, &job);
-    match content {
-        Content::Whole => upload(app, drop.head, &job, &ids).await?,
-        Content::Part { plan, number } => parts::upload_part(drop, plan, number, &job).await?,
-    }
-    start_uploaded(app, &ids).await
+    upload(drop.app, drop.head, &job, &ids).await?;
+    start_uploaded(drop.app, &ids).await
 }
 
 /// Cognito's pre-signed URL lasts 15 minutes from the job's creation; a
@@ -347,7 +349,7 @@ async fn create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportEr
 }
 
 /// Streams the object from S3 to the job's pre-signed URL.
-async fn upload(
+pub(crate) async fn upload(
     app: &App,
     head: &ObjectHead,
     job: &ImportJob,

@@ -95,6 +95,25 @@ pub fn part_of(name: &str) -> Option<NamedPart> {
     })
 }
 
+/// The job name of part `number` of a drop of `count` parts: section 10's
+/// name for a drop of one part, the part's name otherwise.
+pub fn drop_job_name(object: &ObjectRef, number: u64, count: u64) -> String {
+    match count {
+        1 => job_name(object),
+        _ => part_job_name(object, number, count),
+    }
+}
+
+/// The part of `object`'s drop that job `name` is, when the name is exactly
+/// the one derived for it. A name read back alone says nothing: the file
+/// `p1of2-users.csv` of one part has a name that reads as part 1 of 2 of
+/// some drop, but not as a part of its own (SPEC section 16).
+pub fn part_in(object: &ObjectRef, name: &str) -> Option<NamedPart> {
+    let part = part_of(name)?;
+    (part.hash == drop_hash(object) && part_job_name(object, part.number, part.count) == name)
+        .then_some(part)
+}
+
 /// The 16 hex digits of a drop's job name, of one part or many.
 pub fn hash_of(name: &str) -> Option<&str> {
     let hash = name.strip_prefix("s3-")?.get(..16)?;
@@ -176,5 +195,26 @@ mod tests {
         let long = part_job_name(&object(&"n".repeat(300), Some("v"), None), 12, 100);
         assert_eq!(long.chars().count(), 128);
         assert_eq!(part_of(&long).map(|p| (p.number, p.count)), Some((12, 100)));
+    }
+
+    #[test]
+    fn a_file_named_like_a_part_is_no_part_of_its_own_drop() {
+        let o = object("imports/p1of2-users.csv", Some("v1"), None);
+        let single = job_name(&o);
+        assert!(
+            part_of(&single).is_some(),
+            "read alone, the name looks like a part"
+        );
+        assert_eq!(part_in(&o, &single), None);
+        assert_eq!(drop_job_name(&o, 1, 1), single);
+        let part = drop_job_name(&o, 2, 3);
+        assert_eq!(part, part_job_name(&o, 2, 3));
+        assert_eq!(
+            part_in(&o, &part).map(|p| (p.number, p.count)),
+            Some((2, 3))
+        );
+        // Another object's part is not this one's.
+        let other = object("imports/p1of2-users.csv", Some("v2"), None);
+        assert_eq!(part_in(&other, &part), None);
     }
 }

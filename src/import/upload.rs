@@ -104,21 +104,22 @@ pub fn uploader<'a>(app: &'a crate::app::App, what: &str) -> Result<&'a Uploader
     })
 }
 
-/// A part's body (SPEC section 14): the header line, then the part's rows
-/// as they stream from S3.
-pub fn header_then(header: Bytes, rest: ByteStream) -> SdkBody {
-    SdkBody::from_body_1_x(HeaderThen {
-        header: (!header.is_empty()).then_some(header),
+/// A part's body (SPEC section 14): the header line, then the part's rows,
+/// both as they stream from the pinned object (SPEC section 16: no byte of
+/// an upload comes from the plan).
+pub fn chain(header: ByteStream, rest: ByteStream) -> SdkBody {
+    SdkBody::from_body_1_x(Chain {
+        first: Some(header.into_inner()),
         rest: rest.into_inner(),
     })
 }
 
-struct HeaderThen {
-    header: Option<Bytes>,
+struct Chain {
+    first: Option<SdkBody>,
     rest: SdkBody,
 }
 
-impl http_body::Body for HeaderThen {
+impl http_body::Body for Chain {
     type Data = Bytes;
     type Error = aws_smithy_types::body::Error;
 
@@ -127,23 +128,29 @@ impl http_body::Body for HeaderThen {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
-        if let Some(header) = this.header.take() {
-            return Poll::Ready(Some(Ok(http_body::Frame::data(header))));
+        if let Some(first) = this.first.as_mut() {
+            match Pin::new(first).poll_frame(cx) {
+                Poll::Ready(None) => this.first = None,
+                other => return other,
+            }
         }
         Pin::new(&mut this.rest).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.header.is_none() && http_body::Body::is_end_stream(&self.rest)
+        self.first.is_none() && http_body::Body::is_end_stream(&self.rest)
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
         let rest = http_body::Body::size_hint(&self.rest);
-        let header = self.header.as_ref().map_or(0, |h| h.len() as u64);
+        let first = self.first.as_ref().map_or_else(
+            || http_body::SizeHint::with_exact(0),
+            http_body::Body::size_hint,
+        );
         let mut hint = http_body::SizeHint::new();
-        hint.set_lower(rest.lower() + header);
-        if let Some(upper) = rest.upper() {
-            hint.set_upper(upper + header);
+        hint.set_lower(rest.lower() + first.lower());
+        if let (Some(a), Some(b)) = (rest.upper(), first.upper()) {
+            hint.set_upper(a + b);
         }
         hint
     }
@@ -211,13 +218,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_part_body_is_the_header_then_the_rest() {
-        let body = header_then(
-            Bytes::from_static(b"h1,h2\n"),
+        let body = chain(
+            ByteStream::from_static(b"h1,h2\n"),
             ByteStream::from_static(b"a,b\nc,d"),
         );
         let bytes = ByteStream::new(body).collect().await.unwrap().into_bytes();
         assert_eq!(&bytes[..], b"h1,h2\na,b\nc,d");
-        let body = header_then(Bytes::new(), ByteStream::from_static(b"h\nrows"));
+        let body = chain(
+            ByteStream::new(SdkBody::empty()),
+            ByteStream::from_static(b"h\nrows"),
+        );
         let bytes = ByteStream::new(body).collect().await.unwrap().into_bytes();
         assert_eq!(&bytes[..], b"h\nrows");
     }

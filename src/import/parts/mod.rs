@@ -1,21 +1,28 @@
-//! SPEC section 14: a file over one job's limits is imported in parts, one
-//! job per part, one after another. The drop is one record (one queue
-//! message), and the message is the cursor: each receive finds the parts'
-//! jobs by name and takes the next step, so that every step converges when
-//! the message comes again, in a fresh process, at any point:
+//! SPEC sections 14 and 16: every create-mode drop (one part too, when
+//! `RESULTS_PREFIX` is set) is imported by its plan, one job per part, one
+//! after another. The drop is one record (one queue message), and the
+//! message is the cursor: each receive reads the plan (checked against the
+//! object; made again from the file when it fails), finds each part's job
+//! and takes the next step, so that every step converges when the message
+//! comes again, in a fresh process, at any point:
 //!
 //! 1. the last part started: the record is `AlreadyStarted` for it;
 //! 2. a started part whose Started event the plan does not record as
 //!    published is published again first (nothing lost);
 //! 3. a part running, or another job holding the slot: `ImportSlotBusy`;
-//! 4. else the next part is created (or found `Created`), uploaded (the
-//!    header line, then its byte range) and started, its event published and
-//!    recorded in the plan; while parts remain the record answers the
-//!    retryable `ImportPartsRemaining`, and waits like a busy slot.
+//! 4. else the next part: a job recorded in the plan as holding its CSV is
+//!    started, never uploaded to again (refused, it waits as
+//!    `ImportSlotBusy` until it is `Expired`); otherwise the part's job is
+//!    created (or found `Created`), uploaded (the header line, then its
+//!    byte range, both read from the pinned object), recorded, and started;
+//!    its event is published and recorded in the plan; while parts remain
+//!    the record answers the retryable `ImportPartsRemaining`, and waits
+//!    like a busy slot.
 //!
 //! A part whose job ended `Failed` or `Stopped` counts as done. No part is
 //! started twice: a part is started only when its job is `Created`, and the
-//! next only once the plan records the part before it as published.
+//! next only once the plan records the part before it as published. A
+//! drop's parts come from its plan or its cut, never from a job name alone.
 
 pub mod plan;
 
@@ -28,40 +35,41 @@ use crate::csv_check::parts::Cut;
 use crate::emit;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::create::{
-    create_settled, ids_of, is_created, pre_signed_url, slot_free, start_created, usable, Content,
-    Drop,
+    self, create_settled, ids_of, is_created, pre_signed_url, prepare, single, slot_free,
+    start_uploaded, usable, Drop, Ready,
 };
 use crate::import::jobs::{self, Pages};
-use crate::import::names::{self, part_job_name};
+use crate::import::names::{self, drop_job_name, job_name};
+use crate::import::start::StartedJob;
 use crate::import::{preflight, upload};
 use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, Started};
 use crate::resolve;
 use plan::Plan;
 
-/// The part count of this drop's part jobs, when any exists (and is not
-/// `Expired`): the drop is under way.
-pub(crate) fn count_started(drop: &Drop<'_>) -> Option<u64> {
-    drop.pool_jobs
-        .iter()
-        .filter(|job| job.status.as_deref() != Some("Expired"))
-        .filter_map(|job| names::part_of(job.job_name.as_deref()?))
-        .find(|part| part.hash == drop.hash)
-        .map(|part| part.count)
-}
-
-/// The jobs of drop `hash`'s parts that have started, in part order.
-pub(crate) fn started_parts(pool_jobs: &[ImportJob], hash: &str) -> Vec<String> {
+/// The jobs of `object`'s drop in parts that have started, in part order,
+/// known by their names derived from the object (SPEC section 14's
+/// `ObjectChanged` names them).
+pub(crate) fn started_parts(pool_jobs: &[ImportJob], object: &ObjectRef) -> Vec<String> {
     let mut started: Vec<(u64, String)> = pool_jobs
         .iter()
         .filter(|job| !is_created(job) && job.status.as_deref() != Some("Expired"))
         .filter_map(|job| {
-            let part = names::part_of(job.job_name.as_deref()?)?;
-            (part.hash == hash).then(|| (part.number, job.job_id.clone().unwrap_or_default()))
+            let part = names::part_in(object, job.job_name.as_deref()?)?;
+            Some((part.number, job.job_id.clone().unwrap_or_default()))
         })
         .collect();
     started.sort();
     started.dedup_by_key(|(number, _)| *number);
     started.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The started jobs of the `count` parts of `object`'s drop, in part order.
+fn started_of(pool_jobs: &[ImportJob], object: &ObjectRef, count: u64) -> Vec<String> {
+    (1..=count)
+        .filter_map(|k| usable(pool_jobs, &drop_job_name(object, k, count)))
+        .filter(|job| !is_created(job))
+        .filter_map(|job| job.job_id.clone())
+        .collect()
 }
 
 /// `ObjectChanged`: the key holds another object than the one whose parts
@@ -102,7 +110,7 @@ pub(crate) fn check_announced(
     if !replaced {
         return Ok(());
     }
-    let started = started_parts(pool_jobs, &names::drop_hash(announced));
+    let started = started_parts(pool_jobs, announced);
     match started.is_empty() {
         true => Ok(()),
         false => Err(object_changed(
@@ -122,17 +130,22 @@ pub async fn vanished(app: &App, announced: &ObjectRef, not_found: Failure) -> F
     }
     let hash = names::drop_hash(announced);
     let plan = match plan::read(app, &announced.bucket, &hash).await {
-        Ok(Some(plan)) if plan.is_of(announced) => plan,
+        Ok(Some(plan)) if plan.is_of(announced) && plan.count() > 1 => plan,
         Ok(_) => return not_found,
         Err(error) => return not_found.known.failed(error),
     };
+    // The plan is a cache: the pool it names is listed only if allowed.
+    let allowed = app.config.allowed_user_pool_ids.as_deref();
+    if resolve::validate::check_allowed(allowed, &plan.user_pool_id).is_err() {
+        return not_found;
+    }
     let known = Known {
         user_pool_id: Some(plan.user_pool_id.clone()),
         created_job: true,
         ..(*not_found.known).clone()
     };
     let started = match jobs::list(app, &plan.user_pool_id, Pages::All).await {
-        Ok(pool_jobs) => started_parts(&pool_jobs, &hash),
+        Ok(pool_jobs) => started_of(&pool_jobs, announced, plan.count()),
         Err(error) => return known.failed(error),
     };
     if started.is_empty() {
@@ -141,66 +154,117 @@ pub async fn vanished(app: &App, announced: &ObjectRef, not_found: Failure) -> F
     known.failed(object_changed(announced, started, "no longer exists"))
 }
 
-/// The preflight cut the file into parts: the plan is written, then the
-/// first part goes.
-pub(crate) async fn begin(drop: &Drop<'_>, cut: &Cut, known: Known) -> Result<Started, Failure> {
-    let app = drop.app;
-    let what = drop.head.object.to_string();
-    if app.config.results_prefix.is_empty() {
-        let why = format!("needs {} parts", cut.parts.len());
-        return Err(known.failed(preflight::no_plan(&what, &why)));
-    }
-    let plan = Plan::new(&drop.head.object, &drop.pool, cut, app.config.part_max_rows);
-    plan::write(app, &drop.hash, &plan)
-        .await
-        .map_err(|error| known.failed(error))?;
-    tracing::info!(object = %what, parts = plan.count(), "the file is imported in parts");
-    cursor(drop, plan, known).await
-}
-
-/// A drop under way (`count` parts by its jobs' names): its plan, read or
-/// made again from the file, then the next step.
-pub(crate) async fn resume(
-    drop: &Drop<'_>,
-    count: u64,
-    plan: Option<Plan>,
-    known: Known,
-) -> Result<Started, Failure> {
-    let plan = match plan {
-        Some(plan) => plan,
-        None => remake_plan(drop, count)
-            .await
-            .map_err(|error| known.failed(error))?,
-    };
-    cursor(drop, plan, known).await
-}
-
-/// The plan of a drop whose parts' jobs exist: the one written, or, missing
-/// or of another object, made again from the file (cut, not checked: it
-/// passed the preflight before its first part's job was created).
-async fn remake_plan(drop: &Drop<'_>, count: u64) -> Result<Plan, ImportError> {
+/// Create mode with a plan (`RESULTS_PREFIX` set): the plan read and
+/// checked, or made from the file, then the next step of the cursor.
+pub(crate) async fn planned(drop: &Drop<'_>, known: Known) -> Result<Started, Failure> {
     let app = drop.app;
     let object = &drop.head.object;
-    if app.config.results_prefix.is_empty() {
-        return Err(preflight::no_plan(
-            &object.to_string(),
-            &format!("has {count} parts under way"),
-        ));
+    let named = named_count(drop);
+    // Nothing of this drop exists yet: the slot first, so that a waiting
+    // drop costs a listing per receive (SPEC section 13).
+    if named.is_none() {
+        let waiting = format!("the import of {object} into {}", drop.pool);
+        slot_free(drop, &waiting)
+            .await
+            .map_err(|error| known.failed(error))?;
     }
-    if let Some(plan) = plan::read(app, &object.bucket, &drop.hash).await? {
-        if plan.is_of(object) && plan.count() == count {
-            return Ok(plan);
+    let size = drop.head.size.and_then(|size| u64::try_from(size).ok());
+    let plan = plan::read_checked(app, object, size, &drop.hash)
+        .await
+        .map_err(|error| known.failed(error))?
+        .filter(|plan| fits_drop(drop, plan, named));
+    let plan = match plan {
+        Some(plan) => plan,
+        None => {
+            // A drop of one part whose job started, from before plans were
+            // kept for one part (or whose plan is lost): nothing to read.
+            let single_job = usable(&drop.pool_jobs, &job_name(object));
+            if let (Some(1), Some(job)) = (named, single_job.filter(|j| !is_created(j))) {
+                return single(drop, job.clone(), known).await;
+            }
+            make_plan(drop, named)
+                .await
+                .map_err(|error| known.failed(error))?
         }
+    };
+    cursor(drop, plan, known, named.is_none()).await
+}
+
+/// Whether a plan that passed its check is this drop's: of its pool, and
+/// of as many parts as its jobs were named for. Otherwise it is logged and
+/// made again (from the file, whose cut the jobs' names must match).
+fn fits_drop(drop: &Drop<'_>, plan: &Plan, named: Option<u64>) -> bool {
+    let why = if plan.user_pool_id != drop.pool {
+        "it names another user pool"
+    } else if named.is_some_and(|count| count != plan.count()) {
+        "its part count is not the one the drop's jobs were named for"
+    } else {
+        return true;
+    };
+    tracing::warn!(
+        object = %drop.head.object,
+        hash = drop.hash,
+        why,
+        "the drop's plan failed its check; it is made again from the file"
+    );
+    false
+}
+
+/// How many parts the jobs of this drop were named for, when any exists
+/// (and is not `Expired`): 1 for section 10's name, n for a part of n. Only
+/// names derived from this object count.
+fn named_count(drop: &Drop<'_>) -> Option<u64> {
+    let object = &drop.head.object;
+    let single = job_name(object);
+    drop.pool_jobs
+        .iter()
+        .filter(|job| job.status.as_deref() != Some("Expired"))
+        .find_map(|job| {
+            let name = job.job_name.as_deref()?;
+            match name == single {
+                true => Some(1),
+                false => names::part_in(object, name).map(|part| part.count),
+            }
+        })
+}
+
+/// The drop's plan made from the file and written: the preflight when no
+/// job of the drop exists; else (the plan lost or failing its check) the
+/// file cut again, not checked (it passed the preflight before its first
+/// job was created), into as many parts as its jobs were named for.
+async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportError> {
+    let app = drop.app;
+    let object = &drop.head.object;
+    let cut = match named {
+        None => preflight::check_parted(app, drop.head, &drop.pool).await?,
+        Some(count) => cut_again(drop, count).await?,
+    };
+    let plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
+    plan::write(app, &drop.hash, &plan).await?;
+    match named {
+        Some(_) => {
+            tracing::info!(object = %object, parts = plan.count(), "the drop's plan was made again")
+        }
+        None if plan.count() > 1 => {
+            tracing::info!(object = %object, parts = plan.count(), "the file is imported in parts")
+        }
+        None => {}
     }
+    Ok(plan)
+}
+
+async fn cut_again(drop: &Drop<'_>, count: u64) -> Result<Cut, ImportError> {
+    let app = drop.app;
+    let object = &drop.head.object;
     let body = match resolve::get_pinned(app, object).await {
         Ok(output) => output.body,
-        Err(error) => return Err(changed_on_read(drop, read_error(object, &error))),
+        Err(error) => return Err(changed_on_read(drop, count, read_error(object, &error))),
     };
     let cut = preflight::cut_only(app, &object.to_string(), body).await?;
     if cut.parts.len() as u64 != count {
         return Err(object_changed(
             object,
-            started_parts(&drop.pool_jobs, &drop.hash),
+            started_of(&drop.pool_jobs, object, count),
             &format!(
                 "now cuts into {} parts, not the {count} its jobs were named for (PART_MAX_ROWS \
                  changed while its plan was lost)",
@@ -208,10 +272,25 @@ async fn remake_plan(drop: &Drop<'_>, count: u64) -> Result<Plan, ImportError> {
             ),
         ));
     }
-    let plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
-    plan::write(app, &drop.hash, &plan).await?;
-    tracing::info!(object = %object, parts = count, "the drop's plan was made again");
-    Ok(plan)
+    Ok(cut)
+}
+
+/// Part `number`'s job: one of its name that started; else the one the
+/// plan records as holding its CSV; else the usable one of its name.
+fn part_job(drop: &Drop<'_>, plan: &Plan, number: u64) -> Option<ImportJob> {
+    let name = drop_job_name(&drop.head.object, number, plan.count());
+    let by_name = usable(&drop.pool_jobs, &name);
+    if let Some(started) = by_name.filter(|job| !is_created(job)) {
+        return Some(started.clone());
+    }
+    let recorded = plan.uploaded_job(number).and_then(|id| {
+        drop.pool_jobs.iter().find(|job| {
+            job.job_id.as_deref() == Some(id)
+                && job.job_name.as_deref() == Some(name.as_str())
+                && job.status.as_deref() != Some("Expired")
+        })
+    });
+    recorded.or(by_name).cloned()
 }
 
 /// Part `number` of the plan, as events carry it.
@@ -225,18 +304,25 @@ fn part_ref(plan: &Plan, number: u64) -> PartRef {
     }
 }
 
-/// Steps 1 to 4 of the module's doc.
-async fn cursor(drop: &Drop<'_>, mut plan: Plan, known: Known) -> Result<Started, Failure> {
+/// Steps 1 to 4 of the module's doc. `slot_checked`: this receive found
+/// the slot free already.
+async fn cursor(
+    drop: &Drop<'_>,
+    mut plan: Plan,
+    known: Known,
+    slot_checked: bool,
+) -> Result<Started, Failure> {
     let app = drop.app;
     let object = &drop.head.object;
     let count = plan.count();
-    let jobs: Vec<Option<ImportJob>> = (1..=count)
-        .map(|k| usable(&drop.pool_jobs, &part_job_name(object, k, count)).cloned())
+    let jobs: Vec<Option<ImportJob>> = (1..=count).map(|k| part_job(drop, &plan, k)).collect();
+    // A drop of one part keeps section 10's events: no `Part`.
+    let refs: Vec<Option<PartRef>> = (1..=count)
+        .map(|k| (count > 1).then(|| part_ref(&plan, k)))
         .collect();
-    let refs: Vec<PartRef> = (1..=count).map(|k| part_ref(&plan, k)).collect();
     let at = |number: u64, job: Option<&ImportJob>| {
         let known = Known {
-            part: refs.get((number - 1) as usize).copied(),
+            part: refs.get((number - 1) as usize).copied().flatten(),
             ..known.clone()
         };
         match job {
@@ -273,15 +359,20 @@ async fn cursor(drop: &Drop<'_>, mut plan: Plan, known: Known) -> Result<Started
         return Err(known.failed(raced(object)));
     };
     let existing = jobs[(next - 1) as usize].clone();
-    let waiting = format!("part {next} of {count} of {object}");
-    if let Err(error) = slot_free(drop, &waiting).await {
-        return Err(at(next, existing.as_ref()).failed(error));
+    if !slot_checked {
+        let waiting = match count {
+            1 => format!("the import of {object} into {}", drop.pool),
+            _ => format!("part {next} of {count} of {object}"),
+        };
+        if let Err(error) = slot_free(drop, &waiting).await {
+            return Err(at(next, existing.as_ref()).failed(error));
+        }
     }
     // 4. The next part: created (or found Created), uploaded, started.
-    let name = part_job_name(object, next, count);
     let (job, fresh) = match existing {
         Some(job) => (job, false),
         None => {
+            let name = drop_job_name(object, next, count);
             let settled = create_settled(app, &drop.pool, &name)
                 .await
                 .map_err(|error| at(next, None).failed(error))?;
@@ -289,15 +380,21 @@ async fn cursor(drop: &Drop<'_>, mut plan: Plan, known: Known) -> Result<Started
         }
     };
     if !is_created(&job) {
-        return Err(at(next, Some(&job)).failed(raced(object)));
+        // A racing delivery started the job this one settled on: for the
+        // last part that is the outcome, as on a redelivery; before it, the
+        // next receive takes the step.
+        return match next == count {
+            true => Ok(Started {
+                known: at(next, Some(&job)),
+                job,
+                already_started: true,
+            }),
+            false => Err(at(next, Some(&job)).failed(raced(object))),
+        };
     }
-    let content = Content::Part {
-        plan: &plan,
-        number: next,
-    };
-    let started_job = start_created(drop, job.clone(), fresh, &name, content)
+    let started_job = start_part(drop, &mut plan, next, job, fresh)
         .await
-        .map_err(|error| at(next, Some(&job)).failed(error))?;
+        .map_err(|(error, job)| at(next, Some(&job)).failed(error))?;
     let known = at(next, Some(&started_job.job));
     if next == count {
         return Ok(started_job.with(known));
@@ -306,6 +403,60 @@ async fn cursor(drop: &Drop<'_>, mut plan: Plan, known: Known) -> Result<Started
         .await
         .map_err(|error| known.failed(error))?;
     Err(known.failed(remaining(&started_job.job, next, count)))
+}
+
+/// Starts part `number`'s `Created` job. One the plan records as holding
+/// the part's CSV is started, never uploaded to again: refused, the slot is
+/// taken (SPEC section 16). Any other gets the part (after a start first,
+/// or its replacement once its pre-signed URL expired, as section 10
+/// says), is recorded, then started. A failure names the job it is about.
+async fn start_part(
+    drop: &Drop<'_>,
+    plan: &mut Plan,
+    number: u64,
+    job: ImportJob,
+    fresh: bool,
+) -> Result<StartedJob, (ImportError, ImportJob)> {
+    let app = drop.app;
+    if job.job_id.is_some() && plan.uploaded_job(number) == job.job_id.as_deref() {
+        return match start_uploaded(app, &ids_of(&drop.pool, &job)).await {
+            Ok(started) => Ok(started),
+            Err(error) => Err((error, job)),
+        };
+    }
+    let name = drop_job_name(&drop.head.object, number, plan.count());
+    let job = match prepare(drop, job.clone(), fresh, &name).await {
+        Ok(Ready::Started(started)) => return Ok(started),
+        Ok(Ready::Upload(job)) => job,
+        Err(error) => return Err((error, job)),
+    };
+    if let Err(error) = upload_recorded(drop, plan, number, &job).await {
+        return Err((error, job));
+    }
+    match start_uploaded(app, &ids_of(&drop.pool, &job)).await {
+        Ok(started) => Ok(started),
+        Err(error) => Err((error, job)),
+    }
+}
+
+/// Uploads part `number` (the whole file for a drop of one part) to `job`
+/// and records in the plan that the job holds it.
+async fn upload_recorded(
+    drop: &Drop<'_>,
+    plan: &mut Plan,
+    number: u64,
+    job: &ImportJob,
+) -> Result<(), ImportError> {
+    let app = drop.app;
+    let ids = ids_of(&drop.pool, job);
+    match plan.count() {
+        1 => create::upload(app, drop.head, job, &ids).await?,
+        _ => upload_part(drop, plan, number, job).await?,
+    }
+    let recorded = plan.clone().uploaded(number, &ids.job_id);
+    plan::write(app, &drop.hash, &recorded).await?;
+    *plan = recorded;
+    Ok(())
 }
 
 /// Publishes part `number`'s Started event and records it in the plan.
@@ -345,7 +496,8 @@ fn raced(object: &ObjectRef) -> ImportError {
 
 /// Puts part `number` to its job's pre-signed URL: the header line, then
 /// the part's rows, both read from the pinned object with ranged
-/// `GetObject`s (one when the part follows the header), streamed.
+/// `GetObject`s (one when the part follows the header), streamed. No byte
+/// comes from the plan, which only says where they are (SPEC section 16).
 pub(crate) async fn upload_part(
     drop: &Drop<'_>,
     plan: &Plan,
@@ -363,24 +515,24 @@ pub(crate) async fn upload_part(
     let url = pre_signed_url(app, job, &ids, &what).await?;
     let object = &drop.head.object;
     let header_bytes = plan.header_bytes;
-    let (header, rest_from) = match &plan.header {
-        _ if range.first_byte == header_bytes => (bytes::Bytes::new(), 0),
-        Some(header) => (bytes::Bytes::from(header.clone()), range.first_byte),
-        None => {
-            let header = read_range(drop, 0, header_bytes).await?;
-            (collect(drop, header, header_bytes).await?, range.first_byte)
+    let count = plan.count();
+    let body = match range.first_byte == header_bytes {
+        true => read_range(drop, count, 0, range.end_byte)
+            .await?
+            .into_inner(),
+        false => {
+            let header = read_range(drop, count, 0, header_bytes).await?;
+            let rows = read_range(drop, count, range.first_byte, range.end_byte).await?;
+            upload::chain(header, rows)
         }
     };
-    let body = read_range(drop, rest_from, range.end_byte).await?;
     let length = header_bytes + range.bytes();
-    uploader
-        .put(&url, upload::header_then(header, body), length, &what)
-        .await?;
+    uploader.put(&url, body, length, &what).await?;
     tracing::info!(
         user_pool_id = %ids.user_pool_id,
         job_id = %ids.job_id,
         part = number,
-        parts = plan.count(),
+        parts = count,
         bytes = length,
         object = %object,
         "part uploaded"
@@ -392,13 +544,14 @@ pub(crate) async fn upload_part(
 /// another object now.
 async fn read_range(
     drop: &Drop<'_>,
+    count: u64,
     first: u64,
     end: u64,
 ) -> Result<aws_sdk_s3::primitives::ByteStream, ImportError> {
     let object = &drop.head.object;
     match resolve::get_range(drop.app, object, first, end).await {
         Ok(output) => Ok(output.body),
-        Err(error) => Err(changed_on_read(drop, read_error(object, &error))),
+        Err(error) => Err(changed_on_read(drop, count, read_error(object, &error))),
     }
 }
 
@@ -419,11 +572,11 @@ fn read_error(object: &ObjectRef, error: &SdkError<GetObjectError, HttpResponse>
 /// A pinned read that found the object gone or replaced: `ObjectChanged`
 /// once parts have started, else retried (the next receive reads what is at
 /// the key now).
-fn changed_on_read(drop: &Drop<'_>, error: ImportError) -> ImportError {
+fn changed_on_read(drop: &Drop<'_>, count: u64, error: ImportError) -> ImportError {
     if error.kind != ErrorKind::ObjectNotFound {
         return error;
     }
-    let started = started_parts(&drop.pool_jobs, &drop.hash);
+    let started = started_of(&drop.pool_jobs, &drop.head.object, count);
     if started.is_empty() {
         return ImportError::new(
             ErrorKind::ServiceUnavailable,
@@ -437,26 +590,4 @@ fn changed_on_read(drop: &Drop<'_>, error: ImportError) -> ImportError {
         .trim()
         .to_string();
     object_changed(&drop.head.object, started, &why)
-}
-
-/// The header line, read whole (it is at most a row's length).
-async fn collect(
-    drop: &Drop<'_>,
-    mut body: aws_sdk_s3::primitives::ByteStream,
-    expected: u64,
-) -> Result<bytes::Bytes, ImportError> {
-    let mut header = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| {
-            ImportError::new(
-                ErrorKind::ServiceUnavailable,
-                format!(
-                    "GetObject {}: the header's stream broke off; it will be retried",
-                    drop.head.object
-                ),
-            )
-        })?;
-        header.extend_from_slice(&chunk);
-    }
-    Ok(bytes::Bytes::from(header))
 }

@@ -1,23 +1,40 @@
-//! A drop's plan (SPEC section 14): written once after the preflight as
-//! `<RESULTS_PREFIX>plans/<16 hex>.json` in the drop's bucket, so that later
-//! receives and `Track` find each part without reading the file again. It
-//! says which object it is of, the header's length, each part's rows and
-//! bytes, and which parts' Started events were published. No import
-//! metadata: it can start nothing, and its own event is ignored (it lies
-//! under `RESULTS_PREFIX`).
+//! A drop's plan (SPEC sections 14 and 16): written after the preflight as
+//! `<RESULTS_PREFIX>plans/<16 hex>.json` in the drop's bucket, for every
+//! create-mode drop (one part too), so that later receives and `Track` find
+//! each part without reading the file again. It says which object it is
+//! of, the header's length, each part's rows and bytes, which job received
+//! each part's CSV, and which parts' Started events were published. No
+//! import metadata: it can start nothing, and its own event is ignored (it
+//! lies under `RESULTS_PREFIX`).
+//!
+//! A plan is a cache, not a source: it is checked against the object
+//! before use ([`Plan::check`]), and no byte of an upload comes from it.
+//! Fields added later are optional (`serde(default)`), so a plan written by
+//! an older version is read for what it holds; `Version` says which wrote
+//! it (a plan without one is version 1).
 
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::csv_check::parts::{Cut, PartRange};
+use crate::csv_check::parts::{Cut, PartLimits, PartRange};
 use crate::error::{classify_sdk_error, ImportError, Service};
 use crate::model::ObjectRef;
 
 /// A plan is a few kilobytes; a larger object under its key is not one.
 const MAX_PLAN_BYTES: usize = 1024 * 1024;
 
+/// The format this version writes: 2 adds `Version`, each part's `JobId`,
+/// and drops `Header` (a part's header is read from the object).
+pub const VERSION: u32 = 2;
+
+fn first_version() -> u32 {
+    1
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
+    #[serde(rename = "Version", default = "first_version")]
+    pub version: u32,
     #[serde(rename = "Object")]
     pub object: PlannedObject,
     #[serde(rename = "UserPoolId")]
@@ -26,9 +43,10 @@ pub struct Plan {
     /// upload starts with bytes `0..HeaderBytes` of the source.
     #[serde(rename = "HeaderBytes")]
     pub header_bytes: u64,
-    /// The header line itself (when it is UTF-8, as a file that passed the
-    /// preflight's is), so that a part's upload reads only the part's bytes.
-    #[serde(rename = "Header", default, skip_serializing_if = "Option::is_none")]
+    /// The header line, as version 1 wrote it. Only read, to check the plan
+    /// (its length must be `HeaderBytes`), and never used: a read plan has
+    /// none, and no version writes it any more.
+    #[serde(rename = "Header", default, skip_serializing)]
     pub header: Option<String>,
     /// The `PART_MAX_ROWS` the file was cut with.
     #[serde(rename = "PartMaxRows")]
@@ -49,13 +67,17 @@ pub struct PlannedObject {
     pub etag: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedPart {
     #[serde(flatten)]
     pub range: PartRange,
     /// Its Started event was published: the cursor may move past it.
-    #[serde(rename = "StartedEventPublished")]
+    #[serde(rename = "StartedEventPublished", default)]
     pub published: bool,
+    /// The job that received the part's CSV, recorded once the upload
+    /// succeeded: that job is started, never uploaded to again.
+    #[serde(rename = "JobId", default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
 }
 
 impl PlannedObject {
@@ -74,13 +96,11 @@ impl PlannedObject {
 impl Plan {
     pub fn new(object: &ObjectRef, pool: &str, cut: &Cut, part_max_rows: u64) -> Plan {
         Plan {
+            version: VERSION,
             object: PlannedObject::of(object),
             user_pool_id: pool.to_string(),
             header_bytes: cut.header_bytes,
-            header: cut
-                .header
-                .clone()
-                .filter(|h| h.len() as u64 == cut.header_bytes),
+            header: None,
             part_max_rows,
             parts: cut
                 .parts
@@ -88,6 +108,7 @@ impl Plan {
                 .map(|&range| PlannedPart {
                     range,
                     published: false,
+                    job_id: None,
                 })
                 .collect(),
         }
@@ -97,6 +118,54 @@ impl Plan {
     /// ETag at the same key is made again).
     pub fn is_of(&self, object: &ObjectRef) -> bool {
         self.object == PlannedObject::of(object)
+    }
+
+    /// Whether the plan can be used for `object` of `size` bytes (when
+    /// known): of that object, its parts numbered in order, their rows and
+    /// bytes following each other from the header's end to the object's
+    /// end, each part within one job's limits. The reason when not.
+    pub fn check(
+        &self,
+        object: &ObjectRef,
+        size: Option<u64>,
+        limits: PartLimits,
+    ) -> Result<(), String> {
+        if !self.is_of(object) {
+            return Err("it is the plan of another object".into());
+        }
+        if self.parts.is_empty() || self.count() > limits.max_parts {
+            return Err(format!("it has {} parts", self.parts.len()));
+        }
+        if self.header_bytes == 0 || self.part_max_rows > crate::csv_check::MAX_ROWS {
+            return Err("its header length or its PartMaxRows is out of bounds".into());
+        }
+        if let Some(header) = &self.header {
+            if header.len() as u64 != self.header_bytes {
+                return Err("its header line is not HeaderBytes long".into());
+            }
+        }
+        let (mut byte, mut row) = (self.header_bytes, 1);
+        for (index, part) in self.parts.iter().enumerate() {
+            let r = part.range;
+            let number = index as u64 + 1;
+            if r.number != number || r.first_byte != byte || r.first_row != row {
+                return Err(format!("part {number} does not follow the one before"));
+            }
+            // Every row takes a byte at least.
+            if r.last_row < r.first_row || r.end_byte < r.first_byte || r.rows() > r.bytes() {
+                return Err(format!("part {number} has a bad range"));
+            }
+            if r.rows() > self.part_max_rows || self.header_bytes + r.bytes() > limits.max_bytes {
+                return Err(format!("part {number} is over one job's limits"));
+            }
+            (byte, row) = (r.end_byte, r.last_row + 1);
+        }
+        match size {
+            Some(size) if size != byte => Err(format!(
+                "its parts end at byte {byte}, the object at {size}"
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -109,16 +178,30 @@ impl Plan {
         self.parts.get(index)
     }
 
+    fn part_mut(&mut self, number: u64) -> Option<&mut PlannedPart> {
+        let index = usize::try_from(number.checked_sub(1)?).ok()?;
+        self.parts.get_mut(index)
+    }
+
     /// The plan once part `number`'s Started event is published.
     pub fn published(mut self, number: u64) -> Plan {
-        if let Some(part) = number
-            .checked_sub(1)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| self.parts.get_mut(i))
-        {
+        if let Some(part) = self.part_mut(number) {
             part.published = true;
         }
         self
+    }
+
+    /// The plan once part `number`'s CSV is uploaded to `job_id`.
+    pub fn uploaded(mut self, number: u64, job_id: &str) -> Plan {
+        if let Some(part) = self.part_mut(number) {
+            part.job_id = Some(job_id.to_string());
+        }
+        self
+    }
+
+    /// The job recorded as holding part `number`'s CSV.
+    pub fn uploaded_job(&self, number: u64) -> Option<&str> {
+        self.part(number)?.job_id.as_deref()
     }
 }
 
@@ -128,8 +211,54 @@ pub fn key(app: &App, hash: &str) -> String {
 }
 
 /// The plan of drop `hash` in `bucket`; `None` when there is none (or what
-/// is there is not a plan: it is made again).
+/// is there is not a plan: it is made again). Its `Header` is dropped
+/// once its length is checked: no caller takes bytes from a plan.
 pub async fn read(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, ImportError> {
+    let Some(mut plan) = read_raw(app, bucket, hash).await? else {
+        return Ok(None);
+    };
+    if plan
+        .header
+        .take()
+        .is_some_and(|h| h.len() as u64 != plan.header_bytes)
+    {
+        tracing::warn!(
+            key = key(app, hash),
+            "the plan's header line is not HeaderBytes long; it is made again"
+        );
+        return Ok(None);
+    }
+    Ok(Some(plan))
+}
+
+/// The plan of drop `hash` when it passes [`Plan::check`] for `object` of
+/// `size` bytes; one that fails it is logged and `None` (made again from the
+/// file).
+pub async fn read_checked(
+    app: &App,
+    object: &ObjectRef,
+    size: Option<u64>,
+    hash: &str,
+) -> Result<Option<Plan>, ImportError> {
+    let Some(mut plan) = read_raw(app, &object.bucket, hash).await? else {
+        return Ok(None);
+    };
+    let limits = crate::import::preflight::limits(app);
+    if let Err(why) = plan.check(object, size, limits) {
+        tracing::warn!(
+            key = key(app, hash),
+            object = %object,
+            why,
+            "the drop's plan failed its check; it is made again from the file"
+        );
+        return Ok(None);
+    }
+    plan.header = None;
+    Ok(Some(plan))
+}
+
+/// The plan as stored, unchecked.
+async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, ImportError> {
     let key = key(app, hash);
     let what = format!("GetObject s3://{bucket}/{key}");
     let output = app
@@ -172,11 +301,16 @@ pub async fn read(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, I
     }
 }
 
-/// Writes the plan (again).
+/// Writes the plan (again), in this version's format.
 pub async fn write(app: &App, hash: &str, plan: &Plan) -> Result<(), ImportError> {
     let bucket = &plan.object.bucket;
     let key = key(app, hash);
-    let body = serde_json::to_vec_pretty(plan).map_err(|error| {
+    let current = Plan {
+        version: VERSION,
+        header: None,
+        ..plan.clone()
+    };
+    let body = serde_json::to_vec_pretty(&current).map_err(|error| {
         ImportError::new(
             crate::error::ErrorKind::ServiceUnavailable,
             format!(
@@ -192,41 +326,52 @@ pub async fn write(app: &App, hash: &str, plan: &Plan) -> Result<(), ImportError
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_plan_is_json_with_the_spec_fields() {
-        let object = ObjectRef {
+    fn object() -> ObjectRef {
+        ObjectRef {
             etag: Some("abc".into()),
             ..ObjectRef::new("b", "k.csv", None)
-        };
-        let cut = Cut {
+        }
+    }
+
+    fn range(number: u64, rows: (u64, u64), bytes: (u64, u64)) -> PartRange {
+        PartRange {
+            number,
+            first_row: rows.0,
+            last_row: rows.1,
+            first_byte: bytes.0,
+            end_byte: bytes.1,
+        }
+    }
+
+    fn cut() -> Cut {
+        Cut {
             header_bytes: 12,
             header: Some("h1,h2,h3,h4\n".into()),
-            parts: vec![
-                PartRange {
-                    number: 1,
-                    first_row: 1,
-                    last_row: 2,
-                    first_byte: 12,
-                    end_byte: 30,
-                },
-                PartRange {
-                    number: 2,
-                    first_row: 3,
-                    last_row: 3,
-                    first_byte: 30,
-                    end_byte: 39,
-                },
-            ],
-        };
-        let plan = Plan::new(&object, "us-east-1_P1", &cut, 2).published(1);
+            parts: vec![range(1, (1, 2), (12, 30)), range(2, (3, 3), (30, 39))],
+        }
+    }
+
+    const LIMITS: PartLimits = PartLimits {
+        max_rows: 2,
+        max_bytes: 100,
+        max_parts: 100,
+    };
+
+    #[test]
+    fn the_plan_is_json_with_the_spec_fields() {
+        let object = object();
+        let plan = Plan::new(&object, "us-east-1_P1", &cut(), 2)
+            .uploaded(1, "import-A")
+            .published(1);
         let json = serde_json::to_value(&plan).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
+                "Version": 2,
                 "Object": {"Bucket": "b", "Key": "k.csv", "ETag": "abc"},
-                "UserPoolId": "us-east-1_P1", "HeaderBytes": 12, "Header": "h1,h2,h3,h4\n", "PartMaxRows": 2,
+                "UserPoolId": "us-east-1_P1", "HeaderBytes": 12, "PartMaxRows": 2,
                 "Parts": [
-                    {"Number": 1, "FirstLine": 1, "LastLine": 2, "FirstByte": 12, "EndByte": 30, "StartedEventPublished": true},
+                    {"Number": 1, "FirstLine": 1, "LastLine": 2, "FirstByte": 12, "EndByte": 30, "StartedEventPublished": true, "JobId": "import-A"},
                     {"Number": 2, "FirstLine": 3, "LastLine": 3, "FirstByte": 30, "EndByte": 39, "StartedEventPublished": false}
                 ]
             })
@@ -240,7 +385,74 @@ mod tests {
         };
         assert!(!plan.is_of(&replaced));
         assert_eq!(plan.part(2).map(|p| p.range.first_row), Some(3));
+        assert_eq!(plan.uploaded_job(1), Some("import-A"));
+        assert_eq!(plan.uploaded_job(2), None);
         assert_eq!(plan.part(0), None);
         assert_eq!(plan.part(3), None);
+    }
+
+    #[test]
+    fn a_plan_of_the_first_format_is_read_for_what_it_holds() {
+        // As version 1 wrote it: no Version, the header line, no JobId.
+        let v1 = serde_json::json!({
+            "Object": {"Bucket": "b", "Key": "k.csv", "ETag": "abc"},
+            "UserPoolId": "us-east-1_P1", "HeaderBytes": 12, "Header": "h1,h2,h3,h4\n", "PartMaxRows": 2,
+            "Parts": [
+                {"Number": 1, "FirstLine": 1, "LastLine": 2, "FirstByte": 12, "EndByte": 30, "StartedEventPublished": true},
+                {"Number": 2, "FirstLine": 3, "LastLine": 3, "FirstByte": 30, "EndByte": 39, "StartedEventPublished": false}
+            ],
+            "SomeLaterField": {"ignored": true}
+        });
+        let plan: Plan = serde_json::from_value(v1).unwrap();
+        assert_eq!(plan.version, 1);
+        assert!(plan.part(1).unwrap().published);
+        assert_eq!(plan.uploaded_job(1), None);
+        assert_eq!(plan.check(&object(), Some(39), LIMITS), Ok(()));
+        // Written again, it is the current format, without the header.
+        let written = serde_json::to_value(Plan {
+            version: VERSION,
+            ..plan
+        })
+        .unwrap();
+        assert_eq!(written["Version"], 2);
+        assert!(written.get("Header").is_none());
+    }
+
+    #[test]
+    fn a_plan_is_checked_against_its_object_before_use() {
+        let good = Plan::new(&object(), "us-east-1_P1", &cut(), 2);
+        assert_eq!(good.check(&object(), Some(39), LIMITS), Ok(()));
+        assert_eq!(good.check(&object(), None, LIMITS), Ok(()));
+        let failing = |edit: &dyn Fn(&mut Plan), size: u64| {
+            let mut plan = good.clone();
+            edit(&mut plan);
+            plan.check(&object(), Some(size), LIMITS).unwrap_err()
+        };
+        let other = ObjectRef {
+            etag: Some("def".into()),
+            ..object()
+        };
+        assert!(good.check(&other, Some(39), LIMITS).is_err());
+        assert!(failing(&|_| {}, 40).contains("end at byte 39"));
+        assert!(failing(&|p| p.parts[1].range.first_byte = 31, 39).contains("part 2"));
+        assert!(failing(&|p| p.parts[0].range.first_byte = 0, 39).contains("part 1"));
+        assert!(failing(&|p| p.parts[1].range.first_row = 4, 39).contains("part 2"));
+        assert!(failing(&|p| p.parts[1].range.number = 3, 39).contains("part 2"));
+        // Ranges that would underflow are refused, not computed.
+        let bad = failing(
+            &|p| {
+                p.parts[1].range.last_row = 2;
+            },
+            39,
+        );
+        assert!(bad.contains("bad range"), "{bad}");
+        assert!(failing(&|p| p.part_max_rows = 1, 39).contains("limits"));
+        assert!(failing(&|p| p.parts.clear(), 39).contains("0 parts"));
+        assert!(failing(&|p| p.header = Some("h1,h2\nforged\n".into()), 39).contains("header"));
+        let tight = PartLimits {
+            max_bytes: 29,
+            ..LIMITS
+        };
+        assert!(good.check(&object(), Some(39), tight).is_err());
     }
 }
