@@ -121,12 +121,12 @@ pub async fn refused_while_created(app: &App, ids: &JobRef) -> ImportError {
 
 /// Which pools could not be looked in.
 fn unseen(app: &App, ids: &JobRef) -> String {
-    let listed = match (
+    let (listed, outside) = match (
         &app.config.allowed_user_pool_ids,
         &app.config.pool_key_prefixes,
     ) {
-        (Some(_), _) => "ALLOWED_USER_POOL_IDS",
-        (None, Some(_)) => "POOL_KEY_PREFIXES",
+        (Some(_), _) => ("ALLOWED_USER_POOL_IDS", "outside the allowlist"),
+        (None, Some(_)) => ("POOL_KEY_PREFIXES", "bound to no prefix"),
         (None, None) => {
             return format!(
                 "no job of {} holds the import slot (without ALLOWED_USER_POOL_IDS a job of \
@@ -137,7 +137,7 @@ fn unseen(app: &App, ids: &JobRef) -> String {
     };
     format!(
         "no job of {} or of the other pools of {listed} holds the import slot (a job of a \
-         pool outside them cannot be seen)",
+         pool {outside} cannot be seen)",
         ids.user_pool_id
     )
 }
