@@ -254,6 +254,26 @@ async fn the_allowlist_and_the_prefixes_both_apply() {
     assert_eq!(h.status(&job), "Created");
 }
 
+/// Without an allowlist, the bound pools are the ones the function can see:
+/// the job holding the import slot is looked for in them too (SPEC 13).
+#[tokio::test]
+async fn the_slots_holder_is_looked_for_in_the_bound_pools() {
+    let h = harness_with(bound(false)).await;
+    h.emulator.enforce_one_active_job(true);
+    let running = h.emulator.create_import_job(EU_POOL, "running", true);
+    h.emulator
+        .set_job_status(EU_POOL, &running.job_id, "InProgress");
+    let (_, job) = h.seed("imports/waiting.csv");
+
+    let result = h.invoke(created("imports/waiting.csv")).await;
+
+    assert_eq!(kind(&result), ErrorKind::ImportSlotBusy);
+    let message = result.unwrap_err().message;
+    assert!(message.contains(&running.job_id), "{message}");
+    assert!(message.contains(EU_POOL), "{message}");
+    assert_eq!(h.status(&job), "Created");
+}
+
 #[test]
 fn a_bad_value_stops_init_and_names_the_variable() {
     for (allowed, value) in [
