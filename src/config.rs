@@ -13,6 +13,8 @@ pub struct Config {
     pub pool_id_metadata_key: String,
     pub job_id_metadata_key: String,
     pub allowed_user_pool_ids: Option<Vec<String>>,
+    /// `POOL_KEY_PREFIXES` (SPEC section 16): key prefixes bound to pools.
+    pub pool_key_prefixes: Option<PoolKeyPrefixes>,
     pub expected_bucket_owner: Option<String>,
     pub emit_presigned_url: bool,
     pub max_concurrency: usize,
@@ -81,6 +83,7 @@ impl Default for Config {
             pool_id_metadata_key: "user-pool-id".into(),
             job_id_metadata_key: "job-id".into(),
             allowed_user_pool_ids: None,
+            pool_key_prefixes: None,
             expected_bucket_owner: None,
             emit_presigned_url: false,
             max_concurrency: 10,
@@ -112,6 +115,9 @@ impl Config {
         };
         let defaults = Config::default();
         check_sdk_variables(&get)?;
+        let allowed_user_pool_ids = allowlist(get("ALLOWED_USER_POOL_IDS"))?;
+        let pool_key_prefixes = key_prefixes(get("POOL_KEY_PREFIXES"))?;
+        within_allowlist(pool_key_prefixes.as_ref(), allowed_user_pool_ids.as_deref())?;
         Ok(Config {
             event_bus_name: get("EVENT_BUS_NAME").unwrap_or(defaults.event_bus_name),
             event_source: event_source(get("EVENT_SOURCE"))?.unwrap_or(defaults.event_source),
@@ -122,7 +128,8 @@ impl Config {
             .unwrap_or(defaults.pool_id_metadata_key),
             job_id_metadata_key: metadata_key("JOB_ID_METADATA_KEY", get("JOB_ID_METADATA_KEY"))?
                 .unwrap_or(defaults.job_id_metadata_key),
-            allowed_user_pool_ids: allowlist(get("ALLOWED_USER_POOL_IDS"))?,
+            allowed_user_pool_ids,
+            pool_key_prefixes,
             expected_bucket_owner: account_id(get("EXPECTED_BUCKET_OWNER"))?,
             emit_presigned_url: boolean("EMIT_PRESIGNED_URL", get("EMIT_PRESIGNED_URL"))?,
             max_concurrency: concurrency(get("MAX_CONCURRENCY"))?
@@ -152,6 +159,118 @@ impl Config {
                 || get("AWS_ENDPOINT_URL").is_some(),
             timeouts: defaults.timeouts,
         })
+    }
+}
+
+impl Config {
+    /// Whether `pool` may be imported into or tracked at all: it is in
+    /// `ALLOWED_USER_POOL_IDS` (when set) and bound to a prefix of
+    /// `POOL_KEY_PREFIXES` (when set). `None` when allowed, else the
+    /// variable that refuses it.
+    pub fn refusing_variable(&self, pool: &str) -> Option<&'static str> {
+        if let Some(allowed) = &self.allowed_user_pool_ids {
+            if !allowed.iter().any(|id| id == pool) {
+                return Some("ALLOWED_USER_POOL_IDS");
+            }
+        }
+        match &self.pool_key_prefixes {
+            Some(prefixes) if !prefixes.binds(pool) => Some("POOL_KEY_PREFIXES"),
+            _ => None,
+        }
+    }
+
+    /// The pools the function may act on, when a variable bounds them: the
+    /// allowlist's (which holds every bound pool), else the prefixes'. Where
+    /// the job holding the import slot is looked for (SPEC section 13).
+    pub fn bounded_pools(&self) -> Option<Vec<&str>> {
+        if let Some(allowed) = &self.allowed_user_pool_ids {
+            return Some(allowed.iter().map(String::as_str).collect());
+        }
+        self.pool_key_prefixes.as_ref().map(PoolKeyPrefixes::pools)
+    }
+}
+
+/// `POOL_KEY_PREFIXES`: `<prefix>=<pool id>` pairs. A drop's pool is the one
+/// its key's longest matching prefix names (SPEC section 16).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolKeyPrefixes {
+    /// `(prefix, pool)`, longest prefix first, so the first match wins.
+    pairs: Vec<(String, String)>,
+}
+
+impl PoolKeyPrefixes {
+    /// The pool bound to the longest prefix of `key`, if any.
+    pub fn pool_of(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(prefix, _)| key.starts_with(prefix.as_str()))
+            .map(|(_, pool)| pool.as_str())
+    }
+
+    /// Whether some prefix is bound to `pool`.
+    pub fn binds(&self, pool: &str) -> bool {
+        self.pairs.iter().any(|(_, bound)| bound == pool)
+    }
+
+    /// Every bound pool, once each.
+    pub fn pools(&self) -> Vec<&str> {
+        let mut pools: Vec<&str> = Vec::new();
+        for (_, pool) in &self.pairs {
+            if !pools.contains(&pool.as_str()) {
+                pools.push(pool);
+            }
+        }
+        pools
+    }
+}
+
+/// `<prefix>=<pool id>,...`. The pool is after the last `=` (a pool ID has
+/// none); the prefix may be empty (every key not under a longer prefix).
+fn key_prefixes(value: Option<String>) -> Result<Option<PoolKeyPrefixes>, ConfigError> {
+    const VARIABLE: &str = "POOL_KEY_PREFIXES";
+    let Some(value) = value else { return Ok(None) };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((prefix, pool)) = entry.rsplit_once('=') else {
+            return Err(bad(
+                VARIABLE,
+                format!("{entry:?} is not <prefix>=<user pool ID>"),
+            ));
+        };
+        let (prefix, pool) = (prefix.trim(), pool.trim());
+        if !validate::is_user_pool_id(pool) {
+            return Err(bad(
+                VARIABLE,
+                format!("{pool:?} (for prefix {prefix:?}) is not a user pool ID (like us-east-1_AbC123)"),
+            ));
+        }
+        if pairs.iter().any(|(given, _)| given == prefix) {
+            return Err(bad(VARIABLE, format!("prefix {prefix:?} is given twice")));
+        }
+        pairs.push((prefix.to_string(), pool.to_string()));
+    }
+    if pairs.is_empty() {
+        return Err(bad(VARIABLE, "lists no <prefix>=<user pool ID> pair"));
+    }
+    pairs.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+    Ok(Some(PoolKeyPrefixes { pairs }))
+}
+
+/// Both variables apply (a pool must pass both): a prefix bound to a pool
+/// outside the allowlist could never import, so it stops init.
+fn within_allowlist(
+    prefixes: Option<&PoolKeyPrefixes>,
+    allowed: Option<&[String]>,
+) -> Result<(), ConfigError> {
+    let (Some(prefixes), Some(allowed)) = (prefixes, allowed) else {
+        return Ok(());
+    };
+    match prefixes.pools().into_iter().find(|pool| !allowed.iter().any(|a| a == pool)) {
+        Some(pool) => Err(bad(
+            "POOL_KEY_PREFIXES",
+            format!("binds a prefix to {pool}, which is not in ALLOWED_USER_POOL_IDS; add it there or remove the pair"),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -500,6 +619,83 @@ mod tests {
             assert_eq!(error.variable, variable, "{value}");
             assert!(error.to_string().contains(variable));
         }
+    }
+
+    #[test]
+    fn pool_key_prefixes_bind_the_longest_prefix() {
+        let config = load(&[(
+            "POOL_KEY_PREFIXES",
+            " imports/=us-east-1_All1 , imports/eu/=eu-west-1_Eu1,=us-east-1_Rest1,a=b=us-east-1_Eq1",
+        )])
+        .unwrap();
+        let prefixes = config.pool_key_prefixes.as_ref().unwrap();
+        assert_eq!(prefixes.pool_of("imports/eu/x.csv"), Some("eu-west-1_Eu1"));
+        assert_eq!(prefixes.pool_of("imports/x.csv"), Some("us-east-1_All1"));
+        assert_eq!(prefixes.pool_of("a=b/x.csv"), Some("us-east-1_Eq1"));
+        // The empty prefix holds every key no longer prefix holds.
+        assert_eq!(prefixes.pool_of("elsewhere.csv"), Some("us-east-1_Rest1"));
+        // Without an allowlist, the bound pools are the ones the slot is
+        // looked for in.
+        let mut pools = config.bounded_pools().unwrap();
+        pools.sort();
+        assert_eq!(
+            pools,
+            [
+                "eu-west-1_Eu1",
+                "us-east-1_All1",
+                "us-east-1_Eq1",
+                "us-east-1_Rest1"
+            ]
+        );
+        let none = load(&[("POOL_KEY_PREFIXES", "imports/=us-east-1_All1")]).unwrap();
+        assert_eq!(none.pool_key_prefixes.unwrap().pool_of("other/x.csv"), None);
+    }
+
+    #[test]
+    fn a_pool_must_pass_both_the_allowlist_and_the_prefixes() {
+        let config = load(&[
+            ("ALLOWED_USER_POOL_IDS", "us-east-1_A1,us-east-1_B1"),
+            ("POOL_KEY_PREFIXES", "a/=us-east-1_A1"),
+        ])
+        .unwrap();
+        assert_eq!(config.refusing_variable("us-east-1_A1"), None);
+        assert_eq!(
+            config.refusing_variable("us-east-1_B1"),
+            Some("POOL_KEY_PREFIXES")
+        );
+        assert_eq!(
+            config.refusing_variable("us-east-1_C1"),
+            Some("ALLOWED_USER_POOL_IDS")
+        );
+        // The slot is looked for in every allowed pool.
+        assert_eq!(
+            config.bounded_pools(),
+            Some(vec!["us-east-1_A1", "us-east-1_B1"])
+        );
+        assert_eq!(Config::default().refusing_variable("us-east-1_C1"), None);
+        assert_eq!(Config::default().bounded_pools(), None);
+    }
+
+    #[test]
+    fn bad_pool_key_prefixes_stop_init_naming_the_variable() {
+        for (value, problem) in [
+            ("imports/us-east-1_A1", "is not <prefix>=<user pool ID>"),
+            ("imports/=not a pool", "is not a user pool ID"),
+            ("imports/=", "is not a user pool ID"),
+            ("a/=us-east-1_A1,a/=us-east-1_B1", "given twice"),
+            (" , ", "lists no"),
+        ] {
+            let error = load(&[("POOL_KEY_PREFIXES", value)]).unwrap_err();
+            assert_eq!(error.variable, "POOL_KEY_PREFIXES", "{value}");
+            assert!(error.to_string().contains(problem), "{value}: {error}");
+        }
+        let outside = load(&[
+            ("ALLOWED_USER_POOL_IDS", "us-east-1_A1"),
+            ("POOL_KEY_PREFIXES", "a/=us-east-1_A1,b/=us-east-1_B1"),
+        ])
+        .unwrap_err();
+        assert_eq!(outside.variable, "POOL_KEY_PREFIXES");
+        assert!(outside.problem.contains("us-east-1_B1"), "{outside}");
     }
 
     #[test]

@@ -72,10 +72,7 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             part,
         } => {
             let ids = parse_ids(("UserPoolId", &user_pool_id), ("JobId", &job_id))?;
-            check_allowed(
-                app.config.allowed_user_pool_ids.as_deref(),
-                &ids.user_pool_id,
-            )?;
+            check_allowed(&app.config, &ids.user_pool_id)?;
             track::track(app, &ids, object.as_ref(), part, deadline).await
         }
     }

@@ -243,3 +243,95 @@ async fn a_create_mode_part_counts_as_an_import_started() {
         json!(1)
     ));
 }
+
+/// SPEC section 16: metrics cannot be made to grow from outside. Every value
+/// of a dimension is a metric of its own: a pool ID that only a file's
+/// metadata named, and that Cognito does not know, is no `UserPoolId`.
+#[tokio::test]
+async fn a_pool_id_made_up_in_metadata_is_no_dimension() {
+    let h = harness_with(by_pool()).await;
+    h.emulator.put_object(
+        BUCKET,
+        "made-up.csv",
+        "x",
+        &[("user-pool-id", MADE_UP), ("job-id", "import-MadeUp1")],
+    );
+
+    h.invoke(created("made-up.csv")).await.unwrap();
+
+    assert!(has(
+        &h,
+        "ImportsFailed",
+        &["ErrorType=ResourceNotFoundException"],
+        json!(1)
+    ));
+    assert_eq!(pool_dimensions(&h), Vec::<String>::new());
+}
+
+/// Nor is a pool the allowlist refused, though it exists: no Cognito call is
+/// made for it.
+#[tokio::test]
+async fn a_pool_the_allowlist_refused_is_no_dimension() {
+    let config = Config {
+        allowed_user_pool_ids: Some(vec!["us-east-1_Other1".into()]),
+        ..by_pool()
+    };
+    let h = harness_with(config).await;
+    h.seed("a.csv");
+
+    h.invoke(created("a.csv")).await.unwrap();
+
+    assert!(has(
+        &h,
+        "ImportsFailed",
+        &["ErrorType=UserPoolNotAllowed"],
+        json!(1)
+    ));
+    assert_eq!(pool_dimensions(&h), Vec::<String>::new());
+}
+
+/// A pool Cognito answered for stays a dimension when the record fails
+/// after that answer (here the slot's listing), not only when it started.
+#[tokio::test]
+async fn a_pool_cognito_answered_for_is_a_dimension_of_its_failures_too() {
+    let h = harness_with(by_pool()).await;
+    h.emulator.enforce_one_active_job(true);
+    let running = h.emulator.create_import_job(POOL, "running", true);
+    h.emulator
+        .set_job_status(POOL, &running.job_id, "InProgress");
+    h.seed("a.csv");
+
+    h.invoke(created("a.csv")).await.unwrap_err();
+
+    assert!(has(
+        &h,
+        "RetryableFailures",
+        &["ErrorType=ImportSlotBusy"],
+        json!(1)
+    ));
+    assert_eq!(pool_dimensions(&h), vec![POOL.to_string()]);
+}
+
+const MADE_UP: &str = "us-east-1_MadeUp99";
+
+fn by_pool() -> Config {
+    Config {
+        metrics_pool_dimension: true,
+        ..test_config()
+    }
+}
+
+/// The `UserPoolId` values of every line, and a check that a line without
+/// one names it in no dimension set either.
+fn pool_dimensions(h: &Harness) -> Vec<String> {
+    let lines = h.metrics.lock().unwrap().clone();
+    assert!(!lines.is_empty(), "no metrics written");
+    let mut pools = Vec::new();
+    for line in &lines {
+        match line.get("UserPoolId").and_then(Value::as_str) {
+            Some(pool) => pools.push(pool.to_string()),
+            None => assert!(!line["_aws"].to_string().contains("UserPoolId"), "{line}"),
+        }
+    }
+    pools
+}

@@ -11,8 +11,9 @@
 //! Writing metrics never fails an invocation: a line that cannot be written
 //! is dropped. No line carries a pre-signed URL or any message text.
 
+use std::collections::HashSet;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
@@ -46,7 +47,16 @@ pub struct Metrics {
     /// `METRICS_POOL_DIMENSION`: every metric also by `UserPoolId`.
     pool_dimension: bool,
     sink: Sink,
+    /// The pools a Cognito call succeeded for, the only values the
+    /// `UserPoolId` dimension takes (SPEC section 16): every dimension value
+    /// is a metric of its own, so an ID that only metadata named must never
+    /// become one. Shared by the clones of one `App`, kept while the
+    /// execution environment lives.
+    known_pools: Arc<Mutex<HashSet<String>>>,
 }
+
+/// A user pool quota of an account is 1,000 pools; more is no real pool.
+const MAX_KNOWN_POOLS: usize = 1_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Unit {
@@ -167,7 +177,39 @@ impl Metrics {
             namespace: namespace.to_string(),
             pool_dimension,
             sink,
+            known_pools: Arc::default(),
         }
+    }
+
+    /// A Cognito call for `pool` succeeded: Cognito knows it, and every call
+    /// is made only for a pool that passed the allowlist.
+    pub fn pool_known(&self, pool: &str) {
+        if !self.pool_dimension {
+            return;
+        }
+        let mut known = self.known_pools.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() < MAX_KNOWN_POOLS {
+            known.insert(pool.to_string());
+        }
+    }
+
+    /// The record's pool as a dimension value: only one Cognito answered
+    /// for (the record's own job record, or an earlier call), and never that
+    /// of a record refused by the allowlist.
+    fn pool_of<'r>(&self, record: &'r RecordOutcome) -> Option<&'r str> {
+        let pool = record.known.user_pool_id.as_deref()?;
+        if !self.pool_dimension
+            || record
+                .error()
+                .is_some_and(|e| e.kind == ErrorKind::UserPoolNotAllowed)
+        {
+            return None;
+        }
+        if record.job.is_some() {
+            self.pool_known(pool);
+        }
+        let known = self.known_pools.lock().unwrap_or_else(|p| p.into_inner());
+        known.contains(pool).then_some(pool)
     }
 
     /// A record's end: `Records` by `Outcome`; `ImportsStarted` when it
@@ -175,8 +217,7 @@ impl Metrics {
     /// by `ErrorType` and in total; `SlotWaits` when it waits for the import slot; for a
     /// queued drop whose first job started, `QueueWaitSeconds`.
     pub fn record(&self, record: &RecordOutcome, delivery: Option<&Delivery>) {
-        let pool = record.known.user_pool_id.as_deref();
-        let mut line = Line::new(self, pool);
+        let mut line = Line::new(self, self.pool_of(record));
         line.count("Records", &[("Outcome", record.outcome.name())]);
         let error = record.error();
         let started = record.outcome == Outcome::Started
@@ -207,6 +248,10 @@ impl Metrics {
     /// A Track that emitted a Completed event: `JobsCompleted` by `Status`,
     /// the job's user counts, and how long it ran.
     pub fn completed(&self, job: &ImportJob) {
+        // Cognito's own record of the job: its pool is one Cognito knows.
+        if let Some(pool) = &job.user_pool_id {
+            self.pool_known(pool);
+        }
         let mut line = Line::new(self, job.user_pool_id.as_deref());
         let status = job.status.as_deref().unwrap_or_default();
         line.count("JobsCompleted", &[("Status", status)]);
@@ -273,7 +318,6 @@ mod tests {
     use super::*;
     use crate::error::ImportError;
     use crate::model::{Known, ObjectRef};
-    use std::sync::Mutex;
 
     fn capture(pool_dimension: bool) -> (Metrics, Arc<Mutex<Vec<Value>>>) {
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -319,6 +363,7 @@ mod tests {
     #[test]
     fn failures_are_counted_by_type_and_a_busy_slot_as_a_wait() {
         let (metrics, lines) = capture(true);
+        metrics.pool_known("us-east-1_P1");
         let busy = ImportError::new(ErrorKind::ImportSlotBusy, "busy");
         metrics.record(&record(Outcome::Failed(busy)), None);
         let expired = ImportError::new(ErrorKind::ImportJobExpired, "gone");
@@ -339,6 +384,50 @@ mod tests {
         );
         assert_eq!(lines[1]["ImportsFailed"], 1);
         assert!(lines[1].get("RetryableFailures").is_none());
+    }
+
+    #[test]
+    fn only_a_pool_cognito_answered_for_becomes_a_dimension() {
+        let (metrics, lines) = capture(true);
+        let gone = ImportError::new(ErrorKind::ResourceNotFound, "no such pool");
+        metrics.record(&record(Outcome::Failed(gone)), None);
+        // Its own job record: Cognito knows the pool from now on.
+        let started = RecordOutcome {
+            job: Some(ImportJob::default()),
+            ..record(Outcome::Started)
+        };
+        metrics.record(&started, None);
+        let busy = ImportError::new(ErrorKind::ImportSlotBusy, "busy");
+        metrics.record(&record(Outcome::Failed(busy)), None);
+        let refused = ImportError::new(ErrorKind::UserPoolNotAllowed, "not allowed");
+        metrics.record(&record(Outcome::Failed(refused)), None);
+        let pools: Vec<Value> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| line.get("UserPoolId").cloned().unwrap_or(Value::Null))
+            .collect();
+        assert_eq!(
+            pools,
+            [
+                Value::Null,
+                json!("us-east-1_P1"),
+                json!("us-east-1_P1"),
+                Value::Null
+            ]
+        );
+    }
+
+    #[test]
+    fn known_pools_are_bounded_and_kept_only_with_the_dimension() {
+        let (off, _) = capture(false);
+        off.pool_known("us-east-1_P1");
+        assert!(off.known_pools.lock().unwrap().is_empty());
+        let (on, _) = capture(true);
+        for n in 0..MAX_KNOWN_POOLS + 5 {
+            on.pool_known(&format!("us-east-1_P{n}"));
+        }
+        assert_eq!(on.known_pools.lock().unwrap().len(), MAX_KNOWN_POOLS);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! start refused while another job is active looks exactly like a start
 //! refused for a missing CSV (`PreconditionNotMetException`). The job holding
 //! the slot is looked for in the pools the function can see: the record's
-//! and those of `ALLOWED_USER_POOL_IDS` (newest first, first page).
+//! and those of `ALLOWED_USER_POOL_IDS`, else of `POOL_KEY_PREFIXES` (newest
+//! first, first page).
 
 use crate::app::App;
 use crate::error::{ErrorKind, ImportError};
@@ -32,20 +33,37 @@ pub fn active_in(jobs: &[ImportJob]) -> Option<Holder> {
     jobs.iter().find_map(Holder::of)
 }
 
-/// The pools looked in besides `pool`: the allowlist's, once each.
-fn other_pools<'a>(app: &'a App, pool: &'a str) -> impl Iterator<Item = &'a String> {
-    let allowed = app.config.allowed_user_pool_ids.as_deref().unwrap_or(&[]);
-    allowed
-        .iter()
-        .enumerate()
-        .filter(move |(i, id)| id.as_str() != pool && !allowed[..*i].contains(id))
-        .map(|(_, id)| id)
+/// The pools looked in besides `pool`: the allowlist's (else those of
+/// `POOL_KEY_PREFIXES`), once each.
+fn other_pools<'a>(app: &'a App, pool: &str) -> Vec<&'a str> {
+    let mut others: Vec<&str> = Vec::new();
+    for id in app.config.bounded_pools().unwrap_or_default() {
+        if id != pool && !others.contains(&id) {
+            others.push(id);
+        }
+    }
+    others
 }
 
-/// The holder among the allowlist's pools other than `pool`.
+/// The holder among the allowlist's pools other than `pool`. A pool there
+/// that does not exist (deleted, or a typo) holds no job: it is passed by,
+/// so that imports into the other pools go on (SPEC section 16). Any other
+/// error of a listing stops the search as before.
 pub async fn holder_elsewhere(app: &App, pool: &str) -> Result<Option<Holder>, ImportError> {
     for other in other_pools(app, pool) {
-        if let Some(holder) = active_in(&jobs::list(app, other, Pages::First).await?) {
+        let listed = match jobs::list(app, other, Pages::First).await {
+            Ok(listed) => listed,
+            Err(error) if error.kind == ErrorKind::ResourceNotFound => {
+                tracing::warn!(
+                    user_pool_id = other,
+                    error = %error,
+                    "a pool the import slot is looked for in does not exist; passed by"
+                );
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        if let Some(holder) = active_in(&listed) {
             return Ok(Some(holder));
         }
     }
@@ -103,18 +121,25 @@ pub async fn refused_while_created(app: &App, ids: &JobRef) -> ImportError {
 
 /// Which pools could not be looked in.
 fn unseen(app: &App, ids: &JobRef) -> String {
-    match &app.config.allowed_user_pool_ids {
-        Some(_) => format!(
-            "no job of {} or of the other pools of ALLOWED_USER_POOL_IDS holds the import slot \
-             (a job of a pool outside the allowlist cannot be seen)",
-            ids.user_pool_id
-        ),
-        None => format!(
-            "no job of {} holds the import slot (without ALLOWED_USER_POOL_IDS a job of another \
-             pool cannot be seen)",
-            ids.user_pool_id
-        ),
-    }
+    let (listed, outside) = match (
+        &app.config.allowed_user_pool_ids,
+        &app.config.pool_key_prefixes,
+    ) {
+        (Some(_), _) => ("ALLOWED_USER_POOL_IDS", "outside the allowlist"),
+        (None, Some(_)) => ("POOL_KEY_PREFIXES", "bound to no prefix"),
+        (None, None) => {
+            return format!(
+                "no job of {} holds the import slot (without ALLOWED_USER_POOL_IDS a job of \
+                 another pool cannot be seen)",
+                ids.user_pool_id
+            )
+        }
+    };
+    format!(
+        "no job of {} or of the other pools of {listed} holds the import slot (a job of a \
+         pool {outside} cannot be seen)",
+        ids.user_pool_id
+    )
 }
 
 fn csv_not_uploaded(ids: &JobRef, slot: &str) -> ImportError {

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::model::{is_version, Failure, JobRef, Known, ObjectRef, WorkItem};
 use crate::resolve::validate::{
-    check_allowed, is_job_id, is_user_pool_id, parse_ids, parse_pool_id,
+    check_allowed, check_bound, is_job_id, is_user_pool_id, parse_ids, parse_pool_id, pool_of_key,
 };
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
@@ -101,10 +101,12 @@ pub async fn resolve(app: &App, item: WorkItem) -> Result<Resolved, Failure> {
             })
         }
         WorkItem::Object(object) => {
-            let head = head_object(app, &object)
-                .await
-                .map_err(|error| Known::object(Some(object.clone())).failed(error))?;
-            plan(app, head, object)
+            // A key under no prefix of POOL_KEY_PREFIXES is refused before
+            // anything is read.
+            let failed = |error| Known::object(Some(object.clone())).failed(error);
+            let bound = pool_of_key(&app.config, &object.key).map_err(failed)?;
+            let head = head_object(app, &object).await.map_err(failed)?;
+            plan(app, head, object, bound)
         }
     }
 }
@@ -117,14 +119,36 @@ fn is_result_file(app: &App, object: &ObjectRef) -> bool {
 }
 
 /// The pool and job IDs in the object's user metadata, matched without
-/// regard to case, trimmed and checked against Cognito's patterns.
-fn plan(app: &App, head: ObjectHead, announced: ObjectRef) -> Result<Resolved, Failure> {
+/// regard to case, trimmed and checked against Cognito's patterns. `bound`:
+/// the pool `POOL_KEY_PREFIXES` binds the key to, which the metadata may
+/// leave out but not contradict (SPEC section 16).
+fn plan(
+    app: &App,
+    head: ObjectHead,
+    announced: ObjectRef,
+    bound: Option<String>,
+) -> Result<Resolved, Failure> {
     let pool_key = &app.config.pool_id_metadata_key;
     let job_key = &app.config.job_id_metadata_key;
-    let pool = metadata_value(&head.metadata, pool_key);
+    let in_metadata = metadata_value(&head.metadata, pool_key);
     let job = metadata_value(&head.metadata, job_key);
-    let known = with_valid_ids(Known::object(Some(head.object.clone())), pool, job);
-    let pool_origin = format!("metadata {pool_key}");
+    let known = with_valid_ids(
+        Known::object(Some(head.object.clone())),
+        in_metadata.or(bound.as_deref()),
+        job,
+    );
+    let mut pool_origin = format!("metadata {pool_key}");
+    if let (Some(bound), Some(given)) = (&bound, in_metadata) {
+        let given = parse_pool_id((&pool_origin, given)).map_err(|error| known.failed(error))?;
+        check_bound(bound, &given, &head.object.key).map_err(|error| known.failed(error))?;
+    }
+    let pool = match &bound {
+        Some(bound) => {
+            pool_origin = "POOL_KEY_PREFIXES".to_string();
+            Some(bound.as_str())
+        }
+        None => in_metadata,
+    };
     match (pool, job) {
         (Some(pool), Some(job)) => {
             let ids = parse_ids((&pool_origin, pool), (&format!("metadata {job_key}"), job))
@@ -138,8 +162,7 @@ fn plan(app: &App, head: ObjectHead, announced: ObjectRef) -> Result<Resolved, F
                 created_job: true,
                 ..known
             };
-            check_allowed(app.config.allowed_user_pool_ids.as_deref(), &user_pool_id)
-                .map_err(|error| known.failed(error))?;
+            check_allowed(&app.config, &user_pool_id).map_err(|error| known.failed(error))?;
             Ok(Resolved::Create {
                 user_pool_id,
                 head,
@@ -153,10 +176,14 @@ fn plan(app: &App, head: ObjectHead, announced: ObjectRef) -> Result<Resolved, F
                 .filter(|(_, value)| value.is_none())
                 .map(|(key, _)| key.as_str())
                 .collect();
+            let wanted = match &bound {
+                Some(_) => format!("{job_key}=<import job ID> (POOL_KEY_PREFIXES names the pool)"),
+                None => format!("{pool_key}=<user pool ID>,{job_key}=<import job ID>"),
+            };
             Err(known.failed(ImportError::new(
                 ErrorKind::MissingImportMetadata,
                 format!(
-                    "{} has no user metadata {}; upload it with --metadata {pool_key}=<user pool ID>,{job_key}=<import job ID>",
+                    "{} has no user metadata {}; upload it with --metadata {wanted}",
                     head.object,
                     missing.join(" and ")
                 ),
@@ -173,11 +200,7 @@ fn named(
     known: Known,
 ) -> Result<Resolved, Failure> {
     let known = known.with_ids(&ids);
-    check_allowed(
-        app.config.allowed_user_pool_ids.as_deref(),
-        &ids.user_pool_id,
-    )
-    .map_err(|error| known.failed(error))?;
+    check_allowed(&app.config, &ids.user_pool_id).map_err(|error| known.failed(error))?;
     Ok(Resolved::Named { ids, head, known })
 }
 

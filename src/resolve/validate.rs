@@ -1,6 +1,7 @@
 //! Cognito's own ID patterns and the allowlist (SPEC section 3), checked before
 //! any Cognito call so that a bad value costs nothing and says what is wrong.
 
+use crate::config::Config;
 use crate::error::{ErrorKind, ImportError};
 use crate::model::JobRef;
 
@@ -44,17 +45,54 @@ pub fn parse_pool_id(pool: (&str, &str)) -> Result<String, ImportError> {
     )
 }
 
-/// `ALLOWED_USER_POOL_IDS` (`None`: any pool), for every trigger.
-pub fn check_allowed(allowed: Option<&[String]>, pool: &str) -> Result<(), ImportError> {
-    match allowed {
-        Some(allowed) if !allowed.iter().any(|id| id == pool) => Err(ImportError::new(
+/// `ALLOWED_USER_POOL_IDS` and `POOL_KEY_PREFIXES` (unset: any pool), for
+/// every trigger: a pool must pass both (SPEC sections 3 and 16).
+pub fn check_allowed(config: &Config, pool: &str) -> Result<(), ImportError> {
+    let Some(variable) = config.refusing_variable(pool) else {
+        return Ok(());
+    };
+    let fix = match variable {
+        "POOL_KEY_PREFIXES" => "bind a key prefix to it there, or name a pool bound to a prefix",
+        _ => "add it there or drop the file for an allowed pool",
+    };
+    Err(ImportError::new(
+        ErrorKind::UserPoolNotAllowed,
+        format!("user pool {pool} is not in {variable}; {fix}"),
+    ))
+}
+
+/// SPEC section 16: with `POOL_KEY_PREFIXES` set, the pool of a drop is the
+/// one its key's longest matching prefix names. `Ok(None)`: the variable is
+/// unset (the metadata names the pool); a key under no prefix is refused.
+pub fn pool_of_key(config: &Config, key: &str) -> Result<Option<String>, ImportError> {
+    let Some(prefixes) = &config.pool_key_prefixes else {
+        return Ok(None);
+    };
+    match prefixes.pool_of(key) {
+        Some(pool) => Ok(Some(pool.to_string())),
+        None => Err(ImportError::new(
             ErrorKind::UserPoolNotAllowed,
             format!(
-                "user pool {pool} is not in ALLOWED_USER_POOL_IDS; add it there or drop the file for an allowed pool"
+                "key {} is under no prefix of POOL_KEY_PREFIXES; drop the file under the prefix of its pool",
+                printable(key)
             ),
         )),
-        _ => Ok(()),
     }
+}
+
+/// SPEC section 16: metadata that names a pool other than the key's.
+pub fn check_bound(bound: &str, named: &str, key: &str) -> Result<(), ImportError> {
+    if bound == named {
+        return Ok(());
+    }
+    Err(ImportError::new(
+        ErrorKind::UserPoolNotAllowed,
+        format!(
+            "the metadata names user pool {named}, but POOL_KEY_PREFIXES binds key {} to {bound}; \
+             drop the file under the prefix of {named}, or leave the pool out of its metadata",
+            printable(key)
+        ),
+    ))
 }
 
 fn checked(
@@ -163,11 +201,48 @@ mod tests {
 
     #[test]
     fn the_allowlist_refuses_other_pools() {
-        let allowed = ["us-east-1_Good".to_string()];
-        assert!(check_allowed(Some(&allowed), "us-east-1_Good").is_ok());
-        assert!(check_allowed(None, "us-east-1_Other").is_ok());
-        let error = check_allowed(Some(&allowed), "us-east-1_Other").unwrap_err();
+        let mut config = Config {
+            allowed_user_pool_ids: Some(vec!["us-east-1_Good".to_string()]),
+            ..Config::default()
+        };
+        assert_eq!(check_allowed(&config, "us-east-1_Good"), Ok(()));
+        let error = check_allowed(&config, "us-east-1_Other").unwrap_err();
         assert_eq!(error.kind, ErrorKind::UserPoolNotAllowed);
+        assert!(error.message.contains("ALLOWED_USER_POOL_IDS"));
+        config.allowed_user_pool_ids = None;
+        assert_eq!(check_allowed(&config, "us-east-1_Other"), Ok(()));
+    }
+
+    fn with_prefixes(value: &str) -> Config {
+        Config::from_lookup(|name| match name {
+            "AWS_REGION" => Some("us-east-1".into()),
+            "POOL_KEY_PREFIXES" => Some(value.into()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_prefixes_bind_keys_and_bound_the_pools() {
+        let config = with_prefixes("a/=us-east-1_A,a/b/=us-east-1_B");
+        assert_eq!(
+            pool_of_key(&config, "a/b/c.csv"),
+            Ok(Some("us-east-1_B".into()))
+        );
+        assert_eq!(
+            pool_of_key(&config, "a/c.csv"),
+            Ok(Some("us-east-1_A".into()))
+        );
+        let outside = pool_of_key(&config, "c/a/b.csv").unwrap_err();
+        assert_eq!(outside.kind, ErrorKind::UserPoolNotAllowed);
+        assert_eq!(check_allowed(&config, "us-east-1_B"), Ok(()));
+        let unbound = check_allowed(&config, "us-east-1_C").unwrap_err();
+        assert_eq!(unbound.kind, ErrorKind::UserPoolNotAllowed);
+        assert!(unbound.message.contains("POOL_KEY_PREFIXES"));
+        let other = check_bound("us-east-1_A", "us-east-1_B", "a/x.csv").unwrap_err();
+        assert_eq!(other.kind, ErrorKind::UserPoolNotAllowed);
+        assert_eq!(check_bound("us-east-1_A", "us-east-1_A", "a/x.csv"), Ok(()));
+        assert_eq!(pool_of_key(&Config::default(), "c/a/b.csv"), Ok(None));
     }
 
     #[test]
