@@ -135,8 +135,7 @@ pub async fn vanished(app: &App, announced: &ObjectRef, not_found: Failure) -> F
         Err(error) => return not_found.known.failed(error),
     };
     // The plan is a cache: the pool it names is listed only if allowed.
-    let allowed = app.config.allowed_user_pool_ids.as_deref();
-    if resolve::validate::check_allowed(allowed, &plan.user_pool_id).is_err() {
+    if resolve::validate::check_allowed(&app.config, &plan.user_pool_id).is_err() {
         return not_found;
     }
     let known = Known {
