@@ -25,6 +25,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 
 use crate::app::App;
 use crate::csv_check::parts::Cut;
+use crate::csv_check::password::Passwords;
 use crate::emit;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::create::{
@@ -34,7 +35,7 @@ use crate::import::create::{
 use crate::import::jobs::{self, Pages};
 use crate::import::names::{self, part_job_name};
 use crate::import::{preflight, upload};
-use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, Started};
+use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, PasswordCounts, Started};
 use crate::resolve;
 use plan::Plan;
 
@@ -143,14 +144,20 @@ pub async fn vanished(app: &App, announced: &ObjectRef, not_found: Failure) -> F
 
 /// The preflight cut the file into parts: the plan is written, then the
 /// first part goes.
-pub(crate) async fn begin(drop: &Drop<'_>, cut: &Cut, known: Known) -> Result<Started, Failure> {
+pub(crate) async fn begin(
+    drop: &Drop<'_>,
+    cut: &Cut,
+    passwords: Option<&Passwords>,
+    known: Known,
+) -> Result<Started, Failure> {
     let app = drop.app;
     let what = drop.head.object.to_string();
     if app.config.results_prefix.is_empty() {
         let why = format!("needs {} parts", cut.parts.len());
         return Err(known.failed(preflight::no_plan(&what, &why)));
     }
-    let plan = Plan::new(&drop.head.object, &drop.pool, cut, app.config.part_max_rows);
+    let plan = Plan::new(&drop.head.object, &drop.pool, cut, app.config.part_max_rows)
+        .with_passwords(passwords);
     plan::write(app, &drop.hash, &plan)
         .await
         .map_err(|error| known.failed(error))?;
@@ -208,10 +215,29 @@ async fn remake_plan(drop: &Drop<'_>, count: u64) -> Result<Plan, ImportError> {
             ),
         ));
     }
-    let plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
+    let mut plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
+    // The counts are the preflight's, gone with the plan; the algorithm is
+    // the metadata's or the one its parts' jobs were created with.
+    plan.password_algorithm = drop
+        .password_algorithm
+        .map(|a| a.to_string())
+        .or_else(|| parts_algorithm(&drop.pool_jobs, &drop.hash));
     plan::write(app, &drop.hash, &plan).await?;
     tracing::info!(object = %object, parts = count, "the drop's plan was made again");
     Ok(plan)
+}
+
+/// The password hashing algorithm of drop `hash`'s part jobs, if any has one.
+fn parts_algorithm(pool_jobs: &[ImportJob], hash: &str) -> Option<String> {
+    pool_jobs
+        .iter()
+        .filter(|job| {
+            job.job_name
+                .as_deref()
+                .and_then(names::part_of)
+                .is_some_and(|part| part.hash == hash)
+        })
+        .find_map(|job| job.password_hashing_algorithm.clone())
 }
 
 /// Part `number` of the plan, as events carry it.
@@ -234,9 +260,13 @@ async fn cursor(drop: &Drop<'_>, mut plan: Plan, known: Known) -> Result<Started
         .map(|k| usable(&drop.pool_jobs, &part_job_name(object, k, count)).cloned())
         .collect();
     let refs: Vec<PartRef> = (1..=count).map(|k| part_ref(&plan, k)).collect();
+    let plan_passwords: Vec<Option<PasswordCounts>> =
+        (1..=count).map(|k| plan.passwords_of(k)).collect();
+    let algorithm = plan.password_algorithm.clone();
     let at = |number: u64, job: Option<&ImportJob>| {
         let known = Known {
             part: refs.get((number - 1) as usize).copied(),
+            passwords: plan_passwords.get((number - 1) as usize).cloned().flatten(),
             ..known.clone()
         };
         match job {
@@ -282,7 +312,7 @@ async fn cursor(drop: &Drop<'_>, mut plan: Plan, known: Known) -> Result<Started
     let (job, fresh) = match existing {
         Some(job) => (job, false),
         None => {
-            let settled = create_settled(app, &drop.pool, &name)
+            let settled = create_settled(app, &drop.pool, &name, algorithm.as_deref())
                 .await
                 .map_err(|error| at(next, None).failed(error))?;
             (settled.job, settled.fresh)
