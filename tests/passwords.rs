@@ -8,7 +8,7 @@
 
 mod common;
 
-use cis_emulator::{ImportJob, StoredObject, DEFAULT_CSV_HEADER};
+use cis_emulator::{Fault, FaultAction, ImportJob, StoredObject, DEFAULT_CSV_HEADER};
 use cognito_import_starter::Config;
 use common::*;
 use serde_json::{json, Value};
@@ -160,6 +160,32 @@ async fn the_metadatas_algorithm_in_any_case_makes_the_job_and_the_users() {
     assert_eq!(status("ann").as_deref(), Some("CONFIRMED"));
     assert_eq!(status("ben").as_deref(), Some("RESET_REQUIRED"));
     assert_eq!(status("cid").as_deref(), Some("CONFIRMED"));
+}
+
+#[tokio::test]
+async fn a_redelivery_after_a_failed_upload_still_says_what_the_hashes_are() {
+    let h = create_harness(create_config()).await;
+    drop_file(&h, &file_of(&[("ann", BCRYPT_ANN), ("ben", "")]), &[]);
+    h.emulator
+        .inject(Fault::new("UploadCsv", FaultAction::error(503, "SlowDown")).times(1));
+
+    let first = h.invoke(created(KEY)).await;
+    assert_eq!(error_type(&first), "UploadFailed");
+    let second = h.invoke(created(KEY)).await.unwrap();
+
+    assert_eq!(second["Results"][0]["Outcome"], "Started", "{second}");
+    // The file was checked once; its counts came from its plan.
+    assert_eq!(h.emulator.count("GetCSVHeader"), 1);
+    let started = h.events_of(STARTED);
+    assert_eq!(started.len(), 1);
+    assert_eq!(
+        started[0].detail["Passwords"],
+        json!({"Algorithm": "BCRYPT", "Hashes": 1, "Empty": 1})
+    );
+    assert_eq!(
+        only_job(&h).password_hashing_algorithm.as_deref(),
+        Some("BCRYPT")
+    );
 }
 
 #[tokio::test]

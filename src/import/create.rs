@@ -96,7 +96,9 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
         true => plan::read(app, &drop.head.object.bucket, &drop.hash)
             .await
             .map_err(|error| known.failed(error))?
-            .filter(|plan| plan.is_of(&drop.head.object)),
+            .filter(|plan| plan.is_of(&drop.head.object))
+            // A one-part plan only keeps a file's password counts.
+            .filter(|plan| plan.count() > 1),
     };
     if let Some(plan) = plan {
         return Box::pin(parts::resume(drop, plan.count(), Some(plan), known)).await;
@@ -115,6 +117,9 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
             passwords: passwords.as_ref().map(counts_of_file),
             ..known
         };
+        keep_password_counts(drop, &cut, passwords.as_ref())
+            .await
+            .map_err(|error| known.failed(error))?;
         let settled = create_settled(app, &drop.pool, &name, algorithm)
             .await
             .map_err(|error| known.failed(error))?;
@@ -129,6 +134,40 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
             .map_err(|error| known.with_ids(&ids).failed(error));
     }
     Box::pin(parts::begin(drop, &cut, passwords.as_ref(), known)).await
+}
+
+/// SPEC section 15: a redelivery's Started event carries the file's
+/// `Passwords` too, so a one-part file with hashes keeps them in a plan,
+/// written before its job exists (a create whose answer is lost leaves a
+/// job; without `RESULTS_PREFIX` there is no plan).
+async fn keep_password_counts(
+    drop: &Drop<'_>,
+    cut: &csv_check::parts::Cut,
+    passwords: Option<&Passwords>,
+) -> Result<(), ImportError> {
+    let app = drop.app;
+    if passwords.is_none() || app.config.results_prefix.is_empty() {
+        return Ok(());
+    }
+    let plan = Plan::new(&drop.head.object, &drop.pool, cut, app.config.part_max_rows)
+        .with_passwords(passwords);
+    plan::write(app, &drop.hash, &plan).await
+}
+
+/// The `Passwords` of a one-part file whose job has an algorithm, from its
+/// plan (a redelivery does not check the file again).
+async fn kept_password_counts(
+    drop: &Drop<'_>,
+    job: &ImportJob,
+) -> Result<Option<PasswordCounts>, ImportError> {
+    let app = drop.app;
+    if job.password_hashing_algorithm.is_none() || app.config.results_prefix.is_empty() {
+        return Ok(None);
+    }
+    let plan = plan::read(app, &drop.head.object.bucket, &drop.hash).await?;
+    Ok(plan
+        .filter(|plan| plan.is_of(&drop.head.object) && plan.count() == 1)
+        .and_then(|plan| plan.passwords_of(1)))
 }
 
 /// The Started event's `Passwords` of a job of the whole file.
@@ -155,6 +194,15 @@ fn could_need_parts(app: &App, head: &ObjectHead) -> bool {
 async fn single(drop: &Drop<'_>, job: ImportJob, known: Known) -> Result<Started, Failure> {
     let ids = ids_of(&drop.pool, &job);
     let known = known.with_ids(&ids);
+    let known = match known.passwords {
+        Some(_) => known,
+        None => Known {
+            passwords: kept_password_counts(drop, &job)
+                .await
+                .map_err(|error| known.failed(error))?,
+            ..known
+        },
+    };
     if !is_created(&job) {
         // Started by an earlier delivery: that is the outcome, whoever holds
         // the slot now.
