@@ -29,6 +29,8 @@ fn generate(header: &[&str], rows: usize) -> Vec<u8> {
     data.extend_from_slice(header.join(",").as_bytes());
     data.extend_from_slice(b"\n");
     let mut row = String::with_capacity(2 * ROW_BYTES);
+    // With a hash the row keeps `ROW_BYTES`: these values make room for it.
+    let hashes = header.contains(&"password_hash");
     for n in 0..rows {
         row.clear();
         let mut padding_at = None;
@@ -37,6 +39,7 @@ fn generate(header: &[&str], rows: usize) -> Vec<u8> {
                 row.push(',');
             }
             let _ = match column {
+                "website" | "address" | "zoneinfo" if hashes => Ok(()),
                 "cognito:username" => write!(row, "user{n:07}"),
                 "email" => write!(row, "user{n}@example.com"),
                 "email_verified" => write!(row, "{}", n % 3 != 0),
