@@ -36,6 +36,9 @@ pub struct Config {
     /// True when an S3 endpoint is overridden (a local emulator): path-style addressing.
     pub s3_force_path_style: bool,
     pub timeouts: Timeouts,
+    /// SPEC section 15: the metadata name of the password hashing
+    /// algorithm (`PASSWORD_ALGORITHM_METADATA_KEY`), lowercased.
+    pub password_algorithm_metadata_key: String,
 }
 
 /// Bounds on every AWS call, so a hung endpoint cannot eat the Lambda timeout.
@@ -96,6 +99,7 @@ impl Default for Config {
             metrics_pool_dimension: false,
             s3_force_path_style: false,
             timeouts: Timeouts::default(),
+            password_algorithm_metadata_key: "password-hashing-algorithm".into(),
         }
     }
 }
@@ -158,6 +162,11 @@ impl Config {
             s3_force_path_style: get("AWS_ENDPOINT_URL_S3").is_some()
                 || get("AWS_ENDPOINT_URL").is_some(),
             timeouts: defaults.timeouts,
+            password_algorithm_metadata_key: metadata_key(
+                "PASSWORD_ALGORITHM_METADATA_KEY",
+                get("PASSWORD_ALGORITHM_METADATA_KEY"),
+            )?
+            .unwrap_or(defaults.password_algorithm_metadata_key),
         })
     }
 }
@@ -564,6 +573,19 @@ mod tests {
         assert!(config.emit_presigned_url && config.validate_csv && config.s3_force_path_style);
         assert_eq!(config.max_concurrency, 3);
         assert!(config.cloudwatch_logs_role_arn.is_some());
+    }
+
+    #[test]
+    fn the_password_algorithm_metadata_name_can_be_renamed() {
+        let config = load(&[]).unwrap();
+        assert_eq!(
+            config.password_algorithm_metadata_key,
+            "password-hashing-algorithm"
+        );
+        let config = load(&[("PASSWORD_ALGORITHM_METADATA_KEY", "X-Amz-Meta-Hash-Alg")]).unwrap();
+        assert_eq!(config.password_algorithm_metadata_key, "hash-alg");
+        let error = load(&[("PASSWORD_ALGORITHM_METADATA_KEY", "hash alg")]).unwrap_err();
+        assert_eq!(error.variable, "PASSWORD_ALGORITHM_METADATA_KEY");
     }
 
     #[test]

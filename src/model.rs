@@ -113,6 +113,9 @@ pub struct Known {
     pub created_job: bool,
     /// The part of a drop cut into parts (SPEC section 14) the record is at.
     pub part: Option<PartRef>,
+    /// SPEC section 15: the job's password hashing algorithm and its rows'
+    /// hashes, when the preflight ran with an algorithm.
+    pub passwords: Option<PasswordCounts>,
 }
 
 impl Known {
@@ -163,6 +166,26 @@ impl PartRef {
             map.insert("LastLine".into(), last.into());
         }
         Value::Object(map)
+    }
+}
+
+/// SPEC section 15: a job's algorithm, its users with a hash (created
+/// `CONFIRMED`) and without one (to reset).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordCounts {
+    pub algorithm: String,
+    pub hashes: u64,
+    pub empty: u64,
+}
+
+impl PasswordCounts {
+    /// `{"Algorithm", "Hashes", "Empty"}`.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "Algorithm": self.algorithm,
+            "Hashes": self.hashes,
+            "Empty": self.empty,
+        })
     }
 }
 

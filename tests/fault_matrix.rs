@@ -118,6 +118,9 @@ enum Scenario {
     Started,
     /// Create mode: metadata names only the pool, the body is a valid CSV.
     Create,
+    /// As `Create`, the file with bcrypt password hashes and its metadata
+    /// naming the algorithm (SPEC section 15): every job created with it.
+    CreateHashes,
     /// `{"Action": "Track", ..., "Object"}` on a finished job with a failed
     /// and a skipped user, its log written (direct only): SPEC 11 and 12.
     Track,
@@ -202,7 +205,7 @@ impl Row {
     }
 }
 
-static ROWS: [Row; 16] = [
+static ROWS: [Row; 22] = [
     Row {
         label: "HeadObject",
         operation: "HeadObject",
@@ -270,6 +273,48 @@ static ROWS: [Row; 16] = [
         label: "StartUserImportJob (create mode)",
         operation: "StartUserImportJob",
         scenario: Scenario::Create,
+        svc: Svc::Cognito,
+        extra: &[],
+    },
+    Row {
+        label: "GetCSVHeader (create mode, password hashes)",
+        operation: "GetCSVHeader",
+        scenario: Scenario::CreateHashes,
+        svc: Svc::Cognito,
+        extra: &[],
+    },
+    Row {
+        label: "GetObject (create mode, password hashes)",
+        operation: "GetObject",
+        scenario: Scenario::CreateHashes,
+        svc: Svc::S3,
+        extra: &[],
+    },
+    Row {
+        label: "ListUserImportJobs (create mode, password hashes)",
+        operation: "ListUserImportJobs",
+        scenario: Scenario::CreateHashes,
+        svc: Svc::Cognito,
+        extra: &[],
+    },
+    Row {
+        label: "CreateUserImportJob (create mode, password hashes)",
+        operation: "CreateUserImportJob",
+        scenario: Scenario::CreateHashes,
+        svc: Svc::Cognito,
+        extra: &[Class::OperationNotEnabled, Class::LimitExceeded],
+    },
+    Row {
+        label: "UploadCsv (create mode, password hashes)",
+        operation: "UploadCsv",
+        scenario: Scenario::CreateHashes,
+        svc: Svc::Upload,
+        extra: &[],
+    },
+    Row {
+        label: "StartUserImportJob (create mode, password hashes)",
+        operation: "StartUserImportJob",
+        scenario: Scenario::CreateHashes,
         svc: Svc::Cognito,
         extra: &[],
     },
@@ -490,7 +535,7 @@ fn matrix_config(scenario: Scenario) -> Config {
     config.timeouts.attempt = Duration::from_millis(400);
     config.timeouts.operation = Duration::from_millis(1200);
     config.timeouts.upload = Duration::from_millis(1200);
-    if scenario == Scenario::Create {
+    if scenario.is_create() {
         config.cloudwatch_logs_role_arn = Some(ROLE.to_string());
     }
     config
@@ -565,6 +610,44 @@ fn seed_track(emulator: &Emulator) -> (TrackSeed, Value) {
     (seed, object)
 }
 
+impl Scenario {
+    fn is_create(self) -> bool {
+        matches!(self, Scenario::Create | Scenario::CreateHashes)
+    }
+}
+
+/// `valid_csv` of two users with a `password_hash` column: one bcrypt hash,
+/// one empty.
+fn csv_with_hashes() -> String {
+    const BCRYPT: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+    let mut lines: Vec<String> = valid_csv(&["alice", "bob"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines[0].push_str(",password_hash");
+    lines[1].push_str(&format!(",{BCRYPT}"));
+    lines[2].push(',');
+    lines.join("\n") + "\n"
+}
+
+/// SPEC section 15 under faults: every job is created with the algorithm,
+/// and every Started event says what its users' hashes are.
+fn check_hashes(w: &World, violations: &mut Vec<String>) {
+    for call in w.emulator.calls() {
+        if call.operation == "CreateUserImportJob"
+            && call.params["PasswordHashingAlgorithm"] != "BCRYPT"
+        {
+            violations.push("a job created without the password hashing algorithm".into());
+        }
+    }
+    let expected = json!({"Algorithm": "BCRYPT", "Hashes": 1, "Empty": 1});
+    for event in of_type(&w.emulator.events(), STARTED) {
+        if event.detail["Passwords"] != expected {
+            violations.push(format!("Started without Passwords: {}", event.detail));
+        }
+    }
+}
+
 /// Seeds the emulator for the scenario and builds the trigger's payload.
 async fn world(scenario: Scenario, trigger: Trigger, config: Config) -> World {
     let emulator = Emulator::start().await.expect("emulator starts");
@@ -593,6 +676,18 @@ async fn world(scenario: Scenario, trigger: Trigger, config: Config) -> World {
                 KEY,
                 valid_csv(&["alice", "bob"]),
                 &[("user-pool-id", POOL)],
+            );
+        }
+        Scenario::CreateHashes => {
+            emulator.create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
+            emulator.put_object(
+                BUCKET,
+                KEY,
+                csv_with_hashes(),
+                &[
+                    ("user-pool-id", POOL),
+                    ("password-hashing-algorithm", "bcrypt"),
+                ],
             );
         }
         Scenario::Track => {
@@ -753,7 +848,10 @@ fn check_jobs(w: &World, must_be_started: bool, violations: &mut Vec<String>) {
     if w.scenario == Scenario::Track && jobs.iter().any(|j| j.status != "Succeeded") {
         violations.push("Track changed a job's status".into());
     }
-    if w.scenario == Scenario::Create {
+    if w.scenario == Scenario::CreateHashes {
+        check_hashes(w, violations);
+    }
+    if w.scenario.is_create() {
         let mut names: Vec<&str> = jobs.iter().map(|j| j.job_name.as_str()).collect();
         names.sort_unstable();
         names.dedup();

@@ -1,6 +1,7 @@
 //! Property tests (proptest) for the pure parts: S3 key decoding (SPEC
 //! section 2), event-shape parsing (never panics, only `UnsupportedEvent`),
-//! and the ID patterns of SPEC section 3.
+//! the ID patterns of SPEC section 3, and the password hash checks of SPEC
+//! section 15.
 
 use cognito_import_starter::trigger::{decode_s3_key, parse};
 use cognito_import_starter::validate::{is_job_id, is_user_pool_id, parse_ids};
@@ -356,5 +357,138 @@ proptest! {
         prop_assert!(error.message.is_ascii(), "raw non-ASCII in {:?}", error.message);
         let origin = if corrupt_pool { "metadata user-pool-id" } else { "metadata job-id" };
         prop_assert!(error.message.contains(origin), "{:?}", error.message);
+    }
+}
+
+// ------------------------------------------------ password hashes (SPEC 15)
+
+mod password_hashes {
+    use cognito_import_starter::csv_check::password::{check_hash, Algorithm, PasswordMode};
+    use cognito_import_starter::csv_check::CsvChecker;
+    use proptest::prelude::*;
+
+    const BCRYPT_CHARS: &str = "[./A-Za-z0-9]{53}";
+    const BASE64: &str = "[A-Za-z0-9+/]{1,43}";
+
+    fn hex() -> impl Strategy<Value = String> {
+        "([0-9a-fA-F]{2}){1,32}"
+    }
+
+    fn bcrypt(cost: impl Strategy<Value = u32>) -> impl Strategy<Value = String> {
+        ("[abxy]", cost, BCRYPT_CHARS).prop_map(|(v, cost, rest)| format!("$2{v}${cost:02}${rest}"))
+    }
+
+    fn scrypt(
+        n: impl Strategy<Value = u64>,
+        r: impl Strategy<Value = u64>,
+        p: impl Strategy<Value = u64>,
+    ) -> impl Strategy<Value = String> {
+        (n, r, p, hex(), hex()).prop_map(|(n, r, p, s, h)| format!("{n}${r}${p}${s}${h}"))
+    }
+
+    fn argon2id(
+        m: impl Strategy<Value = u64>,
+        t: impl Strategy<Value = u64>,
+        p: impl Strategy<Value = u64>,
+    ) -> impl Strategy<Value = String> {
+        (m, t, p, BASE64, BASE64)
+            .prop_map(|(m, t, p, s, h)| format!("$argon2id$v=19$m={m},t={t},p={p}${s}${h}"))
+    }
+
+    fn pbkdf2(iterations: impl Strategy<Value = u64>) -> impl Strategy<Value = String> {
+        (iterations, "[A-Za-z0-9+/.]{1,43}", "[A-Za-z0-9+/.]{1,43}")
+            .prop_map(|(i, s, h)| format!("$pbkdf2-sha256${i}${s}${h}"))
+    }
+
+    /// Hashes of each algorithm within Cognito's bounds.
+    fn within() -> impl Strategy<Value = (Algorithm, String)> {
+        prop_oneof![
+            bcrypt(4u32..=12).prop_map(|h| (Algorithm::Bcrypt, h)),
+            scrypt((1u32..=16).prop_map(|k| 1u64 << k), 1u64..=8, Just(1))
+                .prop_map(|h| (Algorithm::Scrypt, h)),
+            argon2id(8u64..=19_456, 1u64..=2, Just(1)).prop_map(|h| (Algorithm::Argon2id, h)),
+            pbkdf2(1u64..=600_000).prop_map(|h| (Algorithm::Pbkdf2Sha256, h)),
+        ]
+    }
+
+    /// Hashes one past (or beyond) one of the bounds, the rest within.
+    fn past_a_bound() -> impl Strategy<Value = (Algorithm, String)> {
+        let bcrypt_cost = prop_oneof![0u32..=3, 13u32..=99];
+        let not_power = (2u64..=65_536).prop_filter("not a power of two", |n| !n.is_power_of_two());
+        prop_oneof![
+            bcrypt(bcrypt_cost).prop_map(|h| (Algorithm::Bcrypt, h)),
+            scrypt(
+                prop_oneof![Just(1u64), not_power, 65_537u64..=1 << 40],
+                1u64..=8,
+                Just(1)
+            )
+            .prop_map(|h| (Algorithm::Scrypt, h)),
+            scrypt(Just(16_384), prop_oneof![Just(0u64), 9u64..=1000], Just(1))
+                .prop_map(|h| (Algorithm::Scrypt, h)),
+            scrypt(Just(16_384), 1u64..=8, prop_oneof![Just(0u64), 2u64..=64])
+                .prop_map(|h| (Algorithm::Scrypt, h)),
+            argon2id(
+                prop_oneof![0u64..=7, 19_457u64..=1 << 30],
+                1u64..=2,
+                Just(1)
+            )
+            .prop_map(|h| (Algorithm::Argon2id, h)),
+            argon2id(8u64..=19_456, prop_oneof![Just(0u64), 3u64..=100], Just(1))
+                .prop_map(|h| (Algorithm::Argon2id, h)),
+            argon2id(8u64..=19_456, 1u64..=2, prop_oneof![Just(0u64), 2u64..=64])
+                .prop_map(|h| (Algorithm::Argon2id, h)),
+            pbkdf2(prop_oneof![Just(0u64), 600_001u64..=100_000_000])
+                .prop_map(|h| (Algorithm::Pbkdf2Sha256, h)),
+        ]
+    }
+
+    /// The problems of a one-user file whose hash is `hash` under `algorithm`.
+    fn file_problems(algorithm: Algorithm, hash: &str) -> Vec<String> {
+        let columns: Vec<String> = ["cognito:username", "email", "email_verified"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let file = format!(
+            "cognito:username,email,email_verified,password_hash\nann,ann@example.com,true,{}\n",
+            hash.replace(',', "\\,")
+        );
+        let mut checker = CsvChecker::new(&columns).with_passwords(PasswordMode::Named(algorithm));
+        checker.feed(file.as_bytes()).unwrap();
+        let report = checker.finish().unwrap();
+        report.problems.into_iter().map(|p| p.problem).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_hash_within_the_bounds_passes((algorithm, hash) in within()) {
+            prop_assert_eq!(check_hash(algorithm, hash.as_bytes()), Ok(()));
+            prop_assert_eq!(file_problems(algorithm, &hash), Vec::<String>::new());
+        }
+
+        #[test]
+        fn a_hash_past_a_bound_is_a_problem_that_never_holds_it(
+            (algorithm, hash) in past_a_bound()
+        ) {
+            let problem = check_hash(algorithm, hash.as_bytes()).unwrap_err();
+            prop_assert!(!problem.contains(&hash), "{}", problem);
+            let problems = file_problems(algorithm, &hash);
+            prop_assert_eq!(problems.len(), 1);
+            prop_assert!(!problems[0].contains(&hash), "{}", problems[0]);
+        }
+
+        #[test]
+        fn another_algorithms_hash_is_a_problem_that_never_holds_it(
+            (algorithm, hash) in within(),
+            named in 0usize..4,
+        ) {
+            let named = cognito_import_starter::csv_check::password::ALGORITHMS[named];
+            let problems = file_problems(named, &hash);
+            prop_assert_eq!(problems.len(), usize::from(named != algorithm));
+            for problem in problems {
+                prop_assert!(!problem.contains(&hash), "{}", problem);
+            }
+        }
     }
 }

@@ -32,6 +32,12 @@ pub(crate) struct Pool {
     /// Usernames of the pool's users (added by imports the emulator ran or
     /// by `Emulator::add_user`).
     pub(crate) users: BTreeSet<String>,
+    /// The status each user was imported with: `CONFIRMED` (with a password
+    /// hash) or `RESET_REQUIRED` (none).
+    pub(crate) user_status: BTreeMap<String, String>,
+    /// A pool Cognito has not yet moved to where password hashes can be
+    /// imported: a create with an algorithm is refused.
+    pub(crate) refuses_password_hashes: bool,
 }
 
 pub(crate) struct JobRecord {
@@ -45,10 +51,20 @@ pub(crate) struct JobRecord {
 }
 
 pub(crate) fn upsert_pool(inner: &mut Inner, pool_id: &str, name: &str, csv_header: &[&str]) {
-    let (creation_ms, users) = inner.pools.remove(pool_id).map_or_else(
-        || (util::now_ms(), BTreeSet::new()),
-        |pool| (pool.creation_ms, pool.users),
-    );
+    let (creation_ms, users, user_status, refuses_password_hashes) =
+        inner.pools.remove(pool_id).map_or_else(
+            || (util::now_ms(), BTreeSet::new(), BTreeMap::new(), false),
+            |pool| {
+                let Pool {
+                    creation_ms,
+                    users,
+                    user_status,
+                    refuses_password_hashes,
+                    ..
+                } = pool;
+                (creation_ms, users, user_status, refuses_password_hashes)
+            },
+        );
     inner.pools.insert(
         pool_id.to_string(),
         Pool {
@@ -56,6 +72,8 @@ pub(crate) fn upsert_pool(inner: &mut Inner, pool_id: &str, name: &str, csv_head
             csv_header: csv_header.iter().map(|column| column.to_string()).collect(),
             creation_ms,
             users,
+            user_status,
+            refuses_password_hashes,
         },
     );
 }
@@ -99,6 +117,7 @@ pub(crate) fn insert_job(
         failed_users: 0,
         completion_message: None,
         csv_uploaded,
+        password_hashing_algorithm: None,
     };
     let seq = inner.next_seq;
     inner.next_seq += 1;
@@ -170,6 +189,9 @@ fn job_json(job: &ImportJob) -> Value {
     record.insert("FailedUsers".into(), json!(job.failed_users));
     if let Some(message) = &job.completion_message {
         record.insert("CompletionMessage".into(), json!(message));
+    }
+    if let Some(algorithm) = &job.password_hashing_algorithm {
+        record.insert("PasswordHashingAlgorithm".into(), json!(algorithm));
     }
     Value::Object(record)
 }
@@ -329,9 +351,50 @@ fn create_job(inner: &mut Inner, state: &State, body: &Value) -> Result<Value, A
             "Member must be an IAM role ARN of 20 to 2048 characters",
         ));
     }
+    let algorithm = password_algorithm(inner, &pool, body)?;
     let job_id = format!("import-{}", state.rng.alnum(10));
-    let job = insert_job(inner, state, &pool, &job_id, name, role, false);
+    let mut job = insert_job(inner, state, &pool, &job_id, name, role, false);
+    if let Some(algorithm) = algorithm {
+        job.password_hashing_algorithm = Some(algorithm.clone());
+        if let Some(record) = find_mut(inner, &pool, &job_id) {
+            record.job.password_hashing_algorithm = Some(algorithm);
+        }
+    }
     Ok(json!({ "UserImportJob": job_json(&job) }))
+}
+
+/// The four algorithms `CreateUserImportJob` takes.
+pub(crate) const PASSWORD_ALGORITHMS: &[&str] = &["BCRYPT", "SCRYPT", "ARGON2ID", "PBKDF2_SHA256"];
+pub(crate) const NO_PASSWORD_IMPORT: &str =
+    "Importing users with password hashes is not enabled for this user pool.";
+
+/// `PasswordHashingAlgorithm`, when given: one of the four, and refused for
+/// a pool marked as not eligible.
+fn password_algorithm(inner: &Inner, pool: &str, body: &Value) -> Result<Option<String>, ApiError> {
+    let algorithm = match body.get("PasswordHashingAlgorithm") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(value)) if PASSWORD_ALGORITHMS.contains(&value.as_str()) => {
+            value.clone()
+        }
+        Some(value) => {
+            return Err(pattern_error(
+                "passwordHashingAlgorithm",
+                &value.to_string(),
+                "Member must satisfy enum value set: [BCRYPT, SCRYPT, ARGON2ID, PBKDF2_SHA256]",
+            ))
+        }
+    };
+    if inner
+        .pools
+        .get(pool)
+        .is_some_and(|p| p.refuses_password_hashes)
+    {
+        return Err(ApiError {
+            code: "OperationNotEnabledException",
+            message: NO_PASSWORD_IMPORT.to_string(),
+        });
+    }
+    Ok(Some(algorithm))
 }
 
 fn describe_job(inner: &Inner, body: &Value) -> Result<Value, ApiError> {
@@ -670,6 +733,9 @@ pub(crate) const EMPTY_USERNAME: &str = "The username is empty.";
 pub(crate) const USER_EXISTS: &str = "The user already exists.";
 pub(crate) const SUCCEEDED: &str = "The import succeeded.";
 pub(crate) const COMPLETED: &str = "Import Job Completed Successfully.";
+pub(crate) const INVALID_PASSWORD_HASH: &str = "Invalid password hash.";
+pub(crate) const NO_PASSWORD_HASH_COLUMN: &str =
+    "The CSV file has no password_hash column, which a job with a password hashing algorithm needs.";
 
 /// Runs a started job (`Pending` or `InProgress`) over its CSV as Cognito
 /// does: one outcome and one log line per data row, in file order; the job
@@ -703,11 +769,35 @@ pub(crate) fn run_job(
         .get_mut(pool_id)
         .ok_or_else(|| format!("no user pool {pool_id}"))?;
     let (log_group, log_stream) = log_names(pool_id, &pool.name, &record.job);
+    let algorithm = record.job.password_hashing_algorithm.clone();
+    let rows = data_rows(&csv);
+    if algorithm.is_some() && !has_column(&csv, "password_hash") {
+        // Cognito fails the whole job: no user is imported.
+        set_status(&mut record.job, "Failed", now);
+        record.job.completion_message = Some(NO_PASSWORD_HASH_COLUMN.to_string());
+        return Ok(ImportRun {
+            job: record.job.clone(),
+            log_group,
+            log_stream,
+            lines: Vec::new(),
+            held_back: 0,
+        });
+    }
 
     let (mut imported, mut skipped, mut failed) = (0, 0, 0);
     let mut lines = Vec::new();
-    for (n, row) in data_rows(&csv) {
-        let (status, reason) = match row_outcome(&row) {
+    for (n, row) in rows {
+        let hash = row
+            .get("password_hash")
+            .map(String::as_str)
+            .unwrap_or_default();
+        let outcome = match (&algorithm, hash) {
+            (Some(algorithm), hash) if !hash.is_empty() && !hash_well_formed(algorithm, hash) => {
+                Err(INVALID_PASSWORD_HASH)
+            }
+            _ => row_outcome(&row),
+        };
+        let (status, reason) = match outcome {
             Err(reason) => {
                 failed += 1;
                 ("FAILED", reason)
@@ -717,6 +807,14 @@ pub(crate) fn run_job(
                 ("SKIPPED", USER_EXISTS)
             }
             Ok(username) => {
+                let confirmed = algorithm.is_some() && !hash.is_empty();
+                let status = if confirmed {
+                    "CONFIRMED"
+                } else {
+                    "RESET_REQUIRED"
+                };
+                pool.user_status
+                    .insert(username.clone(), status.to_string());
                 pool.users.insert(username);
                 imported += 1;
                 ("SUCCEEDED", SUCCEEDED)
@@ -760,6 +858,38 @@ pub(crate) fn release_log_lines(inner: &mut Inner, pool_id: &str, job_id: &str, 
     let events: Vec<(i64, &str)> = lines.iter().map(|l| (now, l.as_str())).collect();
     inner.logs.put(&group, &stream, &events, now);
     lines.len()
+}
+
+/// Whether the CSV's header (its first line) names `column`.
+fn has_column(csv: &[u8], column: &str) -> bool {
+    let text = String::from_utf8_lossy(csv);
+    let header = text.split('\n').next().unwrap_or_default();
+    let header = header.strip_suffix('\r').unwrap_or(header);
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    split_fields(header).iter().any(|c| c.trim() == column)
+}
+
+/// A hash of the job's algorithm's form, bcrypt's cost within 4 to 12 (the
+/// emulator checks forms, not every bound Cognito checks).
+fn hash_well_formed(algorithm: &str, hash: &str) -> bool {
+    fn decimal(f: &str) -> bool {
+        !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit())
+    }
+    let fields: Vec<&str> = hash.split('$').collect();
+    match algorithm {
+        "BCRYPT" => {
+            matches!(fields.as_slice(), ["", "2a" | "2b" | "2x" | "2y", cost, rest]
+                if decimal(cost) && cost.len() == 2
+                    && (4..=12).contains(&cost.parse::<u32>().unwrap_or(0))
+                    && rest.len() == 53)
+        }
+        "SCRYPT" => fields.len() == 5 && fields[..3].iter().all(|f| decimal(f)),
+        "ARGON2ID" => hash.starts_with("$argon2id$v=19$m=") && fields.len() == 6,
+        "PBKDF2_SHA256" => {
+            hash.starts_with("$pbkdf2-sha256$") && fields.len() == 5 && decimal(fields[2])
+        }
+        _ => false,
+    }
 }
 
 /// A row's user: `Ok(username)` to import (or skip when it exists), or

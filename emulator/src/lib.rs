@@ -160,6 +160,8 @@ pub struct ImportJob {
     /// Whether the job's pre-signed URL has received a CSV (or the seeder
     /// said so).
     pub csv_uploaded: bool,
+    /// `CreateUserImportJob`'s `PasswordHashingAlgorithm`, echoed in the record.
+    pub password_hashing_algorithm: Option<String>,
 }
 
 /// One accepted `PutEvents` entry.
@@ -620,6 +622,34 @@ impl Emulator {
         if let Some(pool) = inner.pools.get_mut(pool_id) {
             pool.users.insert(username.to_string());
         }
+    }
+
+    /// Whether the pool can import password hashes (it can unless told
+    /// otherwise): one that cannot refuses a create with
+    /// `PasswordHashingAlgorithm` with `OperationNotEnabledException`.
+    pub fn set_pool_takes_password_hashes(&self, pool_id: &str, takes: bool) {
+        let mut inner = self.state.lock();
+        if !inner.pools.contains_key(pool_id) {
+            cognito::upsert_pool(&mut inner, pool_id, DEFAULT_POOL_NAME, DEFAULT_CSV_HEADER);
+        }
+        if let Some(pool) = inner.pools.get_mut(pool_id) {
+            pool.refuses_password_hashes = !takes;
+        }
+    }
+
+    /// Sets a job's `PasswordHashingAlgorithm` as if it was created with it.
+    pub fn set_job_password_algorithm(&self, pool_id: &str, job_id: &str, algorithm: Option<&str>) {
+        let mut inner = self.state.lock();
+        if let Some(record) = cognito::find_mut(&mut inner, pool_id, job_id) {
+            record.job.password_hashing_algorithm = algorithm.map(str::to_string);
+        }
+    }
+
+    /// The status an import gave the user: `CONFIRMED` (a password hash)
+    /// or `RESET_REQUIRED` (none); `None` for a user no import created.
+    pub fn user_status(&self, pool_id: &str, username: &str) -> Option<String> {
+        let inner = self.state.lock();
+        inner.pools.get(pool_id)?.user_status.get(username).cloned()
     }
 
     /// The pool's usernames, sorted (empty if the pool does not exist).

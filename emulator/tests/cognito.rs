@@ -381,3 +381,163 @@ async fn describe_list_header_and_pool() {
     assert_eq!(error.code(), Some("UnknownOperationException"));
     assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(400));
 }
+
+/// SPEC section 15: a job with a password hashing algorithm.
+mod password_hashes {
+    use super::*;
+    use aws_sdk_cognitoidentityprovider::types::PasswordHashingAlgorithmType;
+
+    const BCRYPT: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+    const BCRYPT_COST_13: &str = "$2b$13$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+    async fn create(
+        emulator: &Emulator,
+        algorithm: Option<PasswordHashingAlgorithmType>,
+    ) -> Result<String, String> {
+        let c = clients(emulator);
+        c.cognito
+            .create_user_import_job()
+            .user_pool_id(POOL)
+            .job_name("with-hashes")
+            .cloud_watch_logs_role_arn(ROLE)
+            .set_password_hashing_algorithm(algorithm)
+            .send()
+            .await
+            .map(|out| {
+                let job = out.user_import_job().expect("job");
+                assert_eq!(
+                    job.password_hashing_algorithm().map(|a| a.as_str()),
+                    emulator_algorithm(emulator, job.job_id().unwrap()).as_deref()
+                );
+                job.job_id().unwrap().to_string()
+            })
+            .map_err(|e| format!("{}: {}", e.code().unwrap_or(""), e.message().unwrap_or("")))
+    }
+
+    fn emulator_algorithm(emulator: &Emulator, job_id: &str) -> Option<String> {
+        emulator.job(POOL, job_id)?.password_hashing_algorithm
+    }
+
+    /// Runs the job over `csv` as Cognito would.
+    fn run_over(emulator: &Emulator, job_id: &str, csv: &str) -> cis_emulator::ImportRun {
+        emulator.set_job_csv(POOL, job_id, csv);
+        emulator.set_job_status(POOL, job_id, "Pending");
+        emulator.run_import_job(POOL, job_id).expect("runs")
+    }
+
+    #[tokio::test]
+    async fn the_algorithm_is_echoed_and_refused_by_a_pool_not_eligible() {
+        let emulator = Emulator::start().await.expect("start");
+        emulator.create_user_pool(POOL, "people", DEFAULT_CSV_HEADER);
+        let job = create(&emulator, Some(PasswordHashingAlgorithmType::Argon2Id))
+            .await
+            .unwrap();
+        assert_eq!(
+            emulator_algorithm(&emulator, &job).as_deref(),
+            Some("ARGON2ID")
+        );
+        let described = clients(&emulator)
+            .cognito
+            .describe_user_import_job()
+            .user_pool_id(POOL)
+            .job_id(&job)
+            .send()
+            .await
+            .unwrap();
+        let record = described.user_import_job().unwrap();
+        assert_eq!(
+            record.password_hashing_algorithm(),
+            Some(&PasswordHashingAlgorithmType::Argon2Id)
+        );
+        // Without one, none in the record.
+        let plain = create(&emulator, None).await.unwrap();
+        assert_eq!(emulator_algorithm(&emulator, &plain), None);
+
+        emulator.set_pool_takes_password_hashes(POOL, false);
+        let refused = create(&emulator, Some(PasswordHashingAlgorithmType::Bcrypt))
+            .await
+            .unwrap_err();
+        assert!(
+            refused.starts_with("OperationNotEnabledException"),
+            "{refused}"
+        );
+        assert!(create(&emulator, None).await.is_ok());
+        let unknown = create(&emulator, Some(PasswordHashingAlgorithmType::from("MD5")))
+            .await
+            .unwrap_err();
+        assert!(unknown.contains("enum value set"), "{unknown}");
+    }
+
+    #[tokio::test]
+    async fn users_with_a_hash_are_confirmed_and_a_malformed_one_fails() {
+        let emulator = Emulator::start().await.expect("start");
+        emulator.create_user_pool(
+            POOL,
+            "people",
+            &["cognito:username", "email", "email_verified"],
+        );
+        let job = create(&emulator, Some(PasswordHashingAlgorithmType::Bcrypt))
+            .await
+            .unwrap();
+        let csv = format!(
+            "cognito:username,email,email_verified,password_hash\n\
+             ann,ann@example.com,true,{BCRYPT}\n\
+             ben,ben@example.com,true,\n\
+             cid,cid@example.com,true,{BCRYPT_COST_13}\n"
+        );
+        let run = run_over(&emulator, &job, &csv);
+        assert_eq!(
+            run.lines,
+            [
+                "[SUCCEEDED] Line Number 1 - The import succeeded.",
+                "[SUCCEEDED] Line Number 2 - The import succeeded.",
+                "[FAILED] Line Number 3 - Invalid password hash.",
+            ]
+        );
+        assert_eq!((run.job.imported_users, run.job.failed_users), (2, 1));
+        assert_eq!(
+            emulator.user_status(POOL, "ann").as_deref(),
+            Some("CONFIRMED")
+        );
+        assert_eq!(
+            emulator.user_status(POOL, "ben").as_deref(),
+            Some("RESET_REQUIRED")
+        );
+        assert_eq!(emulator.user_status(POOL, "cid"), None);
+    }
+
+    #[tokio::test]
+    async fn a_job_with_an_algorithm_fails_without_the_column() {
+        let emulator = Emulator::start().await.expect("start");
+        emulator.create_user_pool(
+            POOL,
+            "people",
+            &["cognito:username", "email", "email_verified"],
+        );
+        let job = create(&emulator, Some(PasswordHashingAlgorithmType::Scrypt))
+            .await
+            .unwrap();
+        let run = run_over(
+            &emulator,
+            &job,
+            "cognito:username,email,email_verified\nann,ann@example.com,true\n",
+        );
+        assert_eq!(run.job.status, "Failed");
+        assert!(run.lines.is_empty());
+        assert!(run
+            .job
+            .completion_message
+            .as_deref()
+            .is_some_and(|m| m.contains("password_hash")));
+        assert_eq!(emulator.users(POOL), Vec::<String>::new());
+        // Without an algorithm, a hash column is only data: users reset.
+        let plain = create(&emulator, None).await.unwrap();
+        let csv = format!("cognito:username,email,email_verified,password_hash\nben,ben@example.com,true,{BCRYPT}\n");
+        let run = run_over(&emulator, &plain, &csv);
+        assert_eq!(run.job.imported_users, 1);
+        assert_eq!(
+            emulator.user_status(POOL, "ben").as_deref(),
+            Some("RESET_REQUIRED")
+        );
+    }
+}

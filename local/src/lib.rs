@@ -75,7 +75,10 @@ fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {
             let job_key = config.job_id_metadata_key.as_str();
             emulator.create_user_pool(SAMPLE_POOL, "example-pool", DEFAULT_CSV_HEADER);
             let file_name = object.key.rsplit('/').next().unwrap_or_default();
-            let body = if file_name.starts_with("bad-rows") {
+            let hashes = file_name.starts_with("password-hashes");
+            let body = if hashes {
+                password_hashes_csv()
+            } else if file_name.starts_with("bad-rows") {
                 emulator.add_user(SAMPLE_POOL, EXISTING_USER);
                 bad_rows_csv()
             } else if is_parts_file(&object.key) {
@@ -93,9 +96,16 @@ fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {
                 let job = emulator.create_import_job(SAMPLE_POOL, "example-import", true);
                 // The bytes "uploaded" before, so that the job can be run.
                 emulator.set_job_csv(SAMPLE_POOL, &job.job_id, body.clone());
+                if hashes {
+                    emulator.set_job_password_algorithm(SAMPLE_POOL, &job.job_id, Some("BCRYPT"));
+                }
                 job
             });
             let mut metadata = vec![(pool_key, SAMPLE_POOL)];
+            if hashes && job.is_none() {
+                // Create mode: the metadata names the algorithm (SPEC section 15).
+                metadata.push((config.password_algorithm_metadata_key.as_str(), "bcrypt"));
+            }
             if let Some(job) = &job {
                 metadata.push((job_key, job.job_id.as_str()));
             }
@@ -203,6 +213,62 @@ pub fn bad_rows_csv() -> String {
     text
 }
 
+/// Bcrypt hashes, as most web frameworks store them (cost 10), for the
+/// "password hashes" sample (SPEC section 15).
+const SAMPLE_BCRYPT: [&str; 2] = [
+    "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+    "$2y$10$abcdefghijklmnopqrstuuFwq1Nw7/D7y2.QwT9oCyEJB.r5bR5Ua",
+];
+
+/// Four users with a `password_hash` column: `ana` and `cai` have bcrypt
+/// hashes (created `CONFIRMED`, they sign in with their old passwords),
+/// `ben` and `dev` none (created `RESET_REQUIRED`).
+pub fn password_hashes_csv() -> String {
+    let hashes = [SAMPLE_BCRYPT[0], "", SAMPLE_BCRYPT[1], ""];
+    let users = ["ana", "ben", "cai", "dev"];
+    let mut lines = valid_csv(&users)
+        .lines()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    lines[0].push_str(",password_hash");
+    for (line, hash) in lines[1..].iter_mut().zip(hashes) {
+        line.push(',');
+        line.push_str(hash);
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Each user of the job's uploaded CSV and the status its import gave it
+/// (`None`: not created), in file order.
+pub fn user_statuses(
+    emulator: &Emulator,
+    pool_id: &str,
+    job_id: &str,
+) -> Vec<(String, Option<String>)> {
+    use cognito_import_starter::csv_check::lines::fields;
+    let Some(csv) = emulator.uploaded_csv(pool_id, job_id) else {
+        return Vec::new();
+    };
+    let mut lines = csv
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let Some(column) = lines
+        .next()
+        .and_then(|header| fields(header).position(|name| &*name == b"cognito:username"))
+    else {
+        return Vec::new();
+    };
+    lines
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| fields(line).nth(column))
+        .map(|name| {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            let status = emulator.user_status(pool_id, &name);
+            (name, status)
+        })
+        .collect()
+}
+
 /// A sample's file that is imported in parts (SPEC section 14): its name
 /// starts with `three-parts`.
 pub fn is_parts_file(key: &str) -> bool {
@@ -269,7 +335,14 @@ pub struct Followed {
     /// emulator's S3 holds there (`None`: not written).
     pub failed_rows: Option<(String, Option<ObjectContent>)>,
     pub report: Option<(String, Option<ObjectContent>)>,
+    /// A job with a password hashing algorithm (SPEC section 15): its
+    /// algorithm, and each user with the status the import gave it.
+    pub passwords: Option<(String, UserStatuses)>,
 }
+
+/// Each user of a job's file and the status its import gave it (`None`:
+/// not created), in file order.
+pub type UserStatuses = Vec<(String, Option<String>)>;
 
 /// Follows every job a `User Import Job Started` event in `events` names,
 /// as the template's state machine would once Cognito is done: runs it in
@@ -395,7 +468,12 @@ async fn track_one(
             (key, content)
         })
     };
+    let passwords = emulator
+        .job(&pool_id, &job_id)
+        .and_then(|job| job.password_hashing_algorithm)
+        .map(|algorithm| (algorithm, user_statuses(emulator, &pool_id, &job_id)));
     Followed {
+        passwords,
         failed_rows: read("failed.csv"),
         report: read("report.csv"),
         user_pool_id: pool_id,

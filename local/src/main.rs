@@ -4,6 +4,7 @@
 //!   cargo run -p local -- --follow events/s3-put-bad-rows.json
 //!   cargo run -p local -- --follow events/sqs-fifo-three-drops.json
 //!   cargo run -p local -- --follow events/s3-put-three-parts.json
+//!   cargo run -p local -- --follow events/s3-put-password-hashes.json
 //!   cargo run -p local -- --aws events/direct-ids.json
 //!
 //! By default it starts the bundled emulator of S3, Cognito's import-job API
@@ -324,6 +325,9 @@ fn print_followed(job: &local::Followed) -> bool {
             for line in &run.lines {
                 println!("  {line}");
             }
+            if let Some((algorithm, users)) = &job.passwords {
+                print_users(algorithm, users);
+            }
             true
         }
         Err(message) => {
@@ -353,6 +357,20 @@ fn print_followed(job: &local::Followed) -> bool {
         println!("\n(no Object in the Started event: no result files)");
     }
     ran && tracked
+}
+
+/// SPEC section 15: who signs in with the old password, who must reset.
+fn print_users(algorithm: &str, users: &[(String, Option<String>)]) {
+    println!("\n== users of this job (password hashes: {algorithm}) ==");
+    for (user, status) in users {
+        let meaning = match status.as_deref() {
+            Some("CONFIRMED") => "CONFIRMED: signs in with the old password",
+            Some("RESET_REQUIRED") => "RESET_REQUIRED: must reset the password",
+            Some(other) => other,
+            None => "not created",
+        };
+        println!("  {user}: {meaning}");
+    }
 }
 
 async fn run_against_aws(event: Value) -> Result<bool, String> {

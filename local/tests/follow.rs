@@ -147,3 +147,45 @@ async fn bad_rows_sample_followed_on_the_plain_path() {
     let tracked = followed[0].track.as_ref().expect("tracked");
     assert_eq!(tracked["Terminal"], json!(true));
 }
+
+/// `--follow events/s3-put-password-hashes.json` (SPEC section 15): the
+/// users with a bcrypt hash are created `CONFIRMED`, the others must reset,
+/// in create mode (the metadata names the algorithm) and on the plain path
+/// (the seeded job has it).
+#[tokio::test]
+async fn password_hashes_sample_shows_who_is_confirmed_and_who_must_reset() {
+    let create = cognito_import_starter::Config {
+        cloudwatch_logs_role_arn: Some("arn:aws:iam::123456789012:role/cognito-import-logs".into()),
+        ..test_config()
+    };
+    for config in [create, test_config()] {
+        let h = harness_with(config).await;
+        let event = sample("s3-put-password-hashes.json");
+        local::seed_for(&h.emulator, &h.app.config, &event);
+        let (result, events) = local::invoke(&h.app, &h.emulator, event).await;
+        let response = result.unwrap_or_else(|e| panic!("{} {}", e.error_type(), e.message));
+        assert_eq!(response["Results"][0]["Outcome"], "Started", "{response}");
+        let created = h.app.config.cloudwatch_logs_role_arn.is_some();
+        if created {
+            assert_eq!(
+                events[0].detail["Passwords"],
+                json!({"Algorithm": "BCRYPT", "Hashes": 2, "Empty": 2})
+            );
+        }
+        let followed =
+            local::follow(&h.app, &h.emulator, &events, local::DEFAULT_RESULTS_PREFIX).await;
+        let (algorithm, users) = followed[0].passwords.clone().expect("a job with hashes");
+        assert_eq!(algorithm, "BCRYPT");
+        let status = |s: &str| Some(s.to_string());
+        assert_eq!(
+            users,
+            [
+                ("ana".to_string(), status("CONFIRMED")),
+                ("ben".to_string(), status("RESET_REQUIRED")),
+                ("cai".to_string(), status("CONFIRMED")),
+                ("dev".to_string(), status("RESET_REQUIRED")),
+            ],
+            "create mode: {created}"
+        );
+    }
+}

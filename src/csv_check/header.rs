@@ -15,6 +15,7 @@ pub(super) const PHONE_NUMBER: &str = "phone_number";
 pub(super) const PHONE_NUMBER_VERIFIED: &str = "phone_number_verified";
 pub(super) const BIRTHDATE: &str = "birthdate";
 pub(super) const UPDATED_AT: &str = "updated_at";
+pub(super) use super::password::PASSWORD_HASH;
 
 /// What the header row says, computed once: the rules look columns up by
 /// index.
@@ -28,6 +29,8 @@ pub(super) struct Layout {
     pub(super) phone_number_verified: Option<usize>,
     pub(super) birthdate: Option<usize>,
     pub(super) updated_at: Option<usize>,
+    /// SPEC section 15: the hashes, a column beside the pool's.
+    pub(super) password_hash: Option<usize>,
 }
 
 /// Checks the header `line` against the `expected` columns; its layout, or
@@ -73,7 +76,7 @@ pub(super) fn read_header(
                 Some(name),
                 format_args!("the column is in the header more than once; keep one"),
             );
-        } else if !expected.contains(name) {
+        } else if !expected.contains(name) && name != PASSWORD_HASH {
             if name.is_empty() {
                 sink.push(
                     1,
@@ -114,6 +117,7 @@ pub(super) fn read_header(
         phone_number_verified: find(PHONE_NUMBER_VERIFIED),
         birthdate: find(BIRTHDATE),
         updated_at: find(UPDATED_AT),
+        password_hash: find(PASSWORD_HASH),
         names,
     })
 }

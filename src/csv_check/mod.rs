@@ -11,6 +11,7 @@
 //! - `row.rs`: a data row's shape (length, UTF-8, field count);
 //! - `rules.rs`: Cognito's rules per column (username, MFA, verified
 //!   attributes, birthdate, updated_at);
+//! - [`password`]: the `password_hash` column (SPEC section 15);
 //! - `report.rs`: [`Problem`], [`Report`], [`TooLarge`], and the count and
 //!   cap of the problems listed.
 //!
@@ -23,6 +24,7 @@ use std::fmt;
 mod header;
 pub mod lines;
 pub mod parts;
+pub mod password;
 mod report;
 mod row;
 mod rules;
@@ -34,6 +36,7 @@ pub use report::{Problem, Report, TooLarge};
 use header::{read_header, Layout};
 use lines::{Field, Line, LineSplitter};
 use parts::{Cutter, PartLimits, Step};
+use password::{PasswordCheck, PasswordMode};
 use report::{order, Sink, ROW};
 use row::check_row;
 use rules::Usernames;
@@ -113,6 +116,7 @@ struct Checks {
     cutter: Option<Cutter>,
     /// Set when the cut went over its limits: checking stops.
     over: Option<TooLarge>,
+    passwords: PasswordCheck,
 }
 
 impl Checks {
@@ -121,7 +125,10 @@ impl Checks {
         if let Some(cutter) = &mut self.cutter {
             match cutter.line(line.number, line.input_len, line.bytes) {
                 Ok(Step::Same) => {}
-                Ok(Step::NewPart) => self.end_part(),
+                Ok(Step::NewPart) => {
+                    self.end_part();
+                    self.passwords.new_part();
+                }
                 Err(too_large) => {
                     self.over.get_or_insert(too_large);
                 }
@@ -135,6 +142,9 @@ impl Checks {
                 &mut self.scratch,
                 &mut self.sink,
             );
+            if let Some(layout) = &self.layout {
+                self.passwords.header(layout.password_hash, &mut self.sink);
+            }
         } else {
             check_row(
                 line,
@@ -142,6 +152,7 @@ impl Checks {
                 &mut self.fields,
                 &mut self.scratch,
                 &mut self.usernames,
+                &mut self.passwords,
                 &mut self.sink,
             );
         }
@@ -190,6 +201,13 @@ impl CsvChecker {
         checker
     }
 
+    /// How the `password_hash` column is checked (SPEC section 15); by
+    /// default a job without an algorithm ([`PasswordMode::Without`]).
+    pub fn with_passwords(mut self, mode: PasswordMode) -> CsvChecker {
+        self.checks.passwords = PasswordCheck::new(mode);
+        self
+    }
+
     fn with_limits(expected_columns: &[String], max_bytes: u64, max_rows: u64) -> CsvChecker {
         let mut expected: Vec<String> = Vec::with_capacity(expected_columns.len());
         for column in expected_columns {
@@ -216,6 +234,7 @@ impl CsvChecker {
                 sink: Sink::default(),
                 cutter: None,
                 over: None,
+                passwords: PasswordCheck::new(PasswordMode::Without),
             },
             parts_limits: None,
         }
@@ -299,8 +318,10 @@ impl CsvChecker {
         }
         checks.end_part();
         let cut = checks.cutter.take().map(Cutter::finish).unwrap_or_default();
+        let passwords = checks.passwords.finish(&mut checks.sink);
         Ok(Report {
             cut,
+            passwords,
             ..checks.sink.report(rows, bytes)
         })
     }
@@ -349,6 +370,7 @@ mod tests {
                 problems: vec![],
                 problem_count: 0,
                 cut: parts::Cut::default(),
+                passwords: None,
             }
         );
         assert!(report.is_valid());

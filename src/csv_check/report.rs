@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::parts::{Cut, PartLimits};
+use super::password::Passwords;
 use super::{MAX_BYTES, MAX_REPORTED};
 
 /// One rule the file breaks, where.
@@ -82,6 +83,9 @@ pub struct Report {
     /// The parts the file is cut into (SPEC section 14), when the checker
     /// was asked to cut it; else empty.
     pub cut: Cut,
+    /// SPEC section 15: the `password_hash` column's algorithm and counts,
+    /// when the file has one (named, or found by its first hash).
+    pub passwords: Option<Passwords>,
 }
 
 impl Report {
@@ -176,6 +180,7 @@ impl Sink {
             problems: kept.into_iter().map(|p| p.problem).collect(),
             problem_count: count,
             cut: Cut::default(),
+            passwords: None,
         }
     }
 }
@@ -203,7 +208,7 @@ mod tests {
                         ("birthdate", "bad"),
                         ("updated_at", "bad"),
                         ("cognito:username", "same"),
-                        ("cognito:mfa_enabled", ""),
+                        ("cognito:mfa_enabled", "maybe"),
                     ],
                 )
             })

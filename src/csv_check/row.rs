@@ -4,6 +4,7 @@
 
 use super::header::Layout;
 use super::lines::{split_fields, Field, Line};
+use super::password::PasswordCheck;
 use super::report::{column_order, Sink, ROW};
 use super::rules::{check_values, Row, Usernames};
 use super::MAX_ROW_CHARS;
@@ -62,6 +63,7 @@ pub(super) fn check_row(
     fields: &mut Vec<Field>,
     scratch: &mut Vec<u8>,
     usernames: &mut Usernames,
+    passwords: &mut PasswordCheck,
     sink: &mut Sink,
 ) {
     let text = row_text(line);
@@ -140,6 +142,9 @@ pub(super) fn check_row(
         layout,
     };
     check_values(&row, scratch, usernames, sink);
+    if let Some(i) = layout.password_hash {
+        passwords.value(line, i, row.value(i, scratch), sink);
+    }
 }
 
 #[cfg(test)]

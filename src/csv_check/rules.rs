@@ -25,7 +25,7 @@ pub(super) struct Row<'a> {
 
 impl Row<'_> {
     /// The value of field `i`, its escapes undone.
-    fn value<'a>(&'a self, i: usize, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    pub(super) fn value<'a>(&'a self, i: usize, scratch: &'a mut Vec<u8>) -> &'a [u8] {
         self.fields[i].value(self.bytes, scratch)
     }
 }
@@ -67,18 +67,14 @@ pub(super) fn check_values(
     }
 
     if let Some(i) = layout.mfa_enabled {
+        // Empty leaves it to the pool's MFA setting (SPEC section 15).
         let flag = row.value(i, scratch);
-        if parse_bool(flag).is_none() {
-            let problem = if flag.is_empty() {
-                "empty; write true or false"
-            } else {
-                "must be true or false"
-            };
+        if !flag.is_empty() && parse_bool(flag).is_none() {
             sink.push(
                 line,
                 column_order(i),
                 Some(MFA_ENABLED),
-                format_args!("{problem}"),
+                format_args!("must be true, false or empty (the pool's MFA setting then decides)"),
             );
         }
     }
@@ -339,10 +335,10 @@ mod tests {
 
     #[test]
     fn mfa_enabled() {
-        for fine in ["true", "FALSE", "True", "fAlSe"] {
+        for fine in ["true", "FALSE", "True", "fAlSe", ""] {
             assert_fine(&[("cognito:mfa_enabled", fine)]);
         }
-        for bad in ["", "yes", "1", " true", "truee"] {
+        for bad in ["yes", "1", " true", "truee"] {
             assert_one(&[("cognito:mfa_enabled", bad)], 3, Some(MFA_ENABLED));
         }
     }

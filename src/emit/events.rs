@@ -41,6 +41,9 @@ pub fn started(app: &App, job: &ImportJob, known: &Known, already_started: bool)
     if let Some(part) = &known.part {
         detail.insert("Part".into(), part.to_json());
     }
+    if let Some(passwords) = &known.passwords {
+        detail.insert("Passwords".into(), passwords.to_json());
+    }
     Event {
         detail_type: STARTED,
         detail: Value::Object(detail),

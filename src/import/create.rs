@@ -16,13 +16,16 @@
 
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_cognitoidentityprovider::types::PasswordHashingAlgorithmType;
+
 use crate::app::App;
+use crate::csv_check::password::{Algorithm, PasswordMode, Passwords};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::jobs::{self, Pages};
 use crate::import::parts;
 use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
 use crate::import::{names, preflight, slot, upload};
-use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, Started};
+use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, PasswordCounts, Started};
 use crate::resolve::{self, ObjectHead};
 
 pub use crate::import::names::job_name;
@@ -38,6 +41,9 @@ pub(crate) struct Drop<'a> {
     pub(crate) hash: String,
     /// Every job of the pool, newest first.
     pub(crate) pool_jobs: Vec<ImportJob>,
+    /// SPEC section 15: the password hashing algorithm the object's
+    /// metadata names, if any (else the file's first hash names it).
+    pub(crate) password_algorithm: Option<Algorithm>,
 }
 
 /// The whole of create mode for one object whose metadata names `pool`
@@ -50,6 +56,8 @@ pub async fn create_and_start(
     known: Known,
     announced: ObjectRef,
 ) -> Result<Started, Failure> {
+    let password_algorithm =
+        resolve::password_algorithm(app, &head).map_err(|error| known.failed(error))?;
     preflight::refuse_by_size(app, &head).map_err(|error| known.failed(error))?;
     let pool_jobs = jobs::list(app, &pool, Pages::All)
         .await
@@ -62,6 +70,7 @@ pub async fn create_and_start(
         head: &head,
         pool,
         pool_jobs,
+        password_algorithm,
     };
     if app.config.results_prefix.is_empty() {
         return without_plan(&drop, known).await;
@@ -86,16 +95,25 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
         return Err(known.failed(error));
     }
     let app = drop.app;
-    let cut = preflight::check_parted(app, drop.head, &drop.pool)
+    let mode = drop
+        .password_algorithm
+        .map_or(PasswordMode::Detect, PasswordMode::Named);
+    let report = preflight::check_parted(app, drop.head, &drop.pool, mode)
         .await
         .map_err(|error| known.failed(error))?;
+    let (cut, passwords) = (report.cut, report.passwords);
     if cut.parts.len() > 1 {
         let what = drop.head.object.to_string();
         let why = format!("needs {} parts", cut.parts.len());
         return Err(known.failed(preflight::no_plan(&what, &why)));
     }
+    let known = Known {
+        passwords: passwords.as_ref().map(counts_of_file),
+        ..known
+    };
     let name = job_name(&drop.head.object);
-    let settled = create_settled(app, &drop.pool, &name)
+    let algorithm = passwords.as_ref().map(|p| p.algorithm.as_str());
+    let settled = create_settled(app, &drop.pool, &name, algorithm)
         .await
         .map_err(|error| known.failed(error))?;
     if !settled.fresh {
@@ -107,6 +125,15 @@ async fn first_receive(drop: &Drop<'_>, known: Known) -> Result<Started, Failure
         .await
         .map(|started| started.with(known.clone().with_ids(&ids)))
         .map_err(|error| known.with_ids(&ids).failed(error))
+}
+
+/// The Started event's `Passwords` of a job of the whole file.
+pub(crate) fn counts_of_file(passwords: &Passwords) -> PasswordCounts {
+    PasswordCounts {
+        algorithm: passwords.algorithm.to_string(),
+        hashes: passwords.total.hashes,
+        empty: passwords.total.empty,
+    }
 }
 
 /// SPEC section 10 for a file of one part whose job an earlier delivery
@@ -181,7 +208,9 @@ pub(crate) async fn prepare(
         job_name = name,
         "the job's pre-signed URL has expired: a new job of the same name takes its place"
     );
-    let settled = create_settled(app, &drop.pool, name).await?;
+    // The job it replaces was created with the file's algorithm.
+    let algorithm = job.password_hashing_algorithm.as_deref();
+    let settled = create_settled(app, &drop.pool, name, algorithm).await?;
     if !settled.fresh {
         return Err(raced(name));
     }
@@ -305,8 +334,9 @@ pub(crate) async fn create_settled(
     app: &App,
     pool: &str,
     name: &str,
+    password_algorithm: Option<&str>,
 ) -> Result<Settled, ImportError> {
-    let created = create(app, pool, name).await?;
+    let created = create(app, pool, name, password_algorithm).await?;
     let named = jobs::list(app, pool, Pages::All).await?;
     let job = usable(&named, name)
         .cloned()
@@ -323,7 +353,12 @@ pub(crate) struct Settled {
     pub(crate) fresh: bool,
 }
 
-async fn create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportError> {
+async fn create(
+    app: &App,
+    pool: &str,
+    name: &str,
+    password_algorithm: Option<&str>,
+) -> Result<ImportJob, ImportError> {
     let role = app
         .config
         .cloudwatch_logs_role_arn
@@ -337,15 +372,40 @@ async fn create(app: &App, pool: &str, name: &str) -> Result<ImportJob, ImportEr
         .user_pool_id(pool)
         .job_name(name)
         .cloud_watch_logs_role_arn(role)
+        .set_password_hashing_algorithm(password_algorithm.map(PasswordHashingAlgorithmType::from))
         .send()
         .await
-        .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))?;
+        .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))
+        .map_err(|error| no_hashes_yet(error, password_algorithm))?;
     tracing::info!(job_name = name, user_pool_id = pool, "import job created");
     output
         .user_import_job()
         .map(ImportJob::from)
         .filter(|job| job.job_id.is_some())
         .ok_or_else(|| no_job(name))
+}
+
+/// SPEC section 15: a pool that cannot take hashes yet answers a create
+/// with an algorithm with an undocumented error; these two stay permanent
+/// failures of their type, and say how the file imports without hashes.
+fn no_hashes_yet(error: ImportError, password_algorithm: Option<&str>) -> ImportError {
+    let refused = matches!(
+        error.kind,
+        ErrorKind::OperationNotEnabled | ErrorKind::InvalidParameter
+    );
+    match password_algorithm {
+        Some(algorithm) if refused => ImportError {
+            message: format!(
+                "{}. The job names the password hashing algorithm {algorithm}: the user pool may \
+                 not import password hashes yet (Cognito moves pools to its newer infrastructure \
+                 over time); the file imports without them once its password_hash column is \
+                 removed (its users then reset their passwords)",
+                error.message.trim_end_matches('.')
+            ),
+            ..error
+        },
+        _ => error,
+    }
 }
 
 /// Streams the object from S3 to the job's pre-signed URL.

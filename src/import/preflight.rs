@@ -8,6 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use crate::app::App;
 use crate::csv_check::lines::LineSplitter;
 use crate::csv_check::parts::{Cut, Cutter, PartLimits, MAX_PARTS};
+use crate::csv_check::password::{PasswordMode, Passwords};
 use crate::csv_check::{self, CsvChecker, Report, TooLarge};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::resolve::{self, ObjectHead};
@@ -15,27 +16,39 @@ use crate::resolve::{self, ObjectHead};
 /// Checks the object against Cognito's CSV rules for `pool` as one file
 /// (`VALIDATE_CSV` before a plain start): `CsvTooLarge` (from `HeadObject`
 /// alone when the size says so), `InvalidCsv` with its problems, or `Ok` for
-/// a file Cognito can import in one job.
-pub async fn check(app: &App, head: &ObjectHead, pool: &str) -> Result<(), ImportError> {
+/// a file Cognito can import in one job, with what its `password_hash`
+/// column held under `passwords` (SPEC section 15).
+pub async fn check(
+    app: &App,
+    head: &ObjectHead,
+    pool: &str,
+    passwords: PasswordMode,
+) -> Result<Option<Passwords>, ImportError> {
     let what = head.object.to_string();
     let size = head.size.and_then(|size| u64::try_from(size).ok());
     if let Some(size) = size.filter(|&size| size > csv_check::MAX_BYTES) {
         return Err(too_large(&what, TooLarge::Bytes(size)));
     }
     let columns = csv_header(app, pool).await?;
-    let checker = CsvChecker::new(&columns);
-    run(app, head, checker).await.map(|_| ())
+    let checker = CsvChecker::new(&columns).with_passwords(passwords);
+    run(app, head, checker).await.map(|report| report.passwords)
 }
 
 /// Create mode (SPEC sections 10 and 14): the whole file checked once and
 /// cut into parts of at most `PART_MAX_ROWS` rows and 104,857,600 bytes,
 /// usernames unique within each part; the parts, or `CsvTooLarge` past 100
-/// of them, or `InvalidCsv` naming source lines.
-pub async fn check_parted(app: &App, head: &ObjectHead, pool: &str) -> Result<Cut, ImportError> {
+/// of them, or `InvalidCsv` naming source lines. The report holds the cut
+/// and the `password_hash` column's algorithm and counts (SPEC section 15).
+pub async fn check_parted(
+    app: &App,
+    head: &ObjectHead,
+    pool: &str,
+    passwords: PasswordMode,
+) -> Result<Report, ImportError> {
     refuse_by_size(app, head)?;
     let columns = csv_header(app, pool).await?;
-    let checker = CsvChecker::parted(&columns, limits(app));
-    run(app, head, checker).await.map(|report| report.cut)
+    let checker = CsvChecker::parted(&columns, limits(app)).with_passwords(passwords);
+    run(app, head, checker).await
 }
 
 /// The parts of a file that passed the preflight before (its plan is to be

@@ -7,9 +7,10 @@
 use aws_sdk_cognitoidentityprovider::operation::start_user_import_job::StartUserImportJobError;
 
 use crate::app::App;
+use crate::csv_check::password::{Algorithm, PasswordMode};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::{preflight, slot};
-use crate::model::{Failure, ImportJob, JobRef, Known, Started};
+use crate::model::{Failure, ImportJob, JobRef, Known, PasswordCounts, Started};
 use crate::resolve::ObjectHead;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -27,8 +28,9 @@ pub async fn start_named(
     head: Option<ObjectHead>,
     known: Known,
 ) -> Result<Started, Failure> {
+    let mut known = known;
     if let Some(head) = head.filter(|_| app.config.validate_csv) {
-        preflight::check(app, &head, &ids.user_pool_id)
+        known.passwords = validate(app, &ids, &head)
             .await
             .map_err(|error| known.failed(error))?;
     }
@@ -40,6 +42,35 @@ pub async fn start_named(
     started
         .map(|started| started.with(known.clone()))
         .map_err(|error| known.failed(error))
+}
+
+/// `VALIDATE_CSV` on section 4's path: the job exists, so its own
+/// `PasswordHashingAlgorithm` decides how the `password_hash` column is
+/// checked (SPEC section 15); what the column held, when it has one.
+async fn validate(
+    app: &App,
+    ids: &JobRef,
+    head: &ObjectHead,
+) -> Result<Option<PasswordCounts>, ImportError> {
+    let job = describe_job(app, ids).await?;
+    let mode = match job.password_hashing_algorithm.as_deref() {
+        Some(name) => match Algorithm::parse(name) {
+            Ok(algorithm) => PasswordMode::Named(algorithm),
+            // An algorithm this function does not know: Cognito checks.
+            Err(_) => {
+                return preflight::check(app, head, &ids.user_pool_id, PasswordMode::Detect)
+                    .await
+                    .map(|_| None)
+            }
+        },
+        None => PasswordMode::Without,
+    };
+    let passwords = preflight::check(app, head, &ids.user_pool_id, mode).await?;
+    Ok(passwords.map(|p| PasswordCounts {
+        algorithm: p.algorithm.to_string(),
+        hashes: p.total.hashes,
+        empty: p.total.empty,
+    }))
 }
 
 /// What a start did.

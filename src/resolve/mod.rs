@@ -297,6 +297,27 @@ pub async fn put_object(
     Ok(())
 }
 
+/// SPEC section 15: the password hashing algorithm the object's metadata
+/// names (create mode only), in any case; empty counts as absent. Any other
+/// value is `InvalidImportMetadata`, before any Cognito call.
+pub fn password_algorithm(
+    app: &App,
+    head: &ObjectHead,
+) -> Result<Option<crate::csv_check::password::Algorithm>, ImportError> {
+    use crate::csv_check::password::Algorithm;
+    let key = &app.config.password_algorithm_metadata_key;
+    let Some(value) = metadata_value(&head.metadata, key).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    // The value is not echoed: it is the metadata's, not a checked name.
+    Algorithm::parse(value).map(Some).map_err(|problem| {
+        ImportError::new(
+            ErrorKind::InvalidImportMetadata,
+            format!("{}: the user metadata {key} {problem}", head.object),
+        )
+    })
+}
+
 pub fn metadata_value<'a>(metadata: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     metadata
         .iter()

@@ -12,7 +12,7 @@ use crate::import::jobs::{self, Pages};
 use crate::import::names::{self, NamedPart};
 use crate::import::parts::plan::{self, Plan};
 use crate::import::preflight;
-use crate::model::{ImportJob, ObjectRef, PartRef};
+use crate::model::{ImportJob, ObjectRef, PartRef, PasswordCounts};
 use crate::resolve;
 use crate::track::results::{PartView, Slice};
 
@@ -22,6 +22,9 @@ pub struct TrackedPart {
     pub named: NamedPart,
     pub part: PartRef,
     pub view: PartView,
+    /// SPEC section 15: the whole drop's `Passwords`, summed over its parts
+    /// from the plan, for `Drop`.
+    pub passwords: Option<PasswordCounts>,
 }
 
 /// The part the job imported, if it is one. `source`: the Started event's
@@ -58,7 +61,9 @@ pub async fn of_job(
             end_byte: part.range.end_byte,
         }),
     };
+    let passwords = plan.as_ref().and_then(drop_passwords);
     Ok(Some(TrackedPart {
+        passwords,
         part: PartRef {
             number: named.number,
             count: named.count,
@@ -116,6 +121,22 @@ async fn plan_of(
     Ok(Some(plan))
 }
 
+/// The plan's `Passwords` summed over its parts, when it has the algorithm
+/// and every part's counts.
+fn drop_passwords(plan: &Plan) -> Option<PasswordCounts> {
+    let mut sum = PasswordCounts {
+        algorithm: plan.password_algorithm.clone()?,
+        hashes: 0,
+        empty: 0,
+    };
+    for part in &plan.parts {
+        let counts = part.passwords?;
+        sum.hashes += counts.hashes;
+        sum.empty += counts.empty;
+    }
+    Some(sum)
+}
+
 /// `Drop` for the last part's Completed event: every part's job terminal,
 /// their counts summed, their IDs in part order. `None` for another part,
 /// or while a part's job is not terminal (or cannot be found).
@@ -161,11 +182,15 @@ pub async fn drop_summary(
         parts.push(found);
     }
     let sum = |count: fn(&ImportJob) -> i64| parts.iter().map(count).map(|n| n.max(0)).sum::<i64>();
-    Ok(Some(json!({
+    let mut summary = json!({
         "Parts": count,
         "ImportedUsers": sum(|j| j.imported_users),
         "SkippedUsers": sum(|j| j.skipped_users),
         "FailedUsers": sum(|j| j.failed_users),
         "Jobs": parts.iter().map(|j| j.job_id.clone().unwrap_or_default()).collect::<Vec<_>>(),
-    })))
+    });
+    if let Some(passwords) = &tracked.passwords {
+        summary["Passwords"] = passwords.to_json();
+    }
+    Ok(Some(summary))
 }

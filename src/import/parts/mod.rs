@@ -32,6 +32,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 
 use crate::app::App;
 use crate::csv_check::parts::Cut;
+use crate::csv_check::password::PasswordMode;
 use crate::emit;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::create::{
@@ -42,7 +43,7 @@ use crate::import::jobs::{self, Pages};
 use crate::import::names::{self, drop_job_name, job_name};
 use crate::import::start::StartedJob;
 use crate::import::{preflight, upload};
-use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, Started};
+use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, PasswordCounts, Started};
 use crate::resolve;
 use plan::Plan;
 
@@ -234,11 +235,27 @@ fn named_count(drop: &Drop<'_>) -> Option<u64> {
 async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportError> {
     let app = drop.app;
     let object = &drop.head.object;
-    let cut = match named {
-        None => preflight::check_parted(app, drop.head, &drop.pool).await?,
-        Some(count) => cut_again(drop, count).await?,
+    let plan = match named {
+        None => {
+            let mode = drop
+                .password_algorithm
+                .map_or(PasswordMode::Detect, PasswordMode::Named);
+            let report = preflight::check_parted(app, drop.head, &drop.pool, mode).await?;
+            Plan::new(object, &drop.pool, &report.cut, app.config.part_max_rows)
+                .with_passwords(report.passwords.as_ref())
+        }
+        Some(count) => {
+            let cut = cut_again(drop, count).await?;
+            let mut plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
+            // The counts were the preflight's, gone with the plan; the
+            // algorithm is the metadata's or the one the drop's jobs have.
+            plan.password_algorithm = drop
+                .password_algorithm
+                .map(|a| a.to_string())
+                .or_else(|| drop_algorithm(drop));
+            plan
+        }
     };
-    let plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
     plan::write(app, &drop.hash, &plan).await?;
     match named {
         Some(_) => {
@@ -292,6 +309,21 @@ fn part_job(drop: &Drop<'_>, plan: &Plan, number: u64) -> Option<ImportJob> {
     recorded.or(by_name).cloned()
 }
 
+/// The password hashing algorithm of the drop's jobs, if any has one: only
+/// names derived from this object count.
+fn drop_algorithm(drop: &Drop<'_>) -> Option<String> {
+    let object = &drop.head.object;
+    let single = job_name(object);
+    drop.pool_jobs
+        .iter()
+        .filter(|job| {
+            job.job_name
+                .as_deref()
+                .is_some_and(|name| name == single || names::part_in(object, name).is_some())
+        })
+        .find_map(|job| job.password_hashing_algorithm.clone())
+}
+
 /// Part `number` of the plan, as events carry it.
 fn part_ref(plan: &Plan, number: u64) -> PartRef {
     let range = plan.part(number).map(|p| p.range);
@@ -319,9 +351,13 @@ async fn cursor(
     let refs: Vec<Option<PartRef>> = (1..=count)
         .map(|k| (count > 1).then(|| part_ref(&plan, k)))
         .collect();
+    let plan_passwords: Vec<Option<PasswordCounts>> =
+        (1..=count).map(|k| plan.passwords_of(k)).collect();
+    let algorithm = plan.password_algorithm.clone();
     let at = |number: u64, job: Option<&ImportJob>| {
         let known = Known {
             part: refs.get((number - 1) as usize).copied().flatten(),
+            passwords: plan_passwords.get((number - 1) as usize).cloned().flatten(),
             ..known.clone()
         };
         match job {
@@ -372,7 +408,7 @@ async fn cursor(
         Some(job) => (job, false),
         None => {
             let name = drop_job_name(object, next, count);
-            let settled = create_settled(app, &drop.pool, &name)
+            let settled = create_settled(app, &drop.pool, &name, algorithm.as_deref())
                 .await
                 .map_err(|error| at(next, None).failed(error))?;
             (settled.job, settled.fresh)

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::csv_check::parts::{Cut, PartLimits, PartRange};
+use crate::csv_check::password::Passwords;
 use crate::error::{classify_sdk_error, ImportError, Service};
-use crate::model::ObjectRef;
+use crate::model::{ObjectRef, PasswordCounts};
 
 /// A plan is a few kilobytes; a larger object under its key is not one.
 const MAX_PLAN_BYTES: usize = 1024 * 1024;
@@ -53,6 +54,14 @@ pub struct Plan {
     pub part_max_rows: u64,
     #[serde(rename = "Parts")]
     pub parts: Vec<PlannedPart>,
+    /// SPEC section 15: the algorithm every part's job is created with,
+    /// when the file has hashes.
+    #[serde(
+        rename = "PasswordHashingAlgorithm",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password_algorithm: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +87,18 @@ pub struct PlannedPart {
     /// succeeded: that job is started, never uploaded to again.
     #[serde(rename = "JobId", default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// SPEC section 15: the part's rows with a hash and without one.
+    #[serde(rename = "Passwords", default, skip_serializing_if = "Option::is_none")]
+    pub passwords: Option<PartPasswords>,
+}
+
+/// A part's counts of the `password_hash` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartPasswords {
+    #[serde(rename = "Hashes")]
+    pub hashes: u64,
+    #[serde(rename = "Empty")]
+    pub empty: u64,
 }
 
 impl PlannedObject {
@@ -109,9 +130,39 @@ impl Plan {
                     range,
                     published: false,
                     job_id: None,
+                    passwords: None,
                 })
                 .collect(),
+            password_algorithm: None,
         }
+    }
+
+    /// The plan with the file's algorithm and each part's counts (SPEC
+    /// section 15), from the preflight that cut it.
+    pub fn with_passwords(mut self, passwords: Option<&Passwords>) -> Plan {
+        let Some(passwords) = passwords else {
+            return self;
+        };
+        self.password_algorithm = Some(passwords.algorithm.to_string());
+        for (part, counts) in self.parts.iter_mut().zip(&passwords.parts) {
+            part.passwords = Some(PartPasswords {
+                hashes: counts.hashes,
+                empty: counts.empty,
+            });
+        }
+        self
+    }
+
+    /// Part `number`'s `Passwords`, for its Started event: when the plan
+    /// has both the algorithm and the part's counts.
+    pub fn passwords_of(&self, number: u64) -> Option<PasswordCounts> {
+        let algorithm = self.password_algorithm.clone()?;
+        let counts = self.part(number)?.passwords?;
+        Some(PasswordCounts {
+            algorithm,
+            hashes: counts.hashes,
+            empty: counts.empty,
+        })
     }
 
     /// Whether the plan is of this object (a plan of another version or
@@ -454,5 +505,64 @@ mod tests {
             ..LIMITS
         };
         assert!(good.check(&object(), Some(39), tight).is_err());
+    }
+
+    #[test]
+    fn the_plan_keeps_the_algorithm_and_each_parts_counts() {
+        use crate::csv_check::password::{Algorithm, Counts};
+        let object = ObjectRef::new("b", "k.csv", Some("v1".into()));
+        let range = |number, first_byte, end_byte| PartRange {
+            number,
+            first_row: number,
+            last_row: number,
+            first_byte,
+            end_byte,
+        };
+        let cut = Cut {
+            header_bytes: 3,
+            header: None,
+            parts: vec![range(1, 3, 5), range(2, 5, 7)],
+        };
+        let passwords = Passwords {
+            algorithm: Algorithm::Bcrypt,
+            total: Counts {
+                hashes: 1,
+                empty: 1,
+            },
+            parts: vec![
+                Counts {
+                    hashes: 1,
+                    empty: 0,
+                },
+                Counts {
+                    hashes: 0,
+                    empty: 1,
+                },
+            ],
+        };
+        let plan = Plan::new(&object, "us-east-1_P1", &cut, 1).with_passwords(Some(&passwords));
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["PasswordHashingAlgorithm"], "BCRYPT");
+        assert_eq!(
+            json["Parts"][1]["Passwords"],
+            serde_json::json!({"Hashes": 0, "Empty": 1})
+        );
+        let second = plan.passwords_of(2).unwrap();
+        assert_eq!(
+            (second.algorithm.as_str(), second.hashes, second.empty),
+            ("BCRYPT", 0, 1)
+        );
+        // A plan written without them (an older one, or a file without
+        // hashes) reads as before.
+        let mut old = json.clone();
+        old.as_object_mut()
+            .unwrap()
+            .remove("PasswordHashingAlgorithm");
+        for part in old["Parts"].as_array_mut().unwrap() {
+            part.as_object_mut().unwrap().remove("Passwords");
+        }
+        let back: Plan = serde_json::from_value(old).unwrap();
+        assert_eq!(back, Plan::new(&object, "us-east-1_P1", &cut, 1));
+        assert_eq!(back.passwords_of(1), None);
     }
 }
