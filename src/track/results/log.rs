@@ -16,6 +16,8 @@ const FILTER_PATTERN: &str = r#"?"[FAILED]" ?"[SKIPPED]""#;
 /// users. Pages may be empty and still carry a token (the service stops a
 /// page after a time budget), so the cap is generous.
 const MAX_PAGES: usize = 10_000;
+/// Cognito's most users in one import job.
+const MAX_USERS: u64 = 500_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -69,11 +71,20 @@ pub fn parse_line(message: &str) -> Option<UserLine> {
 /// Every `[FAILED]`/`[SKIPPED]` line of the stream, one per data row (a line
 /// logged twice counts once), by line number. A log group or stream that does
 /// not exist (yet) is an empty log.
-pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>, ImportError> {
+/// `expected`: the job's `FailedUsers + SkippedUsers`, to size the lines
+/// once (a job has at most 500,000 users).
+pub async fn read(
+    app: &App,
+    group: &str,
+    stream: &str,
+    expected: u64,
+) -> Result<Vec<UserLine>, ImportError> {
     let what = format!("FilterLogEvents {group} {stream}");
     // A Vec, sorted once at the end: a job's 500,000 lines cost 32 bytes
-    // each, where a map's nodes would cost several times that.
-    let mut lines: Vec<UserLine> = Vec::new();
+    // each, where a map's nodes would cost several times that; sized once,
+    // so that it does not grow by doubling (a copy and up to twice the room).
+    let capacity = usize::try_from(expected.min(MAX_USERS)).unwrap_or_default();
+    let mut lines: Vec<UserLine> = Vec::with_capacity(capacity);
     let mut reasons: HashMap<Arc<str>, Arc<str>> = HashMap::new();
     let mut seen_tokens = HashSet::new();
     let mut token: Option<String> = None;

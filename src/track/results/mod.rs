@@ -68,7 +68,7 @@ pub async fn collect(
     part: PartView,
 ) -> Result<Results, ImportError> {
     let expected = users_not_imported(job);
-    let lines = log::read(app, &logs.group, &logs.stream).await?;
+    let lines = log::read(app, &logs.group, &logs.stream, expected).await?;
     let complete = lines.len() as u64 >= expected;
     if !complete && still_arriving(job, SystemTime::now()) {
         tracing::info!(
