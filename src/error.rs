@@ -37,10 +37,13 @@ pub enum ErrorKind {
     ImportSlotBusy,
     ImportPartsRemaining,
     ObjectChanged,
+    /// SPEC section 16: the object given to `Track` (or `AddToGroups`) is
+    /// not the one the job was created from or named by.
+    ObjectMismatch,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 23] = [
+    pub const ALL: [ErrorKind; 24] = [
         ErrorKind::UnsupportedEvent,
         ErrorKind::MissingImportMetadata,
         ErrorKind::InvalidImportMetadata,
@@ -64,6 +67,7 @@ impl ErrorKind {
         ErrorKind::ImportSlotBusy,
         ErrorKind::ImportPartsRemaining,
         ErrorKind::ObjectChanged,
+        ErrorKind::ObjectMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +95,7 @@ impl ErrorKind {
             ErrorKind::ImportSlotBusy => "ImportSlotBusy",
             ErrorKind::ImportPartsRemaining => "ImportPartsRemaining",
             ErrorKind::ObjectChanged => "ObjectChanged",
+            ErrorKind::ObjectMismatch => "ObjectMismatch",
         }
     }
 
@@ -376,7 +381,8 @@ mod tests {
                 "LimitExceededException",
                 "InvalidCsv",
                 "CsvTooLarge",
-                "ObjectChanged"
+                "ObjectChanged",
+                "ObjectMismatch"
             ]
         );
     }

@@ -576,8 +576,15 @@ fn seed_track(emulator: &Emulator) -> (TrackSeed, Value) {
     emulator.create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
     emulator.add_user(POOL, "jdoe");
     let source = track_source();
-    let stored = emulator.put_object(BUCKET, KEY, source.as_str(), &[("user-pool-id", POOL)]);
     let job = emulator.create_import_job(POOL, "nightly", true);
+    // Section 4's path: the object's metadata names the job, which Track
+    // checks before it reads the object (SPEC section 16).
+    let stored = emulator.put_object(
+        BUCKET,
+        KEY,
+        source.as_str(),
+        &[("user-pool-id", POOL), ("job-id", &job.job_id)],
+    );
     emulator.set_job_csv(POOL, &job.job_id, source.as_str());
     emulator.set_job_status(POOL, &job.job_id, "Pending");
     let run = emulator

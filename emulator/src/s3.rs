@@ -1,5 +1,6 @@
 //! Emulated S3: path-style object HEAD, GET, PUT and DELETE; versioning
-//! enabled, suspended or never enabled; `If-Match` on reads.
+//! enabled, suspended or never enabled; `If-Match` on reads; multipart
+//! uploads (create, upload part, complete, abort).
 
 use std::collections::BTreeMap;
 
@@ -35,7 +36,21 @@ pub(crate) struct Bucket {
     pub(crate) versioning: Versioning,
     pub(crate) owner: String,
     objects: BTreeMap<String, Vec<Version>>,
+    /// Multipart uploads under way, by upload ID.
+    uploads: BTreeMap<String, PendingUpload>,
 }
+
+/// A multipart upload not yet completed or aborted.
+struct PendingUpload {
+    key: String,
+    content_type: String,
+    metadata: Vec<(String, String)>,
+    /// Part number -> (ETag, bytes).
+    parts: BTreeMap<u32, (String, Bytes)>,
+}
+
+/// S3's smallest part, but for the last one.
+const MIN_PART_SIZE: usize = 5 << 20;
 
 impl Bucket {
     /// The keys that hold an object now (latest version not a delete marker).
@@ -51,6 +66,7 @@ impl Bucket {
             versioning: Versioning::Unversioned,
             owner: ACCOUNT_ID.to_string(),
             objects: BTreeMap::new(),
+            uploads: BTreeMap::new(),
         }
     }
 
@@ -83,6 +99,10 @@ pub(crate) enum Op {
     Get,
     Put,
     Delete,
+    CreateUpload,
+    UploadPart,
+    CompleteUpload,
+    AbortUpload,
 }
 
 pub(crate) struct S3Request {
@@ -96,10 +116,19 @@ pub(crate) struct S3Request {
     content_type: String,
     metadata: Vec<(String, String)>,
     body: Bytes,
+    upload_id: Option<String>,
+    part_number: Option<String>,
 }
 
 pub(crate) fn route(req: Req) -> Routed {
+    let query = req.query.as_deref();
+    let upload_id = util::query_param(query, "uploadId");
+    let part_number = util::query_param(query, "partNumber");
     let op = match req.method {
+        Method::POST if util::query_param(query, "uploads").is_some() => Some(Op::CreateUpload),
+        Method::POST if upload_id.is_some() => Some(Op::CompleteUpload),
+        Method::PUT if upload_id.is_some() => Some(Op::UploadPart),
+        Method::DELETE if upload_id.is_some() => Some(Op::AbortUpload),
         Method::HEAD => Some(Op::Head),
         Method::GET => Some(Op::Get),
         Method::PUT => Some(Op::Put),
@@ -116,6 +145,10 @@ pub(crate) fn route(req: Req) -> Routed {
         Some(Op::Get) => "GetObject",
         Some(Op::Put) => "PutObject",
         Some(Op::Delete) => "DeleteObject",
+        Some(Op::CreateUpload) => "CreateMultipartUpload",
+        Some(Op::UploadPart) => "UploadPart",
+        Some(Op::CompleteUpload) => "CompleteMultipartUpload",
+        Some(Op::AbortUpload) => "AbortMultipartUpload",
         None => "Unknown",
     };
     let bucket = util::percent_decode(raw_bucket);
@@ -143,6 +176,12 @@ pub(crate) fn route(req: Req) -> Routed {
     if let Some(if_match) = &if_match {
         params["IfMatch"] = json!(if_match);
     }
+    if let Some(upload_id) = &upload_id {
+        params["UploadId"] = json!(upload_id);
+    }
+    if let Some(part_number) = &part_number {
+        params["PartNumber"] = json!(part_number);
+    }
     let subject = key.clone().unwrap_or_else(|| raw_key.to_string());
 
     let target = match (op, bucket, key) {
@@ -162,6 +201,8 @@ pub(crate) fn route(req: Req) -> Routed {
                         .to_string(),
                     metadata: metadata_headers(&req),
                     body,
+                    upload_id,
+                    part_number,
                 }),
                 Err(message) => Target::Reject(xml_error(400, "IncompleteBody", message, head)),
             }
@@ -169,7 +210,7 @@ pub(crate) fn route(req: Req) -> Routed {
         (_, Some(_), Some(_)) => Target::Reject(xml_error(
             501,
             "NotImplemented",
-            "The emulator implements only object HEAD, GET, PUT and DELETE",
+            "The emulator implements only object HEAD, GET, PUT, DELETE and multipart uploads",
             head,
         )),
         _ => Target::Reject(xml_error(
@@ -204,7 +245,10 @@ fn metadata_headers(req: &Req) -> Vec<(String, String)> {
 
 /// The object bytes of a PUT, with any `aws-chunked` framing removed.
 fn request_body(req: &Req, op: Op) -> Result<Bytes, &'static str> {
-    if op != Op::Put {
+    if op == Op::CompleteUpload {
+        return Ok(req.body.clone());
+    }
+    if op != Op::Put && op != Op::UploadPart {
         return Ok(Bytes::new());
     }
     let chunked = req
@@ -425,6 +469,9 @@ pub(crate) fn execute(state: &State, request: S3Request) -> Resp {
             }
             response
         }
+        Op::CreateUpload | Op::UploadPart | Op::CompleteUpload | Op::AbortUpload => {
+            multipart(bucket, &state.rng, request)
+        }
         Op::Head | Op::Get => {
             let version = match find_version(bucket, &request.key, request.version_id.as_deref()) {
                 Ok(version) => version,
@@ -605,4 +652,177 @@ fn parse_range(range: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
         }
     };
     Some(parsed)
+}
+
+/// The four calls of a multipart upload.
+fn multipart(bucket: &mut Bucket, rng: &Rng, request: S3Request) -> Resp {
+    const NO_SUCH_UPLOAD: S3Error = (
+        404,
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may \
+         have been aborted or completed.",
+    );
+    let error = |(status, code, message): S3Error| xml_error(status, code, message, false);
+    if request.op == Op::CreateUpload {
+        let upload_id = rng.alnum(48);
+        bucket.uploads.insert(
+            upload_id.clone(),
+            PendingUpload {
+                key: request.key.clone(),
+                content_type: request.content_type,
+                metadata: request.metadata,
+                parts: BTreeMap::new(),
+            },
+        );
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult>\
+             <Bucket>{}</Bucket><Key>{}</Key><UploadId>{upload_id}</UploadId>\
+             </InitiateMultipartUploadResult>",
+            xml_text(&request.bucket),
+            xml_text(&request.key)
+        );
+        return xml_response(body);
+    }
+    let upload_id = request.upload_id.clone().unwrap_or_default();
+    match bucket.uploads.get(&upload_id) {
+        Some(upload) if upload.key == request.key => {}
+        _ => return error(NO_SUCH_UPLOAD),
+    }
+    match request.op {
+        Op::UploadPart => upload_part(bucket, &upload_id, &request),
+        Op::AbortUpload => {
+            bucket.uploads.remove(&upload_id);
+            s3_response(204, Bytes::new())
+        }
+        _ => complete_upload(bucket, rng, &upload_id, &request),
+    }
+}
+
+fn upload_part(bucket: &mut Bucket, upload_id: &str, request: &S3Request) -> Resp {
+    let number = request
+        .part_number
+        .as_deref()
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=10_000).contains(n));
+    let (Some(number), Some(upload)) = (number, bucket.uploads.get_mut(upload_id)) else {
+        return xml_error(
+            400,
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+            false,
+        );
+    };
+    let etag = format!("\"{}\"", util::md5_hex(&request.body));
+    upload
+        .parts
+        .insert(number, (etag.clone(), request.body.clone()));
+    let mut response = s3_response(200, Bytes::new());
+    add_header(&mut response, "etag", &etag);
+    response
+}
+
+/// Joins the parts the request lists, in its order: each must have been
+/// uploaded with that ETag, in ascending order, every one but the last at
+/// least 5 MiB.
+fn complete_upload(bucket: &mut Bucket, rng: &Rng, upload_id: &str, request: &S3Request) -> Resp {
+    let invalid = |code: &str, message: &str| xml_error(400, code, message, false);
+    let listed = listed_parts(&String::from_utf8_lossy(&request.body));
+    let Some(upload) = bucket.uploads.get(upload_id) else {
+        return invalid("NoSuchUpload", "The specified upload does not exist.");
+    };
+    if listed.is_empty() {
+        return invalid(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        );
+    }
+    if listed.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+        return invalid(
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order.",
+        );
+    }
+    let mut body = Vec::new();
+    for (index, (number, etag)) in listed.iter().enumerate() {
+        let Some((stored_etag, bytes)) = upload.parts.get(number) else {
+            return invalid(
+                "InvalidPart",
+                "One or more of the specified parts could not be found.",
+            );
+        };
+        if etag.trim_matches('"') != stored_etag.trim_matches('"') {
+            return invalid(
+                "InvalidPart",
+                "One or more of the specified parts could not be found.",
+            );
+        }
+        if index + 1 < listed.len() && bytes.len() < MIN_PART_SIZE {
+            return invalid(
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed object size.",
+            );
+        }
+        body.extend_from_slice(bytes);
+    }
+    let Some(upload) = bucket.uploads.remove(upload_id) else {
+        return invalid("NoSuchUpload", "The specified upload does not exist.");
+    };
+    let stored = put_in(
+        bucket,
+        rng,
+        &request.bucket,
+        &request.key,
+        NewObject {
+            body: Bytes::from(body),
+            content_type: upload.content_type,
+            metadata: upload.metadata,
+            version_id: None,
+        },
+    );
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult>\
+         <Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
+        xml_text(&request.bucket),
+        xml_text(&request.key),
+        xml_text(&stored.etag)
+    );
+    let mut response = xml_response(xml);
+    if let Some(version_id) = &stored.version_id {
+        add_header(&mut response, "x-amz-version-id", version_id);
+    }
+    response
+}
+
+/// `(PartNumber, ETag)` of each `<Part>` of a `CompleteMultipartUpload` body.
+fn listed_parts(xml: &str) -> Vec<(u32, String)> {
+    let tag = |part: &str, name: &str| -> Option<String> {
+        let open = format!("<{name}>");
+        let start = part.find(&open)? + open.len();
+        let end = part[start..].find(&format!("</{name}>"))? + start;
+        Some(
+            part[start..end]
+                .replace("&quot;", "\"")
+                .replace("&#34;", "\""),
+        )
+    };
+    xml.split("<Part>")
+        .skip(1)
+        .map(|part| {
+            let number = tag(part, "PartNumber").and_then(|n| n.trim().parse().ok());
+            (number.unwrap_or(0), tag(part, "ETag").unwrap_or_default())
+        })
+        .collect()
+}
+
+fn xml_response(body: String) -> Resp {
+    let mut response = s3_response(200, Bytes::from(body));
+    add_header(&mut response, "content-type", "application/xml");
+    response
+}
+
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

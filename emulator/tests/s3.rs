@@ -598,3 +598,135 @@ async fn if_match_pins_a_read_to_its_etag() {
             .expect_err("the latest has another ETag");
     assert_eq!(error.code(), Some("PreconditionFailed"));
 }
+
+#[tokio::test]
+async fn multipart_uploads_join_their_parts_and_abort() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let emulator = Emulator::start().await.expect("start");
+    let c = clients(&emulator);
+    emulator.create_bucket("drop", false);
+    let key = "results/import-X/failed.csv";
+    let create =
+        c.s3.create_multipart_upload()
+            .bucket("drop")
+            .key(key)
+            .content_type("text/csv")
+            .send()
+            .await
+            .expect("create");
+    let upload_id = create.upload_id().expect("an upload ID").to_string();
+    let first: Vec<u8> = (0..(5 << 20) + 3).map(|n| (n % 251) as u8).collect();
+    let parts = [first.clone(), b"the end".to_vec()];
+    let mut completed = Vec::new();
+    for (index, bytes) in parts.iter().enumerate() {
+        let number = index as i32 + 1;
+        let part =
+            c.s3.upload_part()
+                .bucket("drop")
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(number)
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+                .await
+                .expect("upload part");
+        completed.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag().map(str::to_string))
+                .build(),
+        );
+    }
+    // Nothing is stored before the upload completes.
+    assert!(emulator.object("drop", key).is_none());
+    c.s3.complete_multipart_upload()
+        .bucket("drop")
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+    let stored = emulator.object("drop", key).expect("the object");
+    assert_eq!(stored.body, [first, b"the end".to_vec()].concat());
+    let operations: Vec<String> = emulator
+        .calls()
+        .into_iter()
+        .map(|call| call.operation)
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            "CreateMultipartUpload",
+            "UploadPart",
+            "UploadPart",
+            "CompleteMultipartUpload"
+        ]
+    );
+
+    // A part below 5 MiB but the last is refused; an aborted upload is gone.
+    let small =
+        c.s3.create_multipart_upload()
+            .bucket("drop")
+            .key("small.csv")
+            .send()
+            .await
+            .expect("create");
+    let small_id = small.upload_id().expect("an upload ID").to_string();
+    let mut listed = Vec::new();
+    for number in 1..=2 {
+        let part =
+            c.s3.upload_part()
+                .bucket("drop")
+                .key("small.csv")
+                .upload_id(&small_id)
+                .part_number(number)
+                .body(ByteStream::from_static(b"tiny"))
+                .send()
+                .await
+                .expect("upload part");
+        listed.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag().map(str::to_string))
+                .build(),
+        );
+    }
+    let refused =
+        c.s3.complete_multipart_upload()
+            .bucket("drop")
+            .key("small.csv")
+            .upload_id(&small_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(listed))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect_err("a part too small");
+    assert_eq!(refused.code(), Some("EntityTooSmall"));
+    c.s3.abort_multipart_upload()
+        .bucket("drop")
+        .key("small.csv")
+        .upload_id(&small_id)
+        .send()
+        .await
+        .expect("abort");
+    let gone =
+        c.s3.upload_part()
+            .bucket("drop")
+            .key("small.csv")
+            .upload_id(&small_id)
+            .part_number(3)
+            .body(ByteStream::from_static(b"late"))
+            .send()
+            .await
+            .expect_err("the upload was aborted");
+    assert_eq!(gone.code(), Some("NoSuchUpload"));
+    assert!(emulator.object("drop", "small.csv").is_none());
+}

@@ -3,6 +3,7 @@
 
 pub mod part;
 pub mod results;
+pub mod source;
 
 use serde_json::{json, Value};
 
@@ -75,10 +76,14 @@ async fn completed(
 ) -> Result<Option<emit::Event>, ImportError> {
     let pool = &ids.user_pool_id;
     let logs = LogLocation::of(job, &pool_name(app, pool).await?);
-    let tracked = part::of_job(app, job, pool, source, given_part).await?;
+    let source = match source {
+        Some(given) => Some(source::check(app, job, ids, given, given_part.as_ref()).await?),
+        None => None,
+    };
+    let tracked = part::of_job(app, job, pool, source.as_ref(), given_part).await?;
     let view = tracked.as_ref().map(|t| t.view.clone()).unwrap_or_default();
     let results = if results::users_not_imported(job) > 0 {
-        match results::collect(app, job, &logs, source, view).await? {
+        match results::collect(app, job, &logs, source.as_ref(), view).await? {
             Results::NotYet => return Ok(None),
             Results::Ready(results) => Some(results),
         }

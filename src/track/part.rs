@@ -15,6 +15,7 @@ use crate::import::preflight;
 use crate::model::{ImportJob, ObjectRef, PartRef, PasswordCounts};
 use crate::resolve;
 use crate::track::results::{PartView, Slice};
+use crate::track::source::Source;
 
 /// A tracked part: what its events say of it, and where its rows are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,19 +29,55 @@ pub struct TrackedPart {
 }
 
 /// The part the job imported, if it is one. `source`: the Started event's
-/// `Object`; `given`: its `Part`, if the caller passed it.
+/// `Object`, checked (SPEC section 16); `given`: its `Part`, if the caller
+/// passed it. Names do not decide: the part comes from the checked object
+/// (whose derived part name is the job's), else from the given `Part`,
+/// never from the job's name alone.
 pub async fn of_job(
     app: &App,
     job: &ImportJob,
     pool: &str,
-    source: Option<&ObjectRef>,
+    source: Option<&Source>,
     given: Option<PartRef>,
 ) -> Result<Option<TrackedPart>, ImportError> {
-    let Some(named) = job.job_name.as_deref().and_then(names::part_of) else {
-        return Ok(None);
+    let name = job.job_name.as_deref().unwrap_or_default();
+    let (named, object) = match source {
+        Some(Source::Own {
+            object,
+            part: Some((number, count)),
+        }) => {
+            let hash = names::drop_hash(object);
+            (
+                NamedPart {
+                    hash,
+                    number: *number,
+                    count: *count,
+                },
+                Some(object),
+            )
+        }
+        // The object's own one-part name, or section 4's path: not a part.
+        Some(Source::Own { part: None, .. }) => return Ok(None),
+        // No object to derive the name from: the given `Part`, when the
+        // job's name is that part's.
+        Some(Source::Refused(_)) | None => match (&given, names::hash_of(name)) {
+            (Some(given), Some(hash))
+                if name.starts_with(&names::part_prefix(hash, given.number, given.count)) =>
+            {
+                (
+                    NamedPart {
+                        hash: hash.to_string(),
+                        number: given.number,
+                        count: given.count,
+                    },
+                    None,
+                )
+            }
+            _ => return Ok(None),
+        },
     };
-    let plan = match source {
-        Some(source) => plan_of(app, source, pool, &named).await?,
+    let plan = match object {
+        Some(object) => plan_of(app, object, pool, &named).await?,
         None => None,
     };
     let range = plan.as_ref().and_then(|p| p.part(named.number));

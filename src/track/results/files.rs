@@ -4,8 +4,6 @@
 //! make it). The source is streamed, pinned to what the Started event named;
 //! only the wanted rows are ever buffered.
 
-use std::collections::HashMap;
-
 use aws_sdk_s3::primitives::ByteStream;
 
 use aws_sdk_s3::config::http::HttpResponse;
@@ -13,6 +11,7 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 
 use super::log::{Status, UserLine};
+use super::upload::Upload;
 use super::PartView;
 use crate::app::App;
 use crate::csv_check::lines::fields;
@@ -36,8 +35,10 @@ pub enum Files {
     SourceGone(ImportError),
 }
 
-/// Reads `source` once and writes `<prefix><job id>/failed.csv` and
-/// `report.csv` to its bucket. Transient errors are the caller's to retry.
+/// Reads `source` once and streams `<prefix><job id>/failed.csv` and
+/// `report.csv` to its bucket as it goes: memory holds a part of each, never
+/// a whole file. Transient errors are the caller's to retry; a multipart
+/// upload under way when anything fails is aborted.
 pub(super) async fn write(
     app: &App,
     source: &ObjectRef,
@@ -45,54 +46,141 @@ pub(super) async fn write(
     lines: &[UserLine],
     part: PartView,
 ) -> Result<Files, ImportError> {
-    let what = source.to_string();
-    let mut splitter = RowSplitter::new(lines);
-    // A part's file: its header line, then its rows (SPEC section 14).
-    let body = match &part.slice {
-        None => resolve::get_pinned(app, source).await,
-        Some(slice) => {
-            match &slice.header {
-                Some(header) => splitter.feed(header.as_bytes()),
-                None => match resolve::get_range(app, source, 0, slice.header_bytes).await {
-                    Ok(output) => feed(app, output.body, &mut splitter, &what).await?,
-                    Err(error) => return read_failed(source, &error),
-                },
-            }
-            resolve::get_range(app, source, slice.first_byte, slice.end_byte).await
-        }
-    };
-    let body = match body {
-        Ok(output) => output.body,
-        Err(error) => return read_failed(source, &error),
-    };
-    feed(app, body, &mut splitter, &what).await?;
-    let rows = splitter.finish();
     let prefix = format!("{}{job_id}/", app.config.results_prefix);
     let written = Written {
         bucket: source.bucket.clone(),
         failed_rows: format!("{prefix}failed.csv"),
         report: format!("{prefix}report.csv"),
     };
-    put(app, &written.bucket, &written.failed_rows, rows.failed_csv).await?;
-    put(
+    let mut writer = Writer {
         app,
-        &written.bucket,
-        &written.report,
-        report_csv(lines, &rows.usernames, part.offset),
-    )
-    .await?;
-    Ok(Files::Written(written))
+        splitter: RowSplitter::new(lines, part.offset),
+        out: Out {
+            failed: Vec::new(),
+            report: REPORT_HEADER.as_bytes().to_vec(),
+        },
+        failed: Upload::new(app, &written.bucket, &written.failed_rows),
+        report: Upload::new(app, &written.bucket, &written.report),
+    };
+    match writer.stream(source, &part).await {
+        Ok(None) => {
+            writer.finish().await?;
+            Ok(Files::Written(written))
+        }
+        Ok(Some(gone)) => {
+            writer.abort().await;
+            Ok(Files::SourceGone(gone))
+        }
+        Err(error) => {
+            writer.abort().await;
+            Err(error)
+        }
+    }
 }
 
-/// The source gone (404) or changed (412) is said in `Results`; anything
-/// else is the caller's to retry.
+/// The source's bytes through the [`RowSplitter`] into the two uploads.
+struct Writer<'a> {
+    app: &'a App,
+    splitter: RowSplitter<'a>,
+    out: Out,
+    failed: Upload<'a>,
+    report: Upload<'a>,
+}
+
+/// How many report bytes the lines past the source's end are sent in.
+const REST_BATCH: usize = 64 << 10;
+
+impl Writer<'_> {
+    /// Reads the source (a part's file: its header line, then its rows,
+    /// SPEC section 14). `Some`: the source is gone or changed.
+    async fn stream(
+        &mut self,
+        source: &ObjectRef,
+        part: &PartView,
+    ) -> Result<Option<ImportError>, ImportError> {
+        let app = self.app;
+        let body = match &part.slice {
+            None => resolve::get_pinned(app, source).await,
+            Some(slice) => {
+                match &slice.header {
+                    Some(header) => self.feed(header.as_bytes()).await?,
+                    None => match resolve::get_range(app, source, 0, slice.header_bytes).await {
+                        Ok(output) => self.feed_body(output.body, source).await?,
+                        Err(error) => return read_failed(source, &error),
+                    },
+                }
+                resolve::get_range(app, source, slice.first_byte, slice.end_byte).await
+            }
+        };
+        match body {
+            Ok(output) => self.feed_body(output.body, source).await?,
+            Err(error) => return read_failed(source, &error),
+        }
+        self.splitter.end_of_file(&mut self.out);
+        while self.splitter.rest(&mut self.out, REST_BATCH) {
+            self.drain().await?;
+        }
+        self.drain().await?;
+        Ok(None)
+    }
+
+    /// Streams the body. A body that stalls longer than one attempt's
+    /// timeout fails retryably.
+    async fn feed_body(
+        &mut self,
+        mut body: ByteStream,
+        source: &ObjectRef,
+    ) -> Result<(), ImportError> {
+        let what = source.to_string();
+        loop {
+            let next = tokio::time::timeout(self.app.config.timeouts.attempt, body.next())
+                .await
+                .map_err(|_| unavailable(&what, "S3 stopped sending the object"))?;
+            match next {
+                None => return Ok(()),
+                Some(Ok(chunk)) => self.feed(&chunk).await?,
+                Some(Err(_)) => return Err(unavailable(&what, "the object's stream broke off")),
+            }
+        }
+    }
+
+    async fn feed(&mut self, chunk: &[u8]) -> Result<(), ImportError> {
+        self.splitter.feed(chunk, &mut self.out);
+        self.drain().await
+    }
+
+    async fn drain(&mut self) -> Result<(), ImportError> {
+        self.failed.write(&self.out.failed).await?;
+        self.report.write(&self.out.report).await?;
+        self.out.failed.clear();
+        self.out.report.clear();
+        Ok(())
+    }
+
+    async fn finish(self) -> Result<(), ImportError> {
+        let Writer { failed, report, .. } = self;
+        if let Err(error) = failed.finish().await {
+            report.abort().await;
+            return Err(error);
+        }
+        report.finish().await
+    }
+
+    async fn abort(self) {
+        self.failed.abort().await;
+        self.report.abort().await;
+    }
+}
+
+/// The source gone (404) or changed (412) is said in `Results` (`Ok`);
+/// anything else is the caller's to retry.
 fn read_failed(
     source: &ObjectRef,
     error: &SdkError<GetObjectError, HttpResponse>,
-) -> Result<Files, ImportError> {
+) -> Result<Option<ImportError>, ImportError> {
     match error.raw_response().map(|r| r.status().as_u16()) {
-        Some(404) => Ok(Files::SourceGone(gone(source, "no longer exists"))),
-        Some(412) => Ok(Files::SourceGone(gone(
+        Some(404) => Ok(Some(gone(source, "no longer exists"))),
+        Some(412) => Ok(Some(gone(
             source,
             "was replaced since the import started (its ETag no longer matches)",
         ))),
@@ -101,35 +189,6 @@ fn read_failed(
             &format!("GetObject {source}"),
             error,
         )),
-    }
-}
-
-/// What the source holds for the users that did not make it.
-#[derive(Debug, Default, PartialEq)]
-struct Rows {
-    /// The header line and every `[FAILED]` row, with their line ends.
-    failed_csv: Vec<u8>,
-    /// `cognito:username` of each wanted row, by line number.
-    usernames: HashMap<u64, String>,
-}
-
-/// Streams the body through the [`RowSplitter`]. A body that stalls longer
-/// than one attempt's timeout fails retryably.
-async fn feed(
-    app: &App,
-    mut body: ByteStream,
-    splitter: &mut RowSplitter,
-    what: &str,
-) -> Result<(), ImportError> {
-    loop {
-        let next = tokio::time::timeout(app.config.timeouts.attempt, body.next())
-            .await
-            .map_err(|_| unavailable(what, "S3 stopped sending the object"))?;
-        match next {
-            None => return Ok(()),
-            Some(Ok(chunk)) => splitter.feed(&chunk),
-            Some(Err(_)) => return Err(unavailable(what, "the object's stream broke off")),
-        }
     }
 }
 
@@ -147,79 +206,115 @@ fn unavailable(what: &str, why: &str) -> ImportError {
     )
 }
 
-/// Splits a CSV file fed in chunks into rows at `\n` (Cognito's files have no
-/// quoted line breaks: a comma in a value is escaped with `\`), keeping only
-/// the header and the rows the log names. Data rows count from 1.
-struct RowSplitter {
-    /// Line number -> whether the row failed (else it was skipped).
-    wanted: HashMap<u64, Status>,
-    /// The row being read: 0 is the header.
-    row: u64,
-    /// The current row's bytes so far, when it is wanted.
-    partial: Vec<u8>,
-    username_column: Option<usize>,
-    rows: Rows,
+/// What the splitter made of the bytes fed so far, not yet sent.
+#[derive(Debug, Default, PartialEq)]
+struct Out {
+    /// failed.csv: the header line and every `[FAILED]` row, byte for byte.
+    failed: Vec<u8>,
+    /// report.csv's rows.
+    report: Vec<u8>,
 }
 
-impl RowSplitter {
-    fn new(lines: &[UserLine]) -> RowSplitter {
+/// Of a row the log names, only its start is kept, for its username (a
+/// Cognito row has at most 16,000 characters).
+const KEPT_ROW_BYTES: usize = 64 << 10;
+
+/// Splits a CSV file fed in chunks into rows at `\n` (Cognito's files have no
+/// quoted line breaks: a comma in a value is escaped with `\`). The header
+/// and the `[FAILED]` rows pass through to failed.csv as they come; each row
+/// the log names makes its report.csv row. Data rows count from 1. `lines`
+/// are by line number, each once (as the log is read).
+struct RowSplitter<'l> {
+    lines: &'l [UserLine],
+    /// The first of `lines` not yet reported.
+    next: usize,
+    /// A part's line `n` is the source's row `n + offset`.
+    offset: u64,
+    /// The row being read: 0 is the header.
+    row: u64,
+    /// Bytes of the current row were fed.
+    in_row: bool,
+    /// The current row's first bytes, when it is the header or a row the
+    /// log names.
+    kept: Vec<u8>,
+    username_column: Option<usize>,
+}
+
+impl<'l> RowSplitter<'l> {
+    fn new(lines: &'l [UserLine], offset: u64) -> RowSplitter<'l> {
         RowSplitter {
-            wanted: lines.iter().map(|l| (l.line, l.status)).collect(),
+            lines,
+            next: 0,
+            offset,
             row: 0,
-            partial: Vec::new(),
+            in_row: false,
+            kept: Vec::new(),
             username_column: None,
-            rows: Rows::default(),
         }
     }
 
-    fn keeps(&self, row: u64) -> bool {
-        row == 0 || self.wanted.contains_key(&row)
+    /// The log's line for the current row, if it names it.
+    fn line(&self) -> Option<&'l UserLine> {
+        self.lines.get(self.next).filter(|l| l.line == self.row)
     }
 
-    fn feed(&mut self, mut chunk: &[u8]) {
+    fn feed(&mut self, mut chunk: &[u8], out: &mut Out) {
         while !chunk.is_empty() {
             let (part, rest, complete) = match memchr::memchr(b'\n', chunk) {
                 Some(end) => (&chunk[..=end], &chunk[end + 1..], true),
                 None => (chunk, &[][..], false),
             };
-            if self.keeps(self.row) {
-                self.partial.extend_from_slice(part);
+            self.in_row = true;
+            let line = self.line();
+            if self.row == 0 || line.is_some_and(|l| l.status == Status::Failed) {
+                out.failed.extend_from_slice(part);
+            }
+            if self.row == 0 || line.is_some() {
+                let room = KEPT_ROW_BYTES.saturating_sub(self.kept.len());
+                self.kept.extend_from_slice(&part[..part.len().min(room)]);
             }
             if complete {
-                self.end_row();
+                self.end_row(out);
             }
             chunk = rest;
         }
     }
 
-    fn end_row(&mut self) {
-        let row = std::mem::take(&mut self.partial);
+    fn end_row(&mut self, out: &mut Out) {
+        let kept = std::mem::take(&mut self.kept);
         if self.row == 0 {
-            self.username_column = column_index(trim_line_end(&row), b"cognito:username");
-            self.rows.failed_csv.extend_from_slice(&row);
-        } else if let Some(&status) = self.wanted.get(&self.row) {
-            if let Some(name) = self
+            self.username_column = column_index(trim_line_end(&kept), b"cognito:username");
+        } else if let Some(line) = self.line() {
+            let username = self
                 .username_column
-                .and_then(|i| field(trim_line_end(&row), i))
-            {
-                self.rows.usernames.insert(self.row, name);
-            }
-            if status == Status::Failed {
-                self.rows.failed_csv.extend_from_slice(&row);
-            }
+                .and_then(|i| field(trim_line_end(&kept), i));
+            report_row(&mut out.report, line, username.as_deref(), self.offset);
+            self.next += 1;
         }
         self.row += 1;
+        self.in_row = false;
     }
 
-    fn finish(mut self) -> Rows {
-        // A last row without a line end is a row all the same.
-        if !self.partial.is_empty() {
-            self.end_row();
+    /// A last row without a line end is a row all the same.
+    fn end_of_file(&mut self, out: &mut Out) {
+        if self.in_row {
+            self.end_row(out);
         }
-        self.rows
+    }
+
+    /// The log's lines past the source's end, without a username, until
+    /// `out` holds `batch` bytes. `true` while lines remain.
+    fn rest(&mut self, out: &mut Out, batch: usize) -> bool {
+        while let Some(line) = self.lines.get(self.next) {
+            if out.report.len() >= batch {
+                return true;
+            }
+            report_row(&mut out.report, line, None, self.offset);
+            self.next += 1;
+        }
+        false
     }
 }
-
 fn trim_line_end(row: &[u8]) -> &[u8] {
     let row = row.strip_suffix(b"\n").unwrap_or(row);
     row.strip_suffix(b"\r").unwrap_or(row)
@@ -237,36 +332,38 @@ fn field(row: &[u8], index: usize) -> Option<String> {
         .map(|value| String::from_utf8_lossy(&value).into_owned())
 }
 
-/// `line,status,reason,username`, one row per user by line number (the
-/// source's: a part's lines follow `offset`), quoted as RFC 4180 says (CRLF
-/// line ends; a field with a comma, quote or line break in double quotes,
-/// its quotes doubled).
-fn report_csv(lines: &[UserLine], usernames: &HashMap<u64, String>, offset: u64) -> Vec<u8> {
-    let mut out = String::from("line,status,reason,username\r\n");
-    for line in lines {
-        let username = usernames.get(&line.line).map_or("", String::as_str);
-        out.push_str(&format!(
-            "{},{},{},{}\r\n",
-            line.line + offset,
-            line.status.as_str(),
-            quoted(&line.reason),
-            quoted(username)
-        ));
-    }
-    out.into_bytes()
+const REPORT_HEADER: &str = "line,status,reason,username\r\n";
+
+/// One report.csv row, `line,status,reason,username` (the source's line: a
+/// part's lines follow `offset`), quoted as RFC 4180 says (CRLF line ends; a
+/// field with a comma, quote or line break in double quotes, its quotes
+/// doubled).
+fn report_row(out: &mut Vec<u8>, line: &UserLine, username: Option<&str>, offset: u64) {
+    let row = format!(
+        "{},{},{},{}\r\n",
+        line.line + offset,
+        line.status.as_str(),
+        quoted(&line.reason),
+        quoted(username.unwrap_or_default())
+    );
+    out.extend_from_slice(row.as_bytes());
 }
 
+/// A cell as RFC 4180 quotes it, made safe for a spreadsheet first (SPEC
+/// section 16): a value that begins like a formula (`=`, `+`, `-`, `@`, a
+/// tab or a carriage return) gets a leading `'`, so that a username or
+/// reason from the file is shown, never evaluated.
 fn quoted(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
     if value.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value.to_string()
+        value
     }
-}
-
-/// Writes one result object (no user metadata: it can start no import).
-async fn put(app: &App, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ImportError> {
-    resolve::put_object(app, bucket, key, "text/csv; charset=utf-8", body).await
 }
 
 #[cfg(test)]
@@ -281,10 +378,20 @@ mod tests {
         }
     }
 
-    fn split(file: &[u8], lines: &[UserLine], chunk: usize) -> Rows {
-        let mut splitter = RowSplitter::new(lines);
-        file.chunks(chunk).for_each(|c| splitter.feed(c));
-        splitter.finish()
+    /// failed.csv and report.csv's rows (without its header).
+    fn split(file: &[u8], lines: &[UserLine], chunk: usize) -> (String, String) {
+        let mut splitter = RowSplitter::new(lines, 0);
+        let mut out = Out::default();
+        file.chunks(chunk).for_each(|c| splitter.feed(c, &mut out));
+        splitter.end_of_file(&mut out);
+        // The lines past the end, a batch at a time, as the writer sends them.
+        let mut report = std::mem::take(&mut out.report);
+        while splitter.rest(&mut out, 10) {
+            report.append(&mut out.report);
+        }
+        report.append(&mut out.report);
+        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        (text(out.failed), text(report))
     }
 
     const FILE: &[u8] =
@@ -298,17 +405,32 @@ mod tests {
             user(4, Status::Failed),
         ];
         for chunk in [1, 2, 3, 7, 1000] {
-            let rows = split(FILE, &lines, chunk);
+            let (failed, report) = split(FILE, &lines, chunk);
             assert_eq!(
-                rows.failed_csv,
-                b"name,cognito:username,email\r\nB,b\\,2,b@x\r\nD,d,d@x".to_vec(),
+                failed, "name,cognito:username,email\r\nB,b\\,2,b@x\r\nD,d,d@x",
                 "chunk {chunk}"
             );
-            assert_eq!(rows.usernames.get(&2).map(String::as_str), Some("b,2"));
-            assert_eq!(rows.usernames.get(&3).map(String::as_str), Some("c"));
-            assert_eq!(rows.usernames.get(&4).map(String::as_str), Some("d"));
-            assert_eq!(rows.usernames.len(), 3);
+            assert_eq!(
+                report,
+                "2,FAILED,reason 2,\"b,2\"\r\n3,SKIPPED,reason 3,c\r\n4,FAILED,reason 4,d\r\n",
+                "chunk {chunk}"
+            );
         }
+    }
+
+    #[test]
+    fn lines_past_the_end_of_the_file_are_reported_without_a_username() {
+        let lines = [
+            user(4, Status::Failed),
+            user(7, Status::Skipped),
+            user(9, Status::Failed),
+        ];
+        let (failed, report) = split(FILE, &lines, 5);
+        assert_eq!(failed, "name,cognito:username,email\r\nD,d,d@x");
+        assert_eq!(
+            report,
+            "4,FAILED,reason 4,d\r\n7,SKIPPED,reason 7,\r\n9,FAILED,reason 9,\r\n"
+        );
     }
 
     #[test]
@@ -322,6 +444,22 @@ mod tests {
     }
 
     #[test]
+    fn cells_that_begin_like_a_formula_are_written_as_text() {
+        for (value, cell) in [
+            ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(quoted(value), cell, "{value:?}");
+        }
+    }
+
+    #[test]
     fn the_report_is_rfc_4180() {
         let lines = [
             UserLine {
@@ -331,11 +469,12 @@ mod tests {
             },
             user(5, Status::Skipped),
         ];
-        let names = HashMap::from([(1, "x,y".to_string())]);
+        let mut out = Vec::new();
+        report_row(&mut out, &lines[0], Some("x,y"), 0);
+        report_row(&mut out, &lines[1], None, 10);
         assert_eq!(
-            String::from_utf8(report_csv(&lines, &names, 0)).unwrap(),
-            "line,status,reason,username\r\n1,FAILED,\"Bad \"\"value\"\", twice\",\"x,y\"\r\n\
-             5,SKIPPED,reason 5,\r\n"
+            String::from_utf8(out).unwrap(),
+            "1,FAILED,\"Bad \"\"value\"\", twice\",\"x,y\"\r\n15,SKIPPED,reason 5,\r\n"
         );
     }
 }

@@ -2,7 +2,7 @@
 //! `[FAILED] Line Number <n> - <reason>` and `[SKIPPED] ...`, read with
 //! `FilterLogEvents` on that one stream, every page.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
@@ -16,6 +16,8 @@ const FILTER_PATTERN: &str = r#"?"[FAILED]" ?"[SKIPPED]""#;
 /// users. Pages may be empty and still carry a token (the service stops a
 /// page after a time budget), so the cap is generous.
 const MAX_PAGES: usize = 10_000;
+/// Cognito's most users in one import job.
+const MAX_USERS: u64 = 500_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -69,9 +71,20 @@ pub fn parse_line(message: &str) -> Option<UserLine> {
 /// Every `[FAILED]`/`[SKIPPED]` line of the stream, one per data row (a line
 /// logged twice counts once), by line number. A log group or stream that does
 /// not exist (yet) is an empty log.
-pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>, ImportError> {
+/// `expected`: the job's `FailedUsers + SkippedUsers`, to size the lines
+/// once (a job has at most 500,000 users).
+pub async fn read(
+    app: &App,
+    group: &str,
+    stream: &str,
+    expected: u64,
+) -> Result<Vec<UserLine>, ImportError> {
     let what = format!("FilterLogEvents {group} {stream}");
-    let mut lines: BTreeMap<u64, UserLine> = BTreeMap::new();
+    // A Vec, sorted once at the end: a job's 500,000 lines cost 32 bytes
+    // each, where a map's nodes would cost several times that; sized once,
+    // so that it does not grow by doubling (a copy and up to twice the room).
+    let capacity = usize::try_from(expected.min(MAX_USERS)).unwrap_or_default();
+    let mut lines: Vec<UserLine> = Vec::with_capacity(capacity);
     let mut reasons: HashMap<Arc<str>, Arc<str>> = HashMap::new();
     let mut seen_tokens = HashSet::new();
     let mut token: Option<String> = None;
@@ -94,7 +107,7 @@ pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>,
                     Some(FilterLogEventsError::ResourceNotFoundException(_))
                 ) =>
             {
-                return Ok(lines.into_values().collect());
+                return Ok(by_line(lines));
             }
             Err(error) => return Err(classify_sdk_error(Service::Logs, &what, &error)),
         };
@@ -105,12 +118,12 @@ pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>,
                         .entry(Arc::clone(&line.reason))
                         .or_insert(line.reason),
                 );
-                lines.entry(line.line).or_insert(line);
+                lines.push(line);
             }
         }
         // Only a missing token ends the listing: pages can be empty.
         match page.next_token() {
-            None => return Ok(lines.into_values().collect()),
+            None => return Ok(by_line(lines)),
             Some(next) if !seen_tokens.insert(next.to_string()) => {
                 return Err(endless(&what, "repeated a page token"))
             }
@@ -118,6 +131,17 @@ pub async fn read(app: &App, group: &str, stream: &str) -> Result<Vec<UserLine>,
         }
     }
     Err(endless(&what, &format!("gave more than {MAX_PAGES} pages")))
+}
+
+/// By line number, each line once: the first logged when Cognito logged a
+/// row twice (the sort is stable).
+fn by_line(mut lines: Vec<UserLine>) -> Vec<UserLine> {
+    if !lines.is_sorted_by_key(|l| l.line) {
+        lines.sort_by_key(|l| l.line);
+    }
+    lines.dedup_by_key(|l| l.line);
+    lines.shrink_to_fit();
+    lines
 }
 
 fn endless(what: &str, why: &str) -> ImportError {
@@ -153,6 +177,29 @@ mod tests {
                 status: Status::Skipped,
                 reason: "The user already exists.".into()
             })
+        );
+    }
+
+    #[test]
+    fn lines_are_by_number_each_once_the_first_logged() {
+        let line = |n: u64, status| UserLine {
+            line: n,
+            status,
+            reason: format!("{n}").into(),
+        };
+        let read = vec![
+            line(5, Status::Failed),
+            line(2, Status::Skipped),
+            line(5, Status::Skipped),
+            line(1, Status::Failed),
+        ];
+        assert_eq!(
+            by_line(read),
+            [
+                line(1, Status::Failed),
+                line(2, Status::Skipped),
+                line(5, Status::Failed)
+            ]
         );
     }
 

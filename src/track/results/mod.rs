@@ -6,6 +6,7 @@
 
 mod files;
 pub mod log;
+pub mod upload;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -14,7 +15,8 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::error::{ErrorKind, ImportError};
-use crate::model::{ImportJob, LogLocation, ObjectRef};
+use crate::model::{ImportJob, LogLocation};
+use crate::track::source::Source;
 use files::Files;
 use log::{Status, UserLine};
 
@@ -62,11 +64,11 @@ pub async fn collect(
     app: &App,
     job: &ImportJob,
     logs: &LogLocation,
-    source: Option<&ObjectRef>,
+    source: Option<&Source>,
     part: PartView,
 ) -> Result<Results, ImportError> {
     let expected = users_not_imported(job);
-    let lines = log::read(app, &logs.group, &logs.stream).await?;
+    let lines = log::read(app, &logs.group, &logs.stream, expected).await?;
     let complete = lines.len() as u64 >= expected;
     if !complete && still_arriving(job, SystemTime::now()) {
         tracing::info!(
@@ -78,7 +80,16 @@ pub async fn collect(
     }
     let mut results = summary(&lines, complete, part.offset);
     let job_id = job.job_id.as_deref().unwrap_or_default();
-    if let Some(source) = source.filter(|_| !app.config.results_prefix.is_empty()) {
+    let source = match source.filter(|_| !app.config.results_prefix.is_empty()) {
+        None => None,
+        Some(Source::Refused(error)) => {
+            tracing::warn!(error = %error, "results files not written");
+            results.insert("FilesError".into(), error.to_json());
+            None
+        }
+        Some(Source::Own { object, .. }) => Some(object),
+    };
+    if let Some(source) = source {
         let files = match (part.is_part, &part.slice) {
             // Without its plan a part's rows cannot be found in the source.
             (true, None) => Files::SourceGone(ImportError::new(
