@@ -76,7 +76,8 @@ pub fn prepare(emulator: &Emulator) {
         QUEUE,
         QueueOptions {
             fifo: true,
-            visibility_timeout: 1800,
+            // As the template sets it in create mode (SPEC section 16).
+            visibility_timeout: 1080,
             max_receive_count: Some(1000),
             dead_letter_queue: Some("local-drops-dlq.fifo".into()),
             content_based_deduplication: true,
