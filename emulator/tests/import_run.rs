@@ -260,7 +260,13 @@ async fn a_seeded_job_runs_on_its_set_csv() {
         .run_import_job(POOL, &created.job_id)
         .expect_err("not started");
     assert!(error.contains("Created"), "{error}");
-    assert!(emulator.run_import_job(POOL, "import-missing").is_err());
+    let missing = emulator
+        .run_import_job(POOL, "import-missing")
+        .expect_err("no such job");
+    assert!(
+        missing.contains("no import job import-missing"),
+        "{missing}"
+    );
 }
 
 #[tokio::test]

@@ -129,8 +129,14 @@ async fn head_object_metadata_versions_and_errors() {
 
     // A delete marker hides the object; versions stay readable by ID.
     emulator.delete_object("drop", key);
-    let error = c.s3.head_object().bucket("drop").key(key).send().await;
-    assert!(error.is_err());
+    let error =
+        c.s3.head_object()
+            .bucket("drop")
+            .key(key)
+            .send()
+            .await
+            .expect_err("hidden by a delete marker");
+    assert!(error.into_service_error().is_not_found());
     c.s3.head_object()
         .bucket("drop")
         .key(key)

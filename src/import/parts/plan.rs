@@ -483,7 +483,10 @@ mod tests {
             etag: Some("def".into()),
             ..object()
         };
-        assert!(good.check(&other, Some(39), LIMITS).is_err());
+        assert_eq!(
+            good.check(&other, Some(39), LIMITS),
+            Err("it is the plan of another object".into())
+        );
         assert!(failing(&|_| {}, 40).contains("end at byte 39"));
         assert!(failing(&|p| p.parts[1].range.first_byte = 31, 39).contains("part 2"));
         assert!(failing(&|p| p.parts[0].range.first_byte = 0, 39).contains("part 1"));
@@ -504,7 +507,8 @@ mod tests {
             max_bytes: 29,
             ..LIMITS
         };
-        assert!(good.check(&object(), Some(39), tight).is_err());
+        let over = good.check(&object(), Some(39), tight).unwrap_err();
+        assert!(over.contains("over one job's limits"), "{over}");
     }
 
     #[test]
