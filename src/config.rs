@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::resolve::validate;
+use crate::model::is_user_pool_id;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -247,7 +247,7 @@ fn key_prefixes(value: Option<String>) -> Result<Option<PoolKeyPrefixes>, Config
             ));
         };
         let (prefix, pool) = (prefix.trim(), pool.trim());
-        if !validate::is_user_pool_id(pool) {
+        if !is_user_pool_id(pool) {
             return Err(bad(
                 VARIABLE,
                 format!("{pool:?} (for prefix {prefix:?}) is not a user pool ID (like us-east-1_AbC123)"),
@@ -376,7 +376,7 @@ fn allowlist(value: Option<String>) -> Result<Option<Vec<String>>, ConfigError> 
     let Some(value) = value else { return Ok(None) };
     let mut pools = Vec::new();
     for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        if !validate::is_user_pool_id(entry) {
+        if !is_user_pool_id(entry) {
             return Err(bad(
                 "ALLOWED_USER_POOL_IDS",
                 format!("{entry:?} is not a user pool ID (like us-east-1_AbC123)"),

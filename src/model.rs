@@ -380,6 +380,31 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Cognito's own ID patterns (SPEC section 3).
+const MAX_ID_LEN: usize = 55;
+
+/// `[\w-]+_[0-9a-zA-Z]+`, 1 to 55 characters (`\w` is ASCII in Cognito's patterns).
+pub fn is_user_pool_id(value: &str) -> bool {
+    let Some((region, suffix)) = value.rsplit_once('_') else {
+        return false;
+    };
+    value.len() <= MAX_ID_LEN
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !suffix.is_empty()
+        && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `import-[0-9a-zA-Z-]+`, 1 to 55 characters.
+pub fn is_job_id(value: &str) -> bool {
+    value.len() <= MAX_ID_LEN
+        && value.strip_prefix("import-").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

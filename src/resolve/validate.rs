@@ -3,31 +3,10 @@
 
 use crate::config::Config;
 use crate::error::{ErrorKind, ImportError};
+// The ID patterns live with the data they check, so that the configuration
+// can use them without importing this stage.
 use crate::model::JobRef;
-
-const MAX_ID_LEN: usize = 55;
-
-/// `[\w-]+_[0-9a-zA-Z]+`, 1 to 55 characters (`\w` is ASCII in Cognito's patterns).
-pub fn is_user_pool_id(value: &str) -> bool {
-    let Some((region, suffix)) = value.rsplit_once('_') else {
-        return false;
-    };
-    value.len() <= MAX_ID_LEN
-        && !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        && !suffix.is_empty()
-        && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
-/// `import-[0-9a-zA-Z-]+`, 1 to 55 characters.
-pub fn is_job_id(value: &str) -> bool {
-    value.len() <= MAX_ID_LEN
-        && value.strip_prefix("import-").is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-}
+pub use crate::model::{is_job_id, is_user_pool_id};
 
 pub fn parse_ids(pool: (&str, &str), job: (&str, &str)) -> Result<JobRef, ImportError> {
     Ok(JobRef {
