@@ -68,8 +68,8 @@ fn hyper_client() -> SharedHttpClient {
 /// root certificates load at init rather than on the first request. The
 /// roots are parsed once per process, but each connector parses their trust
 /// anchors again: three of the four at init did nothing the first had not
-/// (callgrind of init: 1.8 of 14.3 million instructions; README,
-/// Performance). One validation keeps the roots loading at init.
+/// (callgrind of init: 1.8 of 14.3 million instructions; docs/development.md,
+/// "Performance"). One validation keeps the roots loading at init.
 #[derive(Debug)]
 struct ValidatedOnce {
     inner: SharedHttpClient,

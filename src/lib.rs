@@ -1,6 +1,6 @@
 //! cognito-import-starter: starts Amazon Cognito user import jobs named by S3
 //! object metadata and publishes the job record to EventBridge.
-//! See SPEC.md (shared) and README.md.
+//! See SPEC.md (shared), README.md and docs/.
 
 pub mod app;
 pub mod aws;

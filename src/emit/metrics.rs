@@ -6,7 +6,7 @@
 //!
 //! Written with `serde_json` by hand rather than through a metrics crate:
 //! the shapes are fixed and few, and the crates measured cost more than
-//! they would save here (README, "Watching it run").
+//! they would save here (docs/operations.md, "Watching it run").
 //!
 //! Writing metrics never fails an invocation: a line that cannot be written
 //! is dropped. No line carries a pre-signed URL or any message text.

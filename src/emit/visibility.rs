@@ -17,7 +17,7 @@
 //! could outlast the queue's retention. So the time between two receives of
 //! a waiting message is its wait, or the run time when that was longer
 //! (then it comes again at once): never more than 900 s or the function's
-//! timeout (README, "A folder of files").
+//! timeout (docs/usage.md, "A folder of files").
 //!
 //! The messages a FIFO batch held back behind it are released at once
 //! (visibility 0): SQS delivers nothing of a message group while any of its
