@@ -189,6 +189,47 @@ async fn a_redelivery_after_a_failed_upload_still_says_what_the_hashes_are() {
 }
 
 #[tokio::test]
+async fn a_job_replaced_after_its_url_expired_keeps_the_files_algorithm() {
+    let h = create_harness(create_config()).await;
+    drop_file(&h, &file_of(&[("ann", BCRYPT_ANN), ("ben", "")]), &[]);
+    h.emulator
+        .inject(Fault::new("UploadCsv", FaultAction::error(503, "SlowDown")).times(1));
+    let first = h.invoke(created(KEY)).await;
+    assert_eq!(error_type(&first), "UploadFailed");
+    // Its pre-signed URL expires 15 minutes after its creation: never
+    // uploaded to, the job is replaced by a new one of the same name.
+    let expired = only_job(&h);
+    h.emulator
+        .set_creation_date_ms(POOL, &expired.job_id, now_ms() - 20 * 60 * 1000);
+
+    let second = h.invoke(created(KEY)).await.unwrap();
+
+    assert_eq!(second["Results"][0]["Outcome"], "Started", "{second}");
+    let jobs = h.emulator.jobs();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    for job in &jobs {
+        assert_eq!(
+            job.password_hashing_algorithm.as_deref(),
+            Some("BCRYPT"),
+            "{job:?}"
+        );
+    }
+    let replacement = jobs
+        .iter()
+        .find(|job| job.job_id != expired.job_id)
+        .unwrap();
+    assert_eq!(replacement.job_name, expired.job_name);
+    assert_eq!(second["Results"][0]["JobId"], replacement.job_id.as_str());
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[tokio::test]
 async fn without_metadata_the_first_hash_names_the_algorithm() {
     let h = create_harness(create_config()).await;
     let body = file_of(&[("ann", ""), ("ben", ARGON2ID_IN_FILE)]);
