@@ -66,16 +66,12 @@ fn derived(object: &ObjectRef, name: &str, given: Option<&PartRef>) -> Option<Op
     if name == names::job_name(object) {
         return Some(None);
     }
-    let claimed = given
+    let given = given
         .map(|p| (p.number, p.count))
-        .into_iter()
-        .chain(names::part_of(name).map(|p| (p.number, p.count)));
-    for (number, count) in claimed {
-        if name == names::part_job_name(object, number, count) {
-            return Some(Some((number, count)));
-        }
-    }
-    None
+        .filter(|&(number, count)| name == names::part_job_name(object, number, count));
+    given
+        .or_else(|| names::part_in(object, name).map(|p| (p.number, p.count)))
+        .map(Some)
 }
 
 /// `HeadObject` of the object as given: pinned to its version, or checked
