@@ -75,15 +75,8 @@ pub struct NamedPart {
 
 /// The drop and part a job name says, if it is a part's name.
 pub fn part_of(name: &str) -> Option<NamedPart> {
-    let rest = name.strip_prefix("s3-")?;
-    let (hash, rest) = rest.split_at_checked(16)?;
-    if !hash
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return None;
-    }
-    let rest = rest.strip_prefix("-p")?;
+    let hash = hash_of(name)?;
+    let rest = name.get("s3-".len() + hash.len()..)?.strip_prefix("-p")?;
     let (number, rest) = rest.split_once("of")?;
     let (count, _) = rest.split_once('-')?;
     let number: u64 = number.parse().ok()?;
