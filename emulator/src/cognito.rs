@@ -7,10 +7,10 @@ use bytes::Bytes;
 use hyper::Method;
 use serde_json::{json, Map, Value};
 
-use super::server::{
-    add_header, json_error, json_response, s3_response, xml_error, Req, Resp, Routed, Target,
-};
 use super::util::{self, json_date};
+use super::wire::{
+    add_header, json_error, json_response, s3_response, xml_error, Req, Resp, Routed,
+};
 use super::{ImportJob, Inner, State, ACCOUNT_ID, REGION};
 
 /// The operations the emulator answers (anything else under the Cognito
@@ -583,7 +583,7 @@ pub(crate) struct Upload {
     body: Bytes,
 }
 
-pub(crate) fn route_upload(req: Req) -> Routed {
+pub(crate) fn route_upload(req: Req) -> Routed<Result<Upload, Resp>> {
     let rest = req.path.strip_prefix("/_upload/").unwrap_or_default();
     let (raw_pool, raw_job) = rest.split_once('/').unwrap_or((rest, ""));
     let ids = util::percent_decode(raw_pool).zip(util::percent_decode(raw_job));
@@ -606,7 +606,7 @@ pub(crate) fn route_upload(req: Req) -> Routed {
     let params = json!({ "UserPoolId": pool_id, "JobId": job_id, "Headers": headers });
     let subject = format!("{pool_id}/{job_id}");
     let target = if ids.is_some() {
-        Target::Upload(Upload {
+        Ok(Upload {
             put: req.method == Method::PUT,
             pool_id,
             job_id,
@@ -616,7 +616,7 @@ pub(crate) fn route_upload(req: Req) -> Routed {
             body: req.body,
         })
     } else {
-        Target::Reject(xml_error(
+        Err(xml_error(
             400,
             "InvalidURI",
             "Couldn't parse the specified URI.",
@@ -682,7 +682,7 @@ pub(crate) fn upload(state: &State, upload: Upload) -> Resp {
             false,
         );
     }
-    let etag = super::s3::etag_of(&upload.body);
+    let etag = util::etag_of(&upload.body);
     record.csv = Some(upload.body);
     record.job.csv_uploaded = true;
     let mut response = s3_response(200, Bytes::new());

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::server::{json_error, json_response, Resp};
+use super::wire::{json_error, json_response, Resp};
 use super::{PutEventEntry, State};
 
 /// An active `FailEntries` fault for one request.

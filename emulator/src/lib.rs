@@ -48,6 +48,7 @@ mod s3_read;
 mod server;
 mod sqs;
 mod util;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};

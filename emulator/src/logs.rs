@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::server::{json_error, json_response, Resp};
+use super::wire::{json_error, json_response, Resp};
 use super::State;
 
 /// The operations the emulator answers (anything else under the Logs target

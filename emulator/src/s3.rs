@@ -8,8 +8,8 @@ use bytes::Bytes;
 use hyper::Method;
 use serde_json::json;
 
-use super::server::{add_header, s3_response, xml_error, Req, Resp, Routed, Target};
 use super::util::{self, Rng};
+use super::wire::{add_header, s3_response, xml_error, Req, Resp, Routed};
 use super::{Inner, State, StoredObject, ACCOUNT_ID};
 
 /// A bucket's versioning state, as S3 has it.
@@ -120,7 +120,7 @@ pub(crate) struct S3Request {
     part_number: Option<String>,
 }
 
-pub(crate) fn route(req: Req) -> Routed {
+pub(crate) fn route(req: Req) -> Routed<Result<S3Request, Resp>> {
     let query = req.query.as_deref();
     let upload_id = util::query_param(query, "uploadId");
     let part_number = util::query_param(query, "partNumber");
@@ -187,7 +187,7 @@ pub(crate) fn route(req: Req) -> Routed {
     let target = match (op, bucket, key) {
         (Some(op), Some(bucket), Some(key)) if !bucket.is_empty() && !key.is_empty() => {
             match request_body(&req, op) {
-                Ok(body) => Target::S3(S3Request {
+                Ok(body) => Ok(S3Request {
                     op,
                     bucket,
                     key,
@@ -204,16 +204,16 @@ pub(crate) fn route(req: Req) -> Routed {
                     upload_id,
                     part_number,
                 }),
-                Err(message) => Target::Reject(xml_error(400, "IncompleteBody", message, head)),
+                Err(message) => Err(xml_error(400, "IncompleteBody", message, head)),
             }
         }
-        (_, Some(_), Some(_)) => Target::Reject(xml_error(
+        (_, Some(_), Some(_)) => Err(xml_error(
             501,
             "NotImplemented",
             "The emulator implements only object HEAD, GET, PUT, DELETE and multipart uploads",
             head,
         )),
-        _ => Target::Reject(xml_error(
+        _ => Err(xml_error(
             400,
             "InvalidURI",
             "Couldn't parse the specified URI.",
@@ -343,7 +343,7 @@ fn put_in(
         None if bucket.versioning == Versioning::Enabled => Some(rng.alnum(32)),
         None => None,
     };
-    let etag = etag_of(&body);
+    let etag = util::etag_of(&body);
     let stored = StoredObject {
         bucket: bucket_name.to_string(),
         key: key.to_string(),
@@ -365,29 +365,6 @@ fn put_in(
         delete_marker: false,
     });
     stored
-}
-
-/// Up to 8 MiB (the AWS CLI's multipart threshold): the quoted MD5, as S3
-/// gives a single-part upload. Larger: a multipart-style `"<hex>-<parts>"`
-/// (8 MiB parts), as S3 gives objects uploaded in parts, computed from the
-/// size and the first and last MiB so that seeding a 100 MB object stays fast
-/// in debug builds.
-pub(crate) fn etag_of(body: &[u8]) -> String {
-    const SINGLE_PART_MAX: usize = 8 << 20;
-    const PART: usize = 8 << 20;
-    const SAMPLE: usize = 1 << 20;
-    if body.len() <= SINGLE_PART_MAX {
-        return format!("\"{}\"", util::md5_hex(body));
-    }
-    let mut sample = Vec::with_capacity(2 * SAMPLE + 8);
-    sample.extend_from_slice(&body[..SAMPLE]);
-    sample.extend_from_slice(&body[body.len() - SAMPLE..]);
-    sample.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    format!(
-        "\"{}-{}\"",
-        util::md5_hex(&sample),
-        body.len().div_ceil(PART)
-    )
 }
 
 pub(crate) fn delete(inner: &mut Inner, rng: &Rng, bucket: &str, key: &str) {

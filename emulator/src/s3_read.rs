@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::body::Body;
 use hyper::{HeaderMap, Method};
 
-use super::server::{Req, Target};
+use super::wire::Req;
 use super::{s3, State};
 
 /// An object as `GetObject` returns it.
@@ -48,7 +48,7 @@ pub(crate) fn read(state: &State, bucket: &str, key: &str) -> Option<ObjectConte
         headers: HeaderMap::new(),
         body: Bytes::new(),
     };
-    let Target::S3(request) = s3::route(req).target else {
+    let Ok(request) = s3::route(req).target else {
         return None;
     };
     let response = s3::execute(state, request);
