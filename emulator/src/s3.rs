@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::util::{self, Rng};
 use super::wire::{add_header, s3_response, xml_error, Req, Resp, Routed};
-use super::{Inner, State, StoredObject, ACCOUNT_ID};
+use super::{Emulator, Inner, State, ACCOUNT_ID};
 
 /// A bucket's versioning state, as S3 has it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,21 @@ pub enum Versioning {
 /// The version ID of an object written while versioning is suspended, or
 /// before it was enabled (also the `versionId` that addresses it).
 pub const NULL_VERSION: &str = "null";
+
+/// One stored object version, as `put_object` reports it.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    pub bucket: String,
+    pub key: String,
+    /// As S3 reports it: the generated (or given) ID when versioning is
+    /// enabled, `Some("null")` for an object written while it is suspended,
+    /// `None` in a bucket that was never versioned.
+    pub version_id: Option<String>,
+    /// Quoted, as S3 sends it: `"\"<md5 hex>\""`; over 8 MiB a
+    /// multipart-style `"\"<hex>-<parts>\""`.
+    pub etag: String,
+    pub size: u64,
+}
 
 pub(crate) struct Bucket {
     pub(crate) versioning: Versioning,
@@ -802,4 +817,125 @@ fn xml_text(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+// ---- the Rust API ----
+
+impl Emulator {
+    /// Creates (or re-configures) a bucket owned by [`ACCOUNT_ID`], with
+    /// versioning [`Versioning::Enabled`] or [`Versioning::Unversioned`].
+    pub fn create_bucket(&self, bucket: &str, versioned: bool) {
+        let versioning = if versioned {
+            Versioning::Enabled
+        } else {
+            Versioning::Unversioned
+        };
+        self.set_versioning(bucket, versioning);
+    }
+
+    /// Sets the bucket's versioning state (creating the bucket if missing),
+    /// as `PutBucketVersioning` does: [`Versioning::Suspended`] after
+    /// [`Versioning::Enabled`] keeps the versions made so far and names every
+    /// later put [`NULL_VERSION`]. (Real S3 never goes back to
+    /// `Unversioned`; the emulator allows it, to reset a bucket.)
+    pub fn set_versioning(&self, bucket: &str, versioning: Versioning) {
+        let mut inner = self.state.lock();
+        let entry = inner
+            .buckets
+            .entry(bucket.to_string())
+            .or_insert_with(Bucket::new);
+        entry.versioning = versioning;
+    }
+
+    /// Sets the bucket's owner account (creating the bucket if missing).
+    /// Requests with another `x-amz-expected-bucket-owner` get 403.
+    pub fn set_bucket_owner(&self, bucket: &str, account_id: &str) {
+        let mut inner = self.state.lock();
+        let entry = inner
+            .buckets
+            .entry(bucket.to_string())
+            .or_insert_with(Bucket::new);
+        entry.owner = account_id.to_string();
+    }
+
+    /// Stores an object (creating the bucket, unversioned, if missing). With
+    /// versioning enabled each put makes a new version; suspended, each put
+    /// replaces the "null" version. Metadata names are lowercased, as S3
+    /// does. Content type `binary/octet-stream`.
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl Into<Vec<u8>>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        self.put(bucket, key, None, body.into(), metadata)
+    }
+
+    /// Like [`Emulator::put_object`] with a given version ID (to match a
+    /// sample event's `versionId`): creates the bucket with versioning
+    /// enabled if missing, replaces a version with that ID ([`NULL_VERSION`]
+    /// is the null version), and becomes the latest.
+    pub fn put_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        body: impl Into<Vec<u8>>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        self.put(bucket, key, Some(version_id), body.into(), metadata)
+    }
+
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        body: Vec<u8>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        let object = NewObject {
+            body: bytes::Bytes::from(body),
+            content_type: "binary/octet-stream".to_string(),
+            metadata: metadata
+                .iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.to_string()))
+                .collect(),
+            version_id: version_id.map(str::to_string),
+        };
+        let mut inner = self.state.lock();
+        put(&mut inner, &self.state.rng, bucket, key, object)
+    }
+
+    /// Deletes the object: removes it from an unversioned bucket, adds a
+    /// delete marker when versioning is enabled (older versions stay
+    /// readable by ID); suspended, the marker is the "null" version and
+    /// replaces it.
+    pub fn delete_object(&self, bucket: &str, key: &str) {
+        let mut inner = self.state.lock();
+        delete(&mut inner, &self.state.rng, bucket, key);
+    }
+
+    /// Every (bucket, key) that holds an object now (its latest version not
+    /// a delete marker), sorted.
+    pub fn object_keys(&self) -> Vec<(String, String)> {
+        let inner = self.state.lock();
+        inner
+            .buckets
+            .iter()
+            .flat_map(|(bucket, b)| b.live_keys().map(move |key| (bucket.clone(), key.clone())))
+            .collect()
+    }
+
+    /// The body bytes sent for `GetObject` of that key (every version;
+    /// ranged reads count their range only).
+    pub fn s3_bytes_served(&self, bucket: &str, key: &str) -> u64 {
+        self.state
+            .lock()
+            .bytes_served
+            .get(&(bucket.to_string(), key.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
 }

@@ -11,7 +11,7 @@ use hyper::body::Body;
 use hyper::{HeaderMap, Method};
 
 use super::wire::Req;
-use super::{s3, State};
+use super::{s3, Emulator, State};
 
 /// An object as `GetObject` returns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,6 +137,18 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+// ---- the Rust API ----
+
+impl Emulator {
+    /// The latest version of an object as `GetObject` returns it (body, user
+    /// metadata, content type, ETag, version ID), e.g. one the function
+    /// wrote with `PutObject`; `None` if the bucket or key does not exist.
+    /// Not journaled, never faulted.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<ObjectContent> {
+        read(&self.state, bucket, key)
+    }
 }
 
 #[cfg(test)]

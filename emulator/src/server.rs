@@ -78,7 +78,7 @@ pub(crate) enum Target {
     Events(Value),
     Logs(String, Value),
     Sqs(String, Value),
-    Upload(cognito::Upload),
+    Upload(cognito::upload::Upload),
     /// Answered without touching the state (bad path, unknown operation...).
     Reject(Resp),
 }
@@ -167,7 +167,7 @@ fn route(req: Req) -> Routed<Target> {
         return route_json(&target, &req.body);
     }
     if req.path.starts_with("/_upload/") {
-        return cognito::route_upload(req).map(|t| t.map_or_else(Target::Reject, Target::Upload));
+        return cognito::upload::route(req).map(|t| t.map_or_else(Target::Reject, Target::Upload));
     }
     s3::route(req).map(|t| t.map_or_else(Target::Reject, Target::S3))
 }
@@ -236,6 +236,6 @@ fn execute(state: &State, target: Target, entry_fault: Option<&EntryFault>) -> R
         Target::Events(body) => eventbridge::put_events(state, &body, entry_fault),
         Target::Logs(operation, body) => logs::execute(state, &operation, &body),
         Target::Sqs(operation, body) => sqs::execute(state, &operation, &body),
-        Target::Upload(upload) => cognito::upload(state, upload),
+        Target::Upload(upload) => cognito::upload::receive(state, upload),
     }
 }
