@@ -78,6 +78,12 @@ fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {
             let hashes = file_name.starts_with("password-hashes");
             let body = if hashes {
                 password_hashes_csv()
+            } else if file_name.starts_with("groups") {
+                emulator.add_user(SAMPLE_POOL, EXISTING_USER);
+                for group in SAMPLE_GROUPS {
+                    emulator.create_group(SAMPLE_POOL, group);
+                }
+                groups_csv()
             } else if file_name.starts_with("bad-rows") {
                 emulator.add_user(SAMPLE_POOL, EXISTING_USER);
                 bad_rows_csv()
@@ -238,6 +244,26 @@ pub fn password_hashes_csv() -> String {
     lines.join("\n") + "\n"
 }
 
+/// The groups [`SAMPLE_POOL`] has when the "groups" sample is seeded.
+pub const SAMPLE_GROUPS: [&str; 3] = ["admins", "editors", "support"];
+
+/// Four users with a `cognito:groups` column (SPEC section 17): `ana` in two
+/// groups, `ben` in none, [`EXISTING_USER`] (skipped: it exists, and still
+/// gets its group) and `dev`, whose malformed email fails its import, so it
+/// gets no membership.
+pub fn groups_csv() -> String {
+    let groups = ["admins editors", "", "support", "editors"];
+    let users = ["ana", "ben", EXISTING_USER, "dev"];
+    let text = valid_csv(&users).replace("dev@example.com", "dev-at-example.com");
+    let mut lines = text.lines().map(str::to_string).collect::<Vec<_>>();
+    lines[0].push_str(",cognito:groups");
+    for (line, names) in lines[1..].iter_mut().zip(groups) {
+        line.push(',');
+        line.push_str(names);
+    }
+    lines.join("\n") + "\n"
+}
+
 /// Each user of the job's uploaded CSV and the status its import gave it
 /// (`None`: not created), in file order.
 pub fn user_statuses(
@@ -338,7 +364,24 @@ pub struct Followed {
     /// A job with a password hashing algorithm (SPEC section 15): its
     /// algorithm, and each user with the status the import gave it.
     pub passwords: Option<(String, UserStatuses)>,
+    /// A job whose Started event names `Groups` (SPEC section 17): the
+    /// `AddToGroups` calls the state machine would make after Track.
+    pub groups: Option<GroupsFollowed>,
 }
+
+/// The `AddToGroups` loop of one job, as the template's state machine runs
+/// it: each call's request and response, the events emitted, each user's
+/// groups afterwards and `groups-failed.csv`.
+#[derive(Debug)]
+pub struct GroupsFollowed {
+    pub calls: Vec<(Value, Result<Value, ImportError>)>,
+    pub events: Vec<PutEventEntry>,
+    pub memberships: Vec<(String, Vec<String>)>,
+    pub failed: Option<(String, Option<ObjectContent>)>,
+}
+
+/// More calls than any sample needs; a loop that never says `Done` stops here.
+const MAX_GROUPS_CALLS: usize = 20;
 
 /// Each user of a job's file and the status its import gave it (`None`:
 /// not created), in file order.
@@ -472,7 +515,16 @@ async fn track_one(
         .job(&pool_id, &job_id)
         .and_then(|job| job.password_hashing_algorithm)
         .map(|algorithm| (algorithm, user_statuses(emulator, &pool_id, &job_id)));
+    let groups = match started.detail.get("Groups").is_some_and(Value::is_object) {
+        true => Some(add_to_groups(app, emulator, &track_event, &pool_id, &job_id).await),
+        false => None,
+    };
+    let groups = groups.map(|mut g| {
+        g.failed = read("groups-failed.csv");
+        g
+    });
     Followed {
+        groups,
         passwords,
         failed_rows: read("failed.csv"),
         report: read("report.csv"),
@@ -483,5 +535,43 @@ async fn track_one(
         track,
         events,
         bucket,
+    }
+}
+
+/// `{"Action": "AddToGroups", ...}` with the Track call's ids, object and
+/// part, called again with the returned `From` until `Done` (or an error).
+async fn add_to_groups(
+    app: &App,
+    emulator: &Emulator,
+    track_event: &Value,
+    pool_id: &str,
+    job_id: &str,
+) -> GroupsFollowed {
+    let mut request = track_event.clone();
+    request["Action"] = "AddToGroups".into();
+    let before = emulator.events().len();
+    let mut calls = Vec::new();
+    while calls.len() < MAX_GROUPS_CALLS {
+        let (result, _) = invoke(app, emulator, request.clone()).await;
+        let next = match &result {
+            Ok(answer) if answer["Done"] == Value::Bool(false) => answer.get("From").cloned(),
+            _ => None,
+        };
+        calls.push((request.clone(), result));
+        let Some(from) = next else { break };
+        request["From"] = from;
+    }
+    let memberships = user_statuses(emulator, pool_id, job_id)
+        .into_iter()
+        .map(|(user, _)| {
+            let groups = emulator.user_groups(pool_id, &user);
+            (user, groups)
+        })
+        .collect();
+    GroupsFollowed {
+        calls,
+        events: emulator.events().into_iter().skip(before).collect(),
+        memberships,
+        failed: None,
     }
 }

@@ -5,6 +5,7 @@
 //!   cargo run -p local -- --follow events/sqs-fifo-three-drops.json
 //!   cargo run -p local -- --follow events/s3-put-three-parts.json
 //!   cargo run -p local -- --follow events/s3-put-password-hashes.json
+//!   cargo run -p local -- --follow events/s3-put-groups.json
 //!   cargo run -p local -- --aws events/direct-ids.json
 //!
 //! By default it starts the bundled emulator of S3, Cognito's import-job API
@@ -356,7 +357,32 @@ fn print_followed(job: &local::Followed) -> bool {
     if job.bucket.is_none() {
         println!("\n(no Object in the Started event: no result files)");
     }
-    ran && tracked
+    let grouped = job.groups.as_ref().is_none_or(print_groups);
+    ran && tracked && grouped
+}
+
+/// SPEC section 17: the AddToGroups loop and who is in which group after it.
+fn print_groups(groups: &local::GroupsFollowed) -> bool {
+    let mut ok = true;
+    for (request, result) in &groups.calls {
+        println!("\n== AddToGroups invocation ==\n{}", pretty(request));
+        ok &= print_result(result);
+    }
+    print_events(&groups.events);
+    println!("\n== each user's groups after AddToGroups ==");
+    for (user, names) in &groups.memberships {
+        match names.is_empty() {
+            true => println!("  {user}: (none)"),
+            false => println!("  {user}: {}", names.join(" ")),
+        }
+    }
+    if let Some((key, content)) = &groups.failed {
+        match content {
+            Some(object) => print!("\n== {key} ==\n{}", String::from_utf8_lossy(&object.body)),
+            None => println!("\n({key}: not written, nothing failed)"),
+        }
+    }
+    ok
 }
 
 /// SPEC section 15: who signs in with the old password, who must reset.
