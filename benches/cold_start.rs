@@ -976,7 +976,7 @@ fn report(
         calls(samples[2].calls_batch)
     );
 
-    // The targets of issue 5.
+    // The cold-start targets (perf/README.md).
     let f = &samples[0];
     let calls_ok = |c: Calls, n: usize| {
         c.head <= n && c.start <= n && c.put <= n.div_ceil(BATCH) && c.describe == 0
@@ -1040,10 +1040,7 @@ fn report(
             calls_ok(f.calls_one, 1) && calls_ok(f.calls_batch, BATCH),
         ),
     ];
-    let _ = writeln!(
-        out,
-        "\nTargets (issue 5), as ratios to the floor in this run:\n"
-    );
+    let _ = writeln!(out, "\nTargets, as ratios to the floor in this run:\n");
     for (text, met) in &targets {
         let _ = writeln!(out, "- [{}] {text}", if *met { "x" } else { " " });
     }

@@ -29,7 +29,6 @@
 //!
 //! Run with `cargo test -p cognito-import-starter --test fault_matrix`.
 
-mod common;
 #[path = "fault_matrix/queue.rs"]
 mod queue;
 
@@ -39,8 +38,8 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cis_emulator::{valid_csv, Emulator, Fault, FaultAction, PutEventEntry, DEFAULT_CSV_HEADER};
+use cis_testkit::{app_for, s3_event, sqs_event, test_config, BUCKET, POOL};
 use cognito_import_starter::{App, Config, ImportError};
-use common::{app_for, s3_event, sqs_event, test_config, BUCKET, POOL};
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
