@@ -35,10 +35,12 @@
 //!
 //! The files: `tables.rs` (the triggers, operations, fault classes and what
 //! the SPEC makes of each), `start.rs` (one cell of the start path: its
-//! world, deliveries and checks), `track.rs` (the Track rows' job and
-//! results files), `queue.rs` (the drop queue and files in parts),
-//! `deadline.rs` (the deadline cells), `report.rs` (the report), and this
-//! file (the cells as tests, and the threads they run on).
+//! world, deliveries and checks, the results files' included), `track.rs`
+//! (the Track rows' job and where its results files go), `queue.rs` (the
+//! drop queue and files in parts), `deadline.rs` (the deadline cells),
+//! `report.rs` (the report), and this file (the cells as tests, and the
+//! threads they run on). Imports run one way: `report` and `deadline` and
+//! `queue` take from `start`, `start` from `track`, all from `tables`.
 
 mod deadline;
 mod queue;

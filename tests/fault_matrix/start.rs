@@ -13,9 +13,7 @@ use crate::tables::{
     action, is_permanent, Cell, Class, Expect, Scenario, Trigger, COMPLETED, KEY, MAX_ATTEMPTS,
     MESSAGE_ID, ROLE, STARTED, START_FAILED,
 };
-use crate::track::{
-    check_files_error, check_files_written, completed_results, seed_track, TrackSeed,
-};
+use crate::track::{result_keys, seed_track, TrackSeed};
 
 pub fn matrix_config(scenario: Scenario) -> Config {
     let mut config = test_config();
@@ -320,6 +318,88 @@ pub struct CellReport {
     pub key: (Trigger, usize, Class, bool),
     pub text: String,
     pub violations: Vec<String>,
+}
+
+/// The Completed events among `events`, their `Results`.
+pub fn completed_results(events: &[PutEventEntry]) -> Vec<Value> {
+    of_type(events, COMPLETED)
+        .into_iter()
+        .map(|e| e.detail["Results"].clone())
+        .collect()
+}
+
+/// A Completed event whose source was gone or changed: `Results` with
+/// `FilesError` of type `expected`, neither file named nor written.
+pub fn check_files_error(
+    w: &World,
+    events: &[PutEventEntry],
+    expected: &str,
+    violations: &mut Vec<String>,
+) {
+    let Some(seed) = &w.track else { return };
+    let Some(results) = completed_results(events).pop() else {
+        return; // "nothing published" is reported by the caller
+    };
+    if results["FilesError"]["Type"] != json!(expected) {
+        violations.push(format!(
+            "Completed without FilesError {expected}: FilesError={}",
+            results["FilesError"]
+        ));
+    }
+    if results.get("FailedRows").is_some() || results.get("Report").is_some() {
+        violations.push("FilesError and yet FailedRows/Report named".into());
+    }
+    if results["Failed"] != json!(1) || results["Skipped"] != json!(1) {
+        violations.push(format!(
+            "Results counts {}/{}, the log says 1 failed, 1 skipped",
+            results["Failed"], results["Skipped"]
+        ));
+    }
+    let (failed, report) = result_keys(seed);
+    for key in [failed, report] {
+        if w.emulator.object(BUCKET, &key).is_some() {
+            violations.push(format!("{key} written though the source was gone"));
+        }
+    }
+}
+
+/// After the faults are cleared: the Completed event's `Results` names both
+/// files, both exist, `failed.csv` holds the header and the failed row.
+pub fn check_files_written(w: &World, events: &[PutEventEntry], violations: &mut Vec<String>) {
+    let Some(seed) = &w.track else { return };
+    let Some(results) = completed_results(events).pop() else {
+        return; // "nothing published" is reported by the caller
+    };
+    let (failed, report) = result_keys(seed);
+    let expected = json!({
+        "Failed": 1,
+        "Skipped": 1,
+        "Complete": true,
+        "FailedRows": {"Bucket": BUCKET, "Key": failed.clone()},
+        "Report": {"Bucket": BUCKET, "Key": report.clone()},
+    });
+    for field in ["Failed", "Skipped", "Complete", "FailedRows", "Report"] {
+        if results[field] != expected[field] {
+            violations.push(format!(
+                "redelivery: Results.{field} is {}, not {}",
+                results[field], expected[field]
+            ));
+        }
+    }
+    if results.get("FilesError").is_some() {
+        violations.push(format!("redelivery: FilesError {}", results["FilesError"]));
+    }
+    match w.emulator.object(BUCKET, &failed) {
+        None => violations.push(format!("redelivery: {failed} not written")),
+        Some(object) if object.body != seed.failed_csv.as_bytes() => violations.push(format!(
+            "redelivery: {failed} is not the header and the failed row: {:?}",
+            String::from_utf8_lossy(&object.body)
+        )),
+        Some(_) => {}
+    }
+    if w.emulator.object(BUCKET, &report).is_none() {
+        violations.push(format!("redelivery: {report} not written"));
+    }
 }
 
 pub async fn run_cell(cell: Cell) -> CellReport {
