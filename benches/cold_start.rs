@@ -1,4 +1,4 @@
-//! The cold-start benchmark (bench/README.md): runs three release binaries the
+//! The cold-start benchmark (perf/README.md): runs three release binaries the
 //! way Lambda runs them, through an emulated Lambda Runtime API on 127.0.0.1,
 //! against the project's emulator of S3, Cognito and EventBridge with no added
 //! latency, and compares them side by side, interleaved:
@@ -12,9 +12,9 @@
 //! latency of one S3 record (median, p99) and of a 10-record SQS batch, peak
 //! RSS (VmHWM), binary and zipped size, and the AWS calls per invocation from
 //! the emulator's journal. Prints a table with ratios to the floor and writes
-//! it to `bench/results/cold-start.md` with the machine and the date.
+//! it to `perf/results/cold-start.md` with the machine and the date.
 //!
-//! Run it through `bench/run`, which builds the binaries with the release
+//! Run it through `perf/run`, which builds the binaries with the release
 //! profile first; `cargo bench --bench cold_start -- --help` lists the
 //! options. This is a benchmark, not a test: it asserts nothing about time.
 
@@ -64,7 +64,7 @@ struct Options {
     /// trip would be.
     latency: Duration,
     /// The same three binaries built for arm64 as `cargo lambda build
-    /// --release --arm64` builds them (bench/run, when it can): only their
+    /// --release --arm64` builds them (perf/run, when it can): only their
     /// sizes are measured here.
     arm64_dir: Option<PathBuf>,
 }
@@ -78,7 +78,7 @@ impl Options {
             batches: 50,
             warmup: 10,
             bin_dir: root.join("target/cold-start/bin"),
-            out: root.join("bench/results/cold-start.md"),
+            out: root.join("perf/results/cold-start.md"),
             note: None,
             machine_certs: false,
             latency: Duration::ZERO,
@@ -125,13 +125,13 @@ fn usage(problem: &str) -> ! {
         eprintln!("cold_start: {problem}");
     }
     eprintln!(
-        "usage: bench/run [--cold N] [--warm N] [--batches N] [--warmup N] [--bin-dir DIR] [--out FILE] [--note TEXT]\n\
+        "usage: perf/run [--cold N] [--warm N] [--batches N] [--warmup N] [--bin-dir DIR] [--out FILE] [--note TEXT]\n\
          \x20 --cold N     cold starts per binary (default 30)\n\
          \x20 --warm N     warm one-record invocations per binary (default 200)\n\
          \x20 --batches N  warm 10-record SQS batches per binary (default 50)\n\
          \x20 --warmup N   invocations before the warm measurements (default 10)\n\
-         \x20 --bin-dir    where bench/run put the release binaries (default target/cold-start/bin)\n\
-         \x20 --out FILE   the results file (default bench/results/cold-start.md)\n\
+         \x20 --bin-dir    where perf/run put the release binaries (default target/cold-start/bin)\n\
+         \x20 --out FILE   the results file (default perf/results/cold-start.md)\n\
          \x20 --note TEXT  a line added to the results (e.g. the lever measured)\n\
          \x20 --machine-certs  no SSL_CERT_FILE: every binary reads this machine's whole trust store\n\
          \x20 --latency-ms N   add N ms to every AWS call (default 0)\n\
@@ -630,7 +630,7 @@ async fn main() {
     for subject in &subjects {
         if !subject.path.is_file() {
             fail(&format!(
-                "no {}: build the binaries with bench/run (or pass --bin-dir)",
+                "no {}: build the binaries with perf/run (or pass --bin-dir)",
                 subject.path.display()
             ));
         }
@@ -639,7 +639,7 @@ async fn main() {
     // dev-dependencies' features (the emulator): not the Lambda binary.
     let function = std::fs::read(&subjects[0].path).unwrap_or_default();
     if memchr_find(&function, b"/_upload/") {
-        fail("the function binary contains the emulator: build it with bench/run (cargo build --release)");
+        fail("the function binary contains the emulator: build it with perf/run (cargo build --release)");
     }
 
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -881,7 +881,7 @@ fn report(
     let _ = writeln!(out, "# Cold-start benchmark\n");
     let _ = writeln!(
         out,
-        "Written by `bench/run` (benches/cold_start.rs); see bench/README.md for what is measured and how.\n"
+        "Written by `perf/run` (benches/cold_start.rs); see perf/README.md for what is measured and how.\n"
     );
     let _ = writeln!(out, "- date: {date}");
     let _ = writeln!(out, "- machine: `{}`", command_line("uname", &["-a"]));
@@ -976,7 +976,7 @@ fn report(
         calls(samples[2].calls_batch)
     );
 
-    // The targets of issue 5.
+    // The cold-start targets (perf/README.md).
     let f = &samples[0];
     let calls_ok = |c: Calls, n: usize| {
         c.head <= n && c.start <= n && c.put <= n.div_ceil(BATCH) && c.describe == 0
@@ -1040,10 +1040,7 @@ fn report(
             calls_ok(f.calls_one, 1) && calls_ok(f.calls_batch, BATCH),
         ),
     ];
-    let _ = writeln!(
-        out,
-        "\nTargets (issue 5), as ratios to the floor in this run:\n"
-    );
+    let _ = writeln!(out, "\nTargets, as ratios to the floor in this run:\n");
     for (text, met) in &targets {
         let _ = writeln!(out, "- [{}] {text}", if *met { "x" } else { " " });
     }

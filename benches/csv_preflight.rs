@@ -169,7 +169,7 @@ fn main() {
     text.push_str("```\n");
     print!("{text}");
     let out =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/csv-preflight.md");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("perf/results/csv-preflight.md");
     match std::fs::write(&out, &text) {
         Ok(()) => println!("written to {}", out.display()),
         Err(error) => eprintln!("could not write {}: {error}", out.display()),

@@ -144,7 +144,7 @@ fn sdk_loader(config: &Config, env: impl Fn(&str) -> Option<String>) -> ConfigLo
 /// the default credential chain, which asks the environment first, would
 /// answer with them; but building the chain builds its later providers too,
 /// among them an STS client for web identity (5% of init's instructions,
-/// bench/README.md). So with both keys set the environment's provider is
+/// perf/README.md). So with both keys set the environment's provider is
 /// given alone, the one the chain would have picked; without them, as in a
 /// shell with a profile, in a container or on EC2, the whole chain.
 fn with_credentials(loader: ConfigLoader, lookup: impl Fn(&str) -> Option<String>) -> ConfigLoader {

@@ -10,7 +10,7 @@
 //! Levels are filtered by target (`Targets`), not by `EnvFilter`: the same
 //! `RUST_LOG` syntax for levels and `target=level` directives, without the
 //! span and field filters, whose regex engine was 5% of the binary's code
-//! (bench/README.md, "Levers").
+//! (perf/README.md, "Levers").
 
 use std::str::FromStr;
 

@@ -3,11 +3,9 @@
 //! nothing about it: no start, no create, no header read, no describe.
 //! SPEC section 16: a pool of the list that does not exist holds no job.
 
-mod common;
-
 use cis_emulator::{valid_csv, Fault, FaultAction, DEFAULT_CSV_HEADER};
+use cis_testkit::*;
 use cognito_import_starter::{Config, ErrorKind};
-use common::*;
 use serde_json::json;
 
 const ALLOWED: &str = "us-east-1_Allowed01";

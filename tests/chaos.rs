@@ -6,13 +6,11 @@
 //!
 //! Replay a run with `CHAOS_SEED=<n> cargo test --test chaos`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use cis_emulator::{Fault, FaultAction};
-use common::*;
+use cis_testkit::*;
 use serde_json::Value;
 
 const IMPORTS: usize = 30;

@@ -3,13 +3,11 @@
 //! an operation it was handling at once, and the journal's order of arrivals
 //! and ends), never with a clock: delays only make the requests overlap.
 
-mod common;
-
 use std::time::Duration;
 
 use cis_emulator::{Fault, FaultAction};
+use cis_testkit::*;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::{json, Value};
 
 /// `max_concurrency`, and timeouts long enough that a delayed request is

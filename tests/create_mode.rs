@@ -3,13 +3,11 @@
 //! uploaded to the pre-signed URL and started; redelivery at every step finds
 //! the same job and never starts a second one.
 
-mod common;
-
 use cis_emulator::{valid_csv, Emulator, Fault, FaultAction, ImportJob, DEFAULT_CSV_HEADER};
+use cis_testkit::*;
 use cognito_import_starter::create::job_name;
 use cognito_import_starter::model::ObjectRef;
 use cognito_import_starter::{Config, ErrorKind};
-use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 

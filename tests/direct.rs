@@ -1,10 +1,8 @@
 //! Direct invocations (Step Functions, CLI) and tracking: SPEC sections 2, 6 and 11.
 
-mod common;
-
 use cis_emulator::{Fault, FaultAction};
+use cis_testkit::*;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::json;
 
 #[tokio::test]

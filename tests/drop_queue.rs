@@ -3,15 +3,13 @@
 //! the real SDK against the emulator with Cognito's one-active-job rule on
 //! and its FIFO queue.
 
-mod common;
-
 use std::time::Duration;
 
 use cis_emulator::{
     valid_csv, Emulator, Fault, FaultAction, ImportJob, QueueOptions, DEFAULT_CSV_HEADER,
 };
+use cis_testkit::*;
 use cognito_import_starter::{Config, ErrorKind};
-use common::*;
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cognito-import-logs";

@@ -1,9 +1,7 @@
 //! EventBridge S3 events and SQS batches (SPEC sections 2 and 6).
 
-mod common;
-
 use cis_emulator::{Fault, FaultAction};
-use common::*;
+use cis_testkit::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,13 +1,11 @@
 //! Throttling, failures and hangs injected at the emulator (SPEC section 6):
 //! the SDK retries what it can; what remains is typed and never lost.
 
-mod common;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cis_emulator::{Fault, FaultAction};
+use cis_testkit::*;
 use cognito_import_starter::{Config, ErrorKind};
-use common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 
@@ -67,7 +65,7 @@ async fn cognito_errors_map_to_their_spec_types() {
         ));
         let result = h.invoke(created("e.csv")).await;
         if kind.is_retryable() {
-            assert_eq!(common::kind(&result), kind, "{code}");
+            assert_eq!(cis_testkit::kind(&result), kind, "{code}");
             assert!(
                 h.events().is_empty(),
                 "{code}: a retryable failure emits nothing"

@@ -1,8 +1,6 @@
 //! SPEC section 4: at-least-once deliveries start a job once in effect.
 
-mod common;
-
-use common::*;
+use cis_testkit::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,13 +1,11 @@
 //! SPEC sections 5 and 8: a job's pre-signed URL is a credential. With
 //! `EMIT_PRESIGNED_URL=true` it goes where it was asked for (the direct
 //! response, the events), and still into no log line, with this crate
-//! logging at TRACE (see `common::TEST_LOG_FILTER`). `.ci/run` checks the
+//! logging at TRACE (see `cis_testkit::TEST_LOG_FILTER`). `.ci/run` checks the
 //! same over every test binary's log.
 
-mod common;
-
+use cis_testkit::*;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::json;
 
 fn signature(url: &str) -> &str {

@@ -1,16 +1,14 @@
-//! Issue 19: the CloudWatch metrics the function writes in the embedded
-//! metric format. Every line any test writes is checked against the EMF
-//! specification by the test harness (`tests/common/emf.rs`); here, the
+//! The CloudWatch metrics the function writes in the embedded metric format.
+//! Every line any test writes is checked against the EMF specification by
+//! the test harness (`cis_testkit::emf`, in `testkit/src/emf.rs`); here, the
 //! values of the lines for each case a user watches.
-
-mod common;
 
 use std::time::Duration;
 
 use cis_emulator::{valid_csv, QueueOptions, DEFAULT_CSV_HEADER};
+use cis_testkit::emf::{check, metrics_of};
+use cis_testkit::*;
 use cognito_import_starter::Config;
-use common::emf::{check, metrics_of};
-use common::*;
 use serde_json::{json, Value};
 
 /// The metrics of the harness's lines, as (name, dimensions, value).
@@ -37,17 +35,38 @@ fn names(h: &Harness) -> Vec<String> {
 #[test]
 fn the_emf_check_refuses_what_the_specification_refuses() {
     let good = r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["A"]],"Metrics":[{"Name":"M","Unit":"Count"}]}]},"A":"a","M":1}"#;
-    assert!(check(good).is_ok());
-    for bad in [
-        good.replace(r#""Timestamp":1"#, r#""Timestamp":1.5"#),
-        good.replace(r#","A":"a""#, ""),
-        good.replace(r#","M":1"#, ""),
-        good.replace("Count", "Ducks"),
-        good.replace(r#""Namespace":"N","#, ""),
-        good.replace(r#""_aws""#, r#""aws""#),
-        good.replace(r#"{"Name":"M","Unit":"Count"}"#, ""),
+    assert_eq!(check(good).map(|line| line["M"].clone()), Ok(json!(1)));
+    for (bad, why) in [
+        (
+            good.replace(r#""Timestamp":1"#, r#""Timestamp":1.5"#),
+            "Timestamp is not whole milliseconds: Some(Number(1.5))",
+        ),
+        (
+            good.replace(r#","A":"a""#, ""),
+            "dimension A is not a top-level string: None",
+        ),
+        (
+            good.replace(r#","M":1"#, ""),
+            "metric M is not a top-level number: None",
+        ),
+        (
+            good.replace("Count", "Ducks"),
+            r#"M: unit "Ducks" is not one of the specification's"#,
+        ),
+        (
+            good.replace(r#""Namespace":"N","#, ""),
+            "bad Namespace None",
+        ),
+        (
+            good.replace(r#""_aws""#, r#""aws""#),
+            "no _aws metadata object",
+        ),
+        (
+            good.replace(r#"{"Name":"M","Unit":"Count"}"#, ""),
+            "Metrics is not an array of 1 to 100",
+        ),
     ] {
-        assert!(check(&bad).is_err(), "{bad}");
+        assert_eq!(check(&bad), Err(why.to_string()), "{bad}");
     }
 }
 
@@ -101,7 +120,10 @@ async fn a_busy_slot_is_a_slot_wait_and_a_retryable_failure() {
         .set_job_status(POOL, &running.job_id, "InProgress");
     h.seed("a.csv");
 
-    h.invoke(created("a.csv")).await.unwrap_err();
+    assert_eq!(
+        error_type(&h.invoke(created("a.csv")).await),
+        "ImportSlotBusy"
+    );
 
     assert!(has(&h, "SlotWaits", &[], json!(1)));
     assert!(has(
@@ -233,7 +255,10 @@ async fn a_create_mode_part_counts_as_an_import_started() {
         &[("user-pool-id", POOL)],
     );
 
-    h.invoke(created("two.csv")).await.unwrap_err();
+    assert_eq!(
+        error_type(&h.invoke(created("two.csv")).await),
+        "ImportPartsRemaining"
+    );
 
     assert!(has(&h, "ImportsStarted", &[], json!(1)));
     assert!(has(
@@ -301,7 +326,10 @@ async fn a_pool_cognito_answered_for_is_a_dimension_of_its_failures_too() {
         .set_job_status(POOL, &running.job_id, "InProgress");
     h.seed("a.csv");
 
-    h.invoke(created("a.csv")).await.unwrap_err();
+    assert_eq!(
+        error_type(&h.invoke(created("a.csv")).await),
+        "ImportSlotBusy"
+    );
 
     assert!(has(
         &h,

@@ -4,14 +4,12 @@
 //! one-active-job rule on). `PART_MAX_ROWS` is small here so that a few rows
 //! make several parts; the cutting by bytes is the checker's unit tests'.
 
-mod common;
-
 use cis_emulator::{
     valid_csv, Emulator, Fault, FaultAction, ImportJob, StoredObject, DEFAULT_CSV_HEADER,
 };
+use cis_testkit::*;
 use cognito_import_starter::model::ObjectRef;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cognito-import-logs";
@@ -235,7 +233,7 @@ async fn the_drop_goes_part_after_part_one_receive_at_a_time() {
 async fn while_a_part_runs_the_drop_waits_and_creates_nothing() {
     let h = parts_harness(2).await;
     let stored = drop_source(&h.emulator, &source());
-    h.invoke(event()).await.unwrap_err();
+    assert_eq!(error_type(&h.invoke(event()).await), "ImportPartsRemaining");
     let reads = h.emulator.s3_bytes_served(BUCKET, KEY);
 
     let result = h.invoke(event()).await;
@@ -283,7 +281,7 @@ async fn a_started_event_not_published_goes_out_again_before_anything_else() {
 async fn a_lost_plan_is_made_again_from_the_file() {
     let h = parts_harness(2).await;
     let stored = drop_source(&h.emulator, &source());
-    h.invoke(event()).await.unwrap_err();
+    assert_eq!(error_type(&h.invoke(event()).await), "ImportPartsRemaining");
     let first = job_named(&h, &part_name(&stored, 1, 3));
     finish(&h, &first, "Succeeded");
     h.emulator
@@ -309,7 +307,7 @@ async fn a_lost_plan_is_made_again_from_the_file() {
 async fn a_failed_or_stopped_part_counts_as_done_and_an_expired_one_is_replaced() {
     let h = parts_harness(2).await;
     let stored = drop_source(&h.emulator, &source());
-    h.invoke(event()).await.unwrap_err();
+    assert_eq!(error_type(&h.invoke(event()).await), "ImportPartsRemaining");
     finish(&h, &job_named(&h, &part_name(&stored, 1, 3)), "Failed");
     // Part 2's job exists but expired before it could start (say, a long
     // wait for the slot): a new job of the same name takes its place.
@@ -338,7 +336,10 @@ async fn the_key_holding_another_object_after_parts_started_is_object_changed() 
     let stored = drop_source(&h.emulator, &source());
     let mut announced = event();
     announced["Records"][0]["s3"]["object"]["eTag"] = json!(stored.etag.trim_matches('"'));
-    h.invoke(announced.clone()).await.unwrap_err();
+    assert_eq!(
+        error_type(&h.invoke(announced.clone()).await),
+        "ImportPartsRemaining"
+    );
     let first = job_named(&h, &part_name(&stored, 1, 3));
     finish(&h, &first, "Succeeded");
     drop_source(&h.emulator, &valid_csv(&["zed"]));
@@ -494,9 +495,9 @@ async fn track_maps_a_parts_lines_to_the_source_and_writes_its_files() {
     // Part 2 holds source rows 3 and 4: dee's email is broken.
     let body = source().replace("dee@example.com", "not-an-email");
     let stored = drop_source(&h.emulator, &body);
-    h.invoke(event()).await.unwrap_err();
+    assert_eq!(error_type(&h.invoke(event()).await), "ImportPartsRemaining");
     finish(&h, &job_named(&h, &part_name(&stored, 1, 3)), "Succeeded");
-    h.invoke(event()).await.unwrap_err();
+    assert_eq!(error_type(&h.invoke(event()).await), "ImportPartsRemaining");
     let second = job_named(&h, &part_name(&stored, 2, 3));
     h.emulator.run_import_job(POOL, &second.job_id).unwrap();
     let object = h.events_of(STARTED)[1].detail["Object"].clone();

@@ -6,11 +6,9 @@
 //! that cannot take hashes, `VALIDATE_CSV` on section 4's path, and the
 //! results files.
 
-mod common;
-
 use cis_emulator::{Fault, FaultAction, ImportJob, StoredObject, DEFAULT_CSV_HEADER};
+use cis_testkit::*;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cognito-import-logs";

@@ -5,11 +5,9 @@
 //! under no prefix, is `UserPoolNotAllowed`; direct invocations are held to
 //! the bound pools as to an allowlist.
 
-mod common;
-
 use cis_emulator::{valid_csv, DEFAULT_CSV_HEADER};
+use cis_testkit::*;
 use cognito_import_starter::{Config, ErrorKind};
-use common::*;
 use serde_json::json;
 
 const EU_POOL: &str = "eu-west-1_TestPool2";

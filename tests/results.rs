@@ -3,11 +3,9 @@
 //! the job and writes them as Cognito does), adds `Results` to the Completed
 //! event and writes `failed.csv` and `report.csv` next to the source.
 
-mod common;
-
 use cis_emulator::{Fault, FaultAction, ImportJob, RunOptions, DEFAULT_CSV_HEADER};
+use cis_testkit::*;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cognito-import-logs";

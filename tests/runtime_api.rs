@@ -5,8 +5,6 @@
 //! response or `errorType` Lambda receives, the jobs and events at the
 //! emulator, and the logs the process writes.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -15,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use cis_emulator::runtime_api::{Invocation, RuntimeApi, SECRET_ACCESS_KEY};
 use cis_emulator::{Emulator, Fault, FaultAction, ImportJob, PutEventEntry};
-use common::{created, s3_event, sqs_event, BUCKET, POOL};
+use cis_testkit::{created, s3_event, sqs_event, BUCKET, POOL};
 use serde_json::{json, Value};
 
 /// The session token of the TRACE test: never in a log either.
@@ -94,7 +92,7 @@ impl Function {
     /// `target/test-logs/cognito-import-starter-<pid>.log`, which `.ci/run`
     /// scans with the in-process tests' logs.
     fn save_output(&self) {
-        let dir = common::test_log_dir();
+        let dir = cis_testkit::test_log_dir();
         let path = dir.join(format!("cognito-import-starter-{}.log", self.child.id()));
         let written = std::fs::create_dir_all(&dir).and_then(|()| {
             let mut file = std::fs::OpenOptions::new()
@@ -622,7 +620,7 @@ async fn trace_level_logs_hold_no_presigned_url_and_no_credentials() {
     lambda.assert_no_credentials();
 }
 
-/// Issue 19: the Lambda binary writes its metrics to stdout as EMF lines,
+/// The Lambda binary writes its metrics to stdout as EMF lines,
 /// one per record, each valid under the specification; with the namespace
 /// empty, none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -637,7 +635,7 @@ async fn the_binary_writes_its_metrics_to_stdout_as_emf_lines() {
         .into_iter()
         .filter(|line| line.get("_aws").is_some())
         .map(|line| {
-            common::emf::check(&line.to_string()).unwrap_or_else(|why| panic!("{why}: {line}"))
+            cis_testkit::emf::check(&line.to_string()).unwrap_or_else(|why| panic!("{why}: {line}"))
         })
         .collect();
     assert_eq!(emf.len(), 1, "{emf:?}");

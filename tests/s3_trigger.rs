@@ -1,9 +1,7 @@
 //! S3 notifications (SPEC sections 2, 3, 5, 6) through the real SDK against the emulator.
 
-mod common;
-
+use cis_testkit::*;
 use cognito_import_starter::{Config, ErrorKind};
-use common::*;
 use serde_json::json;
 
 #[tokio::test]

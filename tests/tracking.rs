@@ -1,10 +1,8 @@
 //! SPEC section 11: `{"Action": "Track", ...}` follows a job to its end and
 //! emits `User Import Job Completed` once it is terminal.
 
-mod common;
-
 use cis_emulator::{Fault, FaultAction};
-use common::*;
+use cis_testkit::*;
 use serde_json::json;
 
 const COMPLETED: &str = "User Import Job Completed";

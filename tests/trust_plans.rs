@@ -6,13 +6,11 @@
 //! receives of a drop its bytes are read less than 2.5 times, whether or not
 //! the job holding the import slot can be seen.
 
-mod common;
-
 use cis_emulator::{valid_csv, Fault, FaultAction, ImportJob, StoredObject, DEFAULT_CSV_HEADER};
+use cis_testkit::*;
 use cognito_import_starter::create::job_name;
 use cognito_import_starter::model::ObjectRef;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cognito-import-logs";

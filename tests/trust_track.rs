@@ -4,11 +4,9 @@
 //! its files are streamed to S3 (multipart past one part) and report.csv
 //! opens safely in a spreadsheet.
 
-mod common;
-
 use cis_emulator::{Fault, FaultAction, ImportJob, RunOptions, DEFAULT_CSV_HEADER};
+use cis_testkit::*;
 use cognito_import_starter::Config;
-use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 

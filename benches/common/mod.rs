@@ -115,11 +115,11 @@ pub async fn start_function(
     child
 }
 
-/// Prints `report` and writes it to `bench/results/<file>`.
+/// Prints `report` and writes it to `perf/results/<file>`.
 pub fn write_result(file: &str, report: &str) {
     println!("{report}");
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("bench/results")
+        .join("perf/results")
         .join(file);
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);

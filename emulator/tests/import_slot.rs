@@ -48,8 +48,9 @@ async fn a_second_start_is_refused_while_a_job_of_any_pool_is_active() {
     );
     for status in ["InProgress", "Stopping"] {
         emu.set_job_status(POOL, &first.job_id, status);
-        assert!(
-            start(&emu, OTHER_POOL, &second.job_id).await.is_err(),
+        assert_eq!(
+            start(&emu, OTHER_POOL, &second.job_id).await,
+            Err(refused.clone()),
             "{status}"
         );
     }
@@ -69,8 +70,11 @@ async fn without_the_rule_jobs_start_side_by_side() {
     let emu = Emulator::start().await.unwrap();
     let first = emu.create_import_job(POOL, "first", true);
     let second = emu.create_import_job(POOL, "second", true);
-    assert!(start(&emu, POOL, &first.job_id).await.is_ok());
-    assert!(start(&emu, POOL, &second.job_id).await.is_ok());
+    assert_eq!(start(&emu, POOL, &first.job_id).await, Ok("Pending".into()));
+    assert_eq!(
+        start(&emu, POOL, &second.job_id).await,
+        Ok("Pending".into())
+    );
     assert_eq!(emu.max_active_jobs(), 2);
 }
 

@@ -1,13 +1,9 @@
 //! Every sample in `events/` runs through the real handler against the
 //! emulator, seeded as the local runner seeds it, and succeeds.
 
-// The function's test harness (emulator, `App`, test logs), shared as is.
-#[path = "../../tests/common/mod.rs"]
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use cis_testkit::*;
 use serde_json::{json, Value};
 
 /// The repository's `events/`, beside this crate.

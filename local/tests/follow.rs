@@ -8,13 +8,9 @@
 //! `failed.csv` and `report.csv` objects, SPEC section 12) is the function's
 //! part, implemented on another branch: this test does not assert it.
 
-// The function's test harness (emulator, `App`, test logs), shared as is.
-#[path = "../../tests/common/mod.rs"]
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use cis_testkit::*;
 use serde_json::{json, Value};
 
 fn sample(name: &str) -> Value {

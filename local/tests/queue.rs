@@ -4,13 +4,9 @@
 //! source mapping deliver the sample's drops to the real handler, Cognito
 //! runs one job at a time, and every file (or part) is imported in order.
 
-// The function's test harness (emulator, `App`, test logs), shared as is.
-#[path = "../../tests/common/mod.rs"]
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use cis_testkit::*;
 use local::queue;
 use serde_json::{json, Value};
 

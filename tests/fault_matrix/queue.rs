@@ -19,11 +19,13 @@ use cognito_import_starter::{App, Config, ImportError};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
-use super::{
-    action, expect_of, is_permanent, matrix_config, of_type, Class, Expect, Row, Scenario, Svc,
-    BASE_CLASSES, KEY, MAX_ATTEMPTS, ROLE, STARTED, START_FAILED,
+use cis_testkit::{app_for, eventbridge_event, s3_event, BUCKET, POOL};
+
+use crate::start::{matrix_config, of_type};
+use crate::tables::{
+    action, expect_of, is_permanent, Class, Expect, Row, Scenario, Svc, BASE_CLASSES, KEY,
+    MAX_ATTEMPTS, ROLE, STARTED, START_FAILED,
 };
-use crate::common::{app_for, eventbridge_event, s3_event, BUCKET, POOL};
 
 const HOLDER_POOL: &str = "us-east-1_OtherPool2";
 const QUEUE: &str = "matrix-drops.fifo";

@@ -1,6 +1,7 @@
-//! Shared setup for the integration tests: a fresh emulator per test on
-//! 127.0.0.1 and the real handler built against it through the real SDK.
-#![allow(dead_code)] // each test file uses its own part of this module
+//! Shared setup for the integration tests of the function (`tests/`) and of
+//! the local runner (`local/tests/`): a fresh emulator per test on 127.0.0.1
+//! and the real handler built against it through the real SDK, the test
+//! logs, and the EMF check ([`emf`]).
 
 pub mod emf;
 
@@ -56,9 +57,8 @@ pub const TEST_LOG_FILTER: &str = "info,cognito_import_starter=trace,aws_config=
     aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http_client=debug,\
     aws_sigv4=debug";
 
-/// `target/test-logs/` at the repository's root (also for the local runner's
-/// test, which shares this module from `local/`): `.ci/run` empties it before
-/// the tests and scans it after them.
+/// `target/test-logs/` at the repository's root (the workspace's, above this
+/// crate): `.ci/run` empties it before the tests and scans it after them.
 pub fn test_log_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = manifest
