@@ -7,13 +7,17 @@
 //!   and each line sent to the checks below;
 //! - [`lines`]: bytes into lines, a line into fields (backslash escapes), for
 //!   any module that reads such a file;
-//! - `header.rs`: line 1 against the pool's columns;
-//! - `row.rs`: a data row's shape (length, UTF-8, field count);
+//! - `text.rs`: any line's length in characters and UTF-8;
+//! - `header.rs`: line 1 against the pool's columns, read into a `Layout`
+//!   (`layout.rs`: where each column the rules read is);
+//! - `row.rs`: a data row's shape (field count), then its values to
 //! - `rules.rs`: Cognito's rules per column (username, MFA, verified
 //!   attributes, birthdate, updated_at);
 //! - [`password`]: the `password_hash` column (SPEC section 15);
-//! - `report.rs`: [`Problem`], [`Report`], [`TooLarge`], and the count and
-//!   cap of the problems listed.
+//! - [`parts`]: the cut of a file into parts (SPEC section 14);
+//! - `problems.rs`: [`Problem`] and `Problems`, the collector every check
+//!   writes to, which counts them all and keeps the first;
+//! - `report.rs`: [`Report`] and [`TooLarge`], what the checker answers.
 //!
 //! Memory: one row at most is buffered, and only up to `MAX_ROW_CHARS * 4`
 //! bytes of it (a longer row is too long whatever it holds), plus 16 bytes
@@ -22,22 +26,27 @@
 use std::fmt;
 
 mod header;
+mod layout;
 pub mod lines;
 pub mod parts;
 pub mod password;
+mod problems;
 mod report;
 mod row;
 mod rules;
 #[cfg(test)]
 mod test_support;
+mod text;
 
-pub use report::{Problem, Report, TooLarge};
+pub use problems::Problem;
+pub use report::{Report, TooLarge};
 
-use header::{read_header, Layout};
+use header::read_header;
+use layout::Layout;
 use lines::{Field, Line, LineSplitter};
 use parts::{Cutter, PartLimits, Step};
 use password::{PasswordCheck, PasswordMode};
-use report::{order, Sink, ROW};
+use problems::{order, Problems, ROW};
 use row::check_row;
 use rules::Usernames;
 
@@ -110,7 +119,7 @@ struct Checks {
     fields: Vec<Field>,
     scratch: Vec<u8>,
     usernames: Usernames,
-    sink: Sink,
+    problems: Problems,
     /// Cutting into parts (SPEC section 14): usernames are unique within
     /// each part.
     cutter: Option<Cutter>,
@@ -140,10 +149,11 @@ impl Checks {
                 &self.expected,
                 &mut self.fields,
                 &mut self.scratch,
-                &mut self.sink,
+                &mut self.problems,
             );
             if let Some(layout) = &self.layout {
-                self.passwords.header(layout.password_hash, &mut self.sink);
+                self.passwords
+                    .header(layout.password_hash, &mut self.problems);
             }
         } else {
             check_row(
@@ -153,7 +163,7 @@ impl Checks {
                 &mut self.scratch,
                 &mut self.usernames,
                 &mut self.passwords,
-                &mut self.sink,
+                &mut self.problems,
             );
         }
     }
@@ -162,7 +172,7 @@ impl Checks {
     /// part's are counted afresh.
     fn end_part(&mut self) {
         let order = order(self.layout.as_ref().and_then(|l| l.username));
-        std::mem::take(&mut self.usernames).report_duplicates(order, &mut self.sink);
+        std::mem::take(&mut self.usernames).report_duplicates(order, &mut self.problems);
     }
 
     /// Data rows read so far, the header excluded.
@@ -177,7 +187,7 @@ impl fmt::Debug for CsvChecker {
             .field("bytes", &self.bytes)
             .field("line", &self.lines.line_number())
             .field("rows", &self.checks.rows())
-            .field("problem_count", &self.checks.sink.count())
+            .field("problem_count", &self.checks.problems.count())
             .field("too_large", &self.too_large)
             .finish_non_exhaustive()
     }
@@ -231,7 +241,7 @@ impl CsvChecker {
                 fields: Vec::new(),
                 scratch: Vec::new(),
                 usernames: Usernames::default(),
-                sink: Sink::default(),
+                problems: Problems::default(),
                 cutter: None,
                 over: None,
                 passwords: PasswordCheck::new(PasswordMode::Without),
@@ -265,7 +275,7 @@ impl CsvChecker {
                 chunk = rest;
                 if self.bom_matched == BOM.len() {
                     self.bom_settled = true;
-                    self.checks.sink.push(
+                    self.checks.problems.push(
                         1,
                         ROW,
                         None,
@@ -300,7 +310,7 @@ impl CsvChecker {
         }
         let rows = checks.rows();
         if checks.lines == 0 {
-            checks.sink.push(
+            checks.problems.push(
                 1,
                 ROW,
                 None,
@@ -309,7 +319,7 @@ impl CsvChecker {
                 ),
             );
         } else if rows == 0 {
-            checks.sink.push(
+            checks.problems.push(
                 2,
                 ROW,
                 None,
@@ -318,11 +328,15 @@ impl CsvChecker {
         }
         checks.end_part();
         let cut = checks.cutter.take().map(Cutter::finish).unwrap_or_default();
-        let passwords = checks.passwords.finish(&mut checks.sink);
+        let passwords = checks.passwords.finish(&mut checks.problems);
+        let (problems, problem_count) = checks.problems.finish();
         Ok(Report {
+            rows,
+            bytes,
+            problems,
+            problem_count,
             cut,
             passwords,
-            ..checks.sink.report(rows, bytes)
         })
     }
 
