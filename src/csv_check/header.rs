@@ -2,18 +2,21 @@
 //! (`GetCSVHeader`), in any order, each once. What it says is kept as a
 //! `Layout` (`layout.rs`) for the rules of the data rows.
 
-use super::layout::{Layout, PASSWORD_HASH};
+use super::groups::GroupsMode;
+use super::layout::{Layout, GROUPS, PASSWORD_HASH};
 use super::lines::{split_fields, Field, Line};
 use super::problems::{clip, column_order, Problems, ABSENT, ROW};
 use super::text::{row_text, Text, DANGLING, NOT_UTF8};
 use super::MAX_ROW_CHARS;
 
-/// Checks the header `line` against the `expected` columns; its layout, or
-/// `None` when it is too long to read (data rows then get only the line
-/// checks). `fields` and `scratch` are buffers to reuse.
+/// Checks the header `line` against the `expected` columns (and
+/// `password_hash`, and `cognito:groups` when `groups` allows it); its
+/// layout, or `None` when it is too long to read (data rows then get only
+/// the line checks). `fields` and `scratch` are buffers to reuse.
 pub(super) fn read_header(
     line: Line<'_>,
     expected: &[String],
+    groups: GroupsMode,
     fields: &mut Vec<Field>,
     scratch: &mut Vec<u8>,
     problems: &mut Problems,
@@ -43,32 +46,15 @@ pub(super) fn read_header(
         .collect();
 
     for (i, name) in names.iter().enumerate() {
-        let at = column_order(i);
-        if names[..i].contains(name) {
-            problems.push(
-                1,
-                at,
-                Some(name),
-                format_args!("the column is in the header more than once; keep one"),
-            );
-        } else if !expected.contains(name) && name != PASSWORD_HASH {
-            if name.is_empty() {
-                problems.push(
-                    1,
-                    at,
-                    Some(name),
-                    format_args!("empty column name in the header; remove the extra comma"),
-                );
-            } else {
-                problems.push(
-                    1,
-                    at,
-                    Some(name),
-                    format_args!(
-                        "not a column of this user pool (GetCSVHeader); remove it or correct its name"
-                    ),
-                );
-            }
+        let problem = if names[..i].contains(name) {
+            Some("the column is in the header more than once; keep one")
+        } else if expected.contains(name) {
+            None
+        } else {
+            extra_column(name, groups)
+        };
+        if let Some(problem) = problem {
+            problems.push(1, column_order(i), Some(name), format_args!("{problem}"));
         }
     }
     for name in expected {
@@ -83,6 +69,23 @@ pub(super) fn read_header(
     }
 
     Some(Layout::new(names))
+}
+
+/// What is wrong with column `name`, which is not the pool's: nothing for
+/// `password_hash` (SPEC section 15) and, when allowed, `cognito:groups`
+/// (SPEC section 17).
+fn extra_column(name: &str, groups: GroupsMode) -> Option<&'static str> {
+    match name {
+        PASSWORD_HASH => None,
+        GROUPS if groups == GroupsMode::Allowed => None,
+        GROUPS => Some(
+            "groups are added only in create mode (an object that names the pool and no job): a \
+             job named by the object's metadata gets the file as it is, and Cognito refuses this \
+             column; remove it",
+        ),
+        "" => Some("empty column name in the header; remove the extra comma"),
+        _ => Some("not a column of this user pool (GetCSVHeader); remove it or correct its name"),
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub(super) const PHONE_NUMBER: &str = "phone_number";
 pub(super) const PHONE_NUMBER_VERIFIED: &str = "phone_number_verified";
 pub(super) const BIRTHDATE: &str = "birthdate";
 pub(super) const UPDATED_AT: &str = "updated_at";
+pub(super) use super::groups::GROUPS;
 pub(super) use super::password::PASSWORD_HASH;
 
 /// What the header row says, computed once: the rules look columns up by
@@ -25,6 +26,8 @@ pub(super) struct Layout {
     pub(super) updated_at: Option<usize>,
     /// SPEC section 15: the hashes, a column beside the pool's.
     pub(super) password_hash: Option<usize>,
+    /// SPEC section 17: the users' groups, a column beside the pool's.
+    pub(super) groups: Option<usize>,
 }
 
 impl Layout {
@@ -41,6 +44,7 @@ impl Layout {
             birthdate: find(BIRTHDATE),
             updated_at: find(UPDATED_AT),
             password_hash: find(PASSWORD_HASH),
+            groups: find(GROUPS),
             names,
         }
     }

@@ -14,6 +14,8 @@
 //! - `rules.rs`: Cognito's rules per column (username, MFA, verified
 //!   attributes, birthdate, updated_at);
 //! - [`password`]: the `password_hash` column (SPEC section 15);
+//! - [`groups`]: the `cognito:groups` column (SPEC section 17), its counts
+//!   and the upload without it ([`groups::ColumnDrop`]);
 //! - [`parts`]: the cut of a file into parts (SPEC section 14);
 //! - `problems.rs`: [`Problem`] and `Problems`, the collector every check
 //!   writes to, which counts them all and keeps the first;
@@ -25,6 +27,7 @@
 
 use std::fmt;
 
+pub mod groups;
 mod header;
 mod layout;
 pub mod lines;
@@ -41,6 +44,7 @@ mod text;
 pub use problems::Problem;
 pub use report::{Report, TooLarge};
 
+use groups::{GroupCheck, GroupsMode};
 use header::read_header;
 use layout::Layout;
 use lines::{Field, Line, LineSplitter};
@@ -126,6 +130,7 @@ struct Checks {
     /// Set when the cut went over its limits: checking stops.
     over: Option<TooLarge>,
     passwords: PasswordCheck,
+    groups: GroupCheck,
 }
 
 impl Checks {
@@ -137,6 +142,7 @@ impl Checks {
                 Ok(Step::NewPart) => {
                     self.end_part();
                     self.passwords.new_part();
+                    self.groups.new_part();
                 }
                 Err(too_large) => {
                     self.over.get_or_insert(too_large);
@@ -144,27 +150,44 @@ impl Checks {
             }
         }
         if line.number == 1 {
-            self.layout = read_header(
-                line,
-                &self.expected,
-                &mut self.fields,
-                &mut self.scratch,
-                &mut self.problems,
-            );
-            if let Some(layout) = &self.layout {
-                self.passwords
-                    .header(layout.password_hash, &mut self.problems);
-            }
+            self.header(line);
         } else {
-            check_row(
-                line,
-                self.layout.as_ref(),
-                &mut self.fields,
-                &mut self.scratch,
-                &mut self.usernames,
-                &mut self.passwords,
-                &mut self.problems,
-            );
+            self.row(line);
+        }
+    }
+
+    fn header(&mut self, line: Line<'_>) {
+        self.layout = read_header(
+            line,
+            &self.expected,
+            self.groups.mode(),
+            &mut self.fields,
+            &mut self.scratch,
+            &mut self.problems,
+        );
+        let layout = self.layout.as_ref();
+        if let Some(layout) = layout {
+            self.passwords
+                .header(layout.password_hash, &mut self.problems);
+        }
+        self.groups.header(line, layout.and_then(|l| l.groups));
+    }
+
+    fn row(&mut self, line: Line<'_>) {
+        let whole = check_row(
+            line,
+            self.layout.as_ref(),
+            &mut self.fields,
+            &mut self.scratch,
+            &mut self.usernames,
+            &mut self.passwords,
+            &mut self.problems,
+        );
+        self.groups.row(line);
+        let column = self.layout.as_ref().and_then(|l| l.groups);
+        if let (true, Some(i)) = (whole, column) {
+            let value = self.fields[i].value(line.bytes, &mut self.scratch);
+            self.groups.value(line.number, value, &mut self.problems);
         }
     }
 
@@ -218,6 +241,13 @@ impl CsvChecker {
         self
     }
 
+    /// Whether a `cognito:groups` column is taken (SPEC section 17); by
+    /// default it is a problem ([`GroupsMode::Refused`]).
+    pub fn with_groups(mut self, mode: GroupsMode) -> CsvChecker {
+        self.checks.groups = GroupCheck::new(mode);
+        self
+    }
+
     fn with_limits(expected_columns: &[String], max_bytes: u64, max_rows: u64) -> CsvChecker {
         let mut expected: Vec<String> = Vec::with_capacity(expected_columns.len());
         for column in expected_columns {
@@ -245,6 +275,7 @@ impl CsvChecker {
                 cutter: None,
                 over: None,
                 passwords: PasswordCheck::new(PasswordMode::Without),
+                groups: GroupCheck::new(GroupsMode::Refused),
             },
             parts_limits: None,
         }
@@ -329,6 +360,7 @@ impl CsvChecker {
         checks.end_part();
         let cut = checks.cutter.take().map(Cutter::finish).unwrap_or_default();
         let passwords = checks.passwords.finish(&mut checks.problems);
+        let groups = checks.groups.finish();
         let (problems, problem_count) = checks.problems.finish();
         Ok(Report {
             rows,
@@ -337,6 +369,7 @@ impl CsvChecker {
             problem_count,
             cut,
             passwords,
+            groups,
         })
     }
 
@@ -385,6 +418,7 @@ mod tests {
                 problem_count: 0,
                 cut: parts::Cut::default(),
                 passwords: None,
+                groups: None,
             }
         );
         assert!(report.is_valid());

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::groups::Groups;
 use super::parts::{Cut, PartLimits};
 use super::password::Passwords;
 use super::problems::Problem;
@@ -69,6 +70,10 @@ pub struct Report {
     /// SPEC section 15: the `password_hash` column's algorithm and counts,
     /// when the file has one (named, or found by its first hash).
     pub passwords: Option<Passwords>,
+    /// SPEC section 17: the `cognito:groups` column's counts, names and
+    /// the upload's lengths without it, when the file has one and groups
+    /// are allowed.
+    pub groups: Option<Groups>,
 }
 
 impl Report {

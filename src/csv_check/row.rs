@@ -13,7 +13,8 @@ use super::MAX_ROW_CHARS;
 /// Checks data row `line`: its shape, then, when it has the header's
 /// fields, the column rules. Without a `layout` (the header could not be
 /// read) only the line checks apply. `fields` and `scratch` are buffers to
-/// reuse.
+/// reuse; `fields` holds the row's fields after it. Whether the row has the
+/// header's fields (then its values were checked).
 pub(super) fn check_row(
     line: Line<'_>,
     layout: Option<&Layout>,
@@ -22,7 +23,7 @@ pub(super) fn check_row(
     usernames: &mut Usernames,
     passwords: &mut PasswordCheck,
     problems: &mut Problems,
-) {
+) -> bool {
     let text = row_text(line);
     let Line {
         number: line,
@@ -36,7 +37,7 @@ pub(super) fn check_row(
             None,
             format_args!("the row is longer than {MAX_ROW_CHARS} characters; shorten it"),
         );
-        return;
+        return false;
     }
     let invalid_at = match text {
         Text::Invalid { at } => Some(at),
@@ -52,7 +53,7 @@ pub(super) fn check_row(
         if dangling {
             problems.push(line, ROW, None, format_args!("{DANGLING}"));
         }
-        return;
+        return false;
     };
     if count != width {
         if row.is_empty() {
@@ -90,7 +91,7 @@ pub(super) fn check_row(
         }
     }
     if count != width {
-        return;
+        return false;
     }
     let row = Row {
         line,
@@ -102,6 +103,7 @@ pub(super) fn check_row(
     if let Some(i) = layout.password_hash {
         passwords.value(line, i, row.value(i, scratch), problems);
     }
+    true
 }
 
 #[cfg(test)]
