@@ -12,6 +12,7 @@
 //! | SQS batch | `Records[*].eventSource == "aws:sqs"` | [`sqs`] |
 //! | direct by IDs, by object | string `UserPoolId` and `JobId`, or `Bucket` and `Key` | [`direct`] |
 //! | `Track` | `"Action": "Track"` | [`direct`] |
+//! | `AddToGroups` (SPEC section 17) | `"Action": "AddToGroups"` | [`direct`] |
 //! | anything else | - | `UnsupportedEvent` |
 //!
 //! An object with an `Action` is read as an action whatever else it holds.
@@ -31,6 +32,7 @@ pub mod sqs;
 #[cfg(test)]
 mod test_support;
 
+pub use direct::AddToGroups;
 pub use s3::decode_s3_key;
 pub use sqs::{Delivery, SqsMessage};
 
@@ -52,6 +54,8 @@ pub enum Invocation {
         /// The Started event's `Part` of a drop in parts (SPEC section 14).
         part: Option<PartRef>,
     },
+    /// SPEC section 17: a finished job's memberships.
+    AddToGroups(AddToGroups),
 }
 
 pub fn parse(event: &Value) -> Result<Invocation, ImportError> {
@@ -76,7 +80,7 @@ pub fn parse(event: &Value) -> Result<Invocation, ImportError> {
     }
     Err(unsupported(
         "expected an S3 notification, an EventBridge S3 event, an SQS batch, \
-         {\"UserPoolId\", \"JobId\"}, {\"Bucket\", \"Key\"} or {\"Action\": \"Track\", ...}",
+         {\"UserPoolId\", \"JobId\"}, {\"Bucket\", \"Key\"} or {\"Action\": \"Track\" or \"AddToGroups\", ...}",
     ))
 }
 
