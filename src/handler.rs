@@ -75,6 +75,13 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             check_allowed(&app.config, &ids.user_pool_id)?;
             track::track(app, &ids, object.as_ref(), part, deadline).await
         }
+        // SPEC section 17's memberships are not wired to a stage yet: the
+        // action is read, and refused as an event this function does not
+        // handle.
+        Invocation::AddToGroups(_) => Err(ImportError::new(
+            ErrorKind::UnsupportedEvent,
+            "unsupported event: Action \"AddToGroups\" is not handled yet",
+        )),
     }
 }
 

@@ -61,7 +61,8 @@ pub fn seed_for(emulator: &Emulator, config: &Config, event: &Value) {
             );
             return;
         }
-        Err(_) => return,
+        // SPEC section 17: nothing to seed until the handler adds groups.
+        Ok(Invocation::AddToGroups(_)) | Err(_) => return,
     };
     for item in items {
         seed_item(emulator, config, item);

@@ -1,52 +1,30 @@
 //! The header row (line 1): the columns must be exactly the pool's
 //! (`GetCSVHeader`), in any order, each once. What it says is kept as a
-//! [`Layout`] for the rules of the data rows.
+//! `Layout` (`layout.rs`) for the rules of the data rows.
 
+use super::groups::GroupsMode;
+use super::layout::{Layout, GROUPS, PASSWORD_HASH};
 use super::lines::{split_fields, Field, Line};
-use super::report::{clip, column_order, Sink, ABSENT, ROW};
-use super::row::{row_text, Text, DANGLING, NOT_UTF8};
+use super::problems::{clip, column_order, Problems, ABSENT, ROW};
+use super::text::{row_text, Text, DANGLING, NOT_UTF8};
 use super::MAX_ROW_CHARS;
 
-pub(super) const USERNAME: &str = "cognito:username";
-pub(super) const MFA_ENABLED: &str = "cognito:mfa_enabled";
-pub(super) const EMAIL: &str = "email";
-pub(super) const EMAIL_VERIFIED: &str = "email_verified";
-pub(super) const PHONE_NUMBER: &str = "phone_number";
-pub(super) const PHONE_NUMBER_VERIFIED: &str = "phone_number_verified";
-pub(super) const BIRTHDATE: &str = "birthdate";
-pub(super) const UPDATED_AT: &str = "updated_at";
-pub(super) use super::password::PASSWORD_HASH;
-
-/// What the header row says, computed once: the rules look columns up by
-/// index.
-pub(super) struct Layout {
-    pub(super) names: Vec<String>,
-    pub(super) username: Option<usize>,
-    pub(super) mfa_enabled: Option<usize>,
-    pub(super) email: Option<usize>,
-    pub(super) email_verified: Option<usize>,
-    pub(super) phone_number: Option<usize>,
-    pub(super) phone_number_verified: Option<usize>,
-    pub(super) birthdate: Option<usize>,
-    pub(super) updated_at: Option<usize>,
-    /// SPEC section 15: the hashes, a column beside the pool's.
-    pub(super) password_hash: Option<usize>,
-}
-
-/// Checks the header `line` against the `expected` columns; its layout, or
-/// `None` when it is too long to read (data rows then get only the line
-/// checks). `fields` and `scratch` are buffers to reuse.
+/// Checks the header `line` against the `expected` columns (and
+/// `password_hash`, and `cognito:groups` when `groups` allows it); its
+/// layout, or `None` when it is too long to read (data rows then get only
+/// the line checks). `fields` and `scratch` are buffers to reuse.
 pub(super) fn read_header(
     line: Line<'_>,
     expected: &[String],
+    groups: GroupsMode,
     fields: &mut Vec<Field>,
     scratch: &mut Vec<u8>,
-    sink: &mut Sink,
+    problems: &mut Problems,
 ) -> Option<Layout> {
     let row = line.bytes;
     let text = row_text(line);
     if let Text::TooLong = text {
-        sink.push(
+        problems.push(
             1,
             ROW,
             None,
@@ -57,10 +35,10 @@ pub(super) fn read_header(
         return None;
     }
     if let Text::Invalid { .. } = text {
-        sink.push(1, ROW, None, format_args!("the header row is {NOT_UTF8}"));
+        problems.push(1, ROW, None, format_args!("the header row is {NOT_UTF8}"));
     }
     if split_fields(row, fields, usize::MAX).dangling_backslash {
-        sink.push(1, ROW, None, format_args!("{DANGLING}"));
+        problems.push(1, ROW, None, format_args!("{DANGLING}"));
     }
     let names: Vec<String> = fields
         .iter()
@@ -68,37 +46,20 @@ pub(super) fn read_header(
         .collect();
 
     for (i, name) in names.iter().enumerate() {
-        let at = column_order(i);
-        if names[..i].contains(name) {
-            sink.push(
-                1,
-                at,
-                Some(name),
-                format_args!("the column is in the header more than once; keep one"),
-            );
-        } else if !expected.contains(name) && name != PASSWORD_HASH {
-            if name.is_empty() {
-                sink.push(
-                    1,
-                    at,
-                    Some(name),
-                    format_args!("empty column name in the header; remove the extra comma"),
-                );
-            } else {
-                sink.push(
-                    1,
-                    at,
-                    Some(name),
-                    format_args!(
-                        "not a column of this user pool (GetCSVHeader); remove it or correct its name"
-                    ),
-                );
-            }
+        let problem = if names[..i].contains(name) {
+            Some("the column is in the header more than once; keep one")
+        } else if expected.contains(name) {
+            None
+        } else {
+            extra_column(name, groups)
+        };
+        if let Some(problem) = problem {
+            problems.push(1, column_order(i), Some(name), format_args!("{problem}"));
         }
     }
     for name in expected {
         if !names.contains(name) {
-            sink.push(
+            problems.push(
                 1,
                 ABSENT,
                 Some(name),
@@ -107,26 +68,31 @@ pub(super) fn read_header(
         }
     }
 
-    let find = |column: &str| names.iter().position(|n| n == column);
-    Some(Layout {
-        username: find(USERNAME),
-        mfa_enabled: find(MFA_ENABLED),
-        email: find(EMAIL),
-        email_verified: find(EMAIL_VERIFIED),
-        phone_number: find(PHONE_NUMBER),
-        phone_number_verified: find(PHONE_NUMBER_VERIFIED),
-        birthdate: find(BIRTHDATE),
-        updated_at: find(UPDATED_AT),
-        password_hash: find(PASSWORD_HASH),
-        names,
-    })
+    Some(Layout::new(names))
+}
+
+/// What is wrong with column `name`, which is not the pool's: nothing for
+/// `password_hash` (SPEC section 15) and, when allowed, `cognito:groups`
+/// (SPEC section 17).
+fn extra_column(name: &str, groups: GroupsMode) -> Option<&'static str> {
+    match name {
+        PASSWORD_HASH => None,
+        GROUPS if groups == GroupsMode::Allowed => None,
+        GROUPS => Some(
+            "groups are added only in create mode (an object that names the pool and no job): a \
+             job named by the object's metadata gets the file as it is, and Cognito refuses this \
+             column; remove it",
+        ),
+        "" => Some("empty column name in the header; remove the extra comma"),
+        _ => Some("not a column of this user pool (GetCSVHeader); remove it or correct its name"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::{Report, ECHO_CHARS};
+    use super::super::problems::ECHO_CHARS;
     use super::super::test_support::*;
-    use super::*;
+    use super::super::Report;
 
     /// A file of `header` and one good row for it.
     fn check_header(header: &[&str]) -> Report {

@@ -7,13 +7,19 @@
 //!   and each line sent to the checks below;
 //! - [`lines`]: bytes into lines, a line into fields (backslash escapes), for
 //!   any module that reads such a file;
-//! - `header.rs`: line 1 against the pool's columns;
-//! - `row.rs`: a data row's shape (length, UTF-8, field count);
+//! - `text.rs`: any line's length in characters and UTF-8;
+//! - `header.rs`: line 1 against the pool's columns, read into a `Layout`
+//!   (`layout.rs`: where each column the rules read is);
+//! - `row.rs`: a data row's shape (field count), then its values to
 //! - `rules.rs`: Cognito's rules per column (username, MFA, verified
 //!   attributes, birthdate, updated_at);
 //! - [`password`]: the `password_hash` column (SPEC section 15);
-//! - `report.rs`: [`Problem`], [`Report`], [`TooLarge`], and the count and
-//!   cap of the problems listed.
+//! - [`groups`]: the `cognito:groups` column (SPEC section 17), its counts
+//!   and the upload without it ([`groups::ColumnDrop`]);
+//! - [`parts`]: the cut of a file into parts (SPEC section 14);
+//! - `problems.rs`: [`Problem`] and `Problems`, the collector every check
+//!   writes to, which counts them all and keeps the first;
+//! - `report.rs`: [`Report`] and [`TooLarge`], what the checker answers.
 //!
 //! Memory: one row at most is buffered, and only up to `MAX_ROW_CHARS * 4`
 //! bytes of it (a longer row is too long whatever it holds), plus 16 bytes
@@ -21,23 +27,30 @@
 
 use std::fmt;
 
+pub mod groups;
 mod header;
+mod layout;
 pub mod lines;
 pub mod parts;
 pub mod password;
+mod problems;
 mod report;
 mod row;
 mod rules;
 #[cfg(test)]
 mod test_support;
+mod text;
 
-pub use report::{Problem, Report, TooLarge};
+pub use problems::Problem;
+pub use report::{Report, TooLarge};
 
-use header::{read_header, Layout};
+use groups::{GroupCheck, GroupsMode};
+use header::read_header;
+use layout::Layout;
 use lines::{Field, Line, LineSplitter};
 use parts::{Cutter, PartLimits, Step};
 use password::{PasswordCheck, PasswordMode};
-use report::{order, Sink, ROW};
+use problems::{order, Problems, ROW};
 use row::check_row;
 use rules::Usernames;
 
@@ -110,13 +123,14 @@ struct Checks {
     fields: Vec<Field>,
     scratch: Vec<u8>,
     usernames: Usernames,
-    sink: Sink,
+    problems: Problems,
     /// Cutting into parts (SPEC section 14): usernames are unique within
     /// each part.
     cutter: Option<Cutter>,
     /// Set when the cut went over its limits: checking stops.
     over: Option<TooLarge>,
     passwords: PasswordCheck,
+    groups: GroupCheck,
 }
 
 impl Checks {
@@ -128,6 +142,7 @@ impl Checks {
                 Ok(Step::NewPart) => {
                     self.end_part();
                     self.passwords.new_part();
+                    self.groups.new_part();
                 }
                 Err(too_large) => {
                     self.over.get_or_insert(too_large);
@@ -135,26 +150,44 @@ impl Checks {
             }
         }
         if line.number == 1 {
-            self.layout = read_header(
-                line,
-                &self.expected,
-                &mut self.fields,
-                &mut self.scratch,
-                &mut self.sink,
-            );
-            if let Some(layout) = &self.layout {
-                self.passwords.header(layout.password_hash, &mut self.sink);
-            }
+            self.header(line);
         } else {
-            check_row(
-                line,
-                self.layout.as_ref(),
-                &mut self.fields,
-                &mut self.scratch,
-                &mut self.usernames,
-                &mut self.passwords,
-                &mut self.sink,
-            );
+            self.row(line);
+        }
+    }
+
+    fn header(&mut self, line: Line<'_>) {
+        self.layout = read_header(
+            line,
+            &self.expected,
+            self.groups.mode(),
+            &mut self.fields,
+            &mut self.scratch,
+            &mut self.problems,
+        );
+        let layout = self.layout.as_ref();
+        if let Some(layout) = layout {
+            self.passwords
+                .header(layout.password_hash, &mut self.problems);
+        }
+        self.groups.header(line, layout.and_then(|l| l.groups));
+    }
+
+    fn row(&mut self, line: Line<'_>) {
+        let whole = check_row(
+            line,
+            self.layout.as_ref(),
+            &mut self.fields,
+            &mut self.scratch,
+            &mut self.usernames,
+            &mut self.passwords,
+            &mut self.problems,
+        );
+        self.groups.row(line);
+        let column = self.layout.as_ref().and_then(|l| l.groups);
+        if let (true, Some(i)) = (whole, column) {
+            let value = self.fields[i].value(line.bytes, &mut self.scratch);
+            self.groups.value(line.number, value, &mut self.problems);
         }
     }
 
@@ -162,7 +195,7 @@ impl Checks {
     /// part's are counted afresh.
     fn end_part(&mut self) {
         let order = order(self.layout.as_ref().and_then(|l| l.username));
-        std::mem::take(&mut self.usernames).report_duplicates(order, &mut self.sink);
+        std::mem::take(&mut self.usernames).report_duplicates(order, &mut self.problems);
     }
 
     /// Data rows read so far, the header excluded.
@@ -177,7 +210,7 @@ impl fmt::Debug for CsvChecker {
             .field("bytes", &self.bytes)
             .field("line", &self.lines.line_number())
             .field("rows", &self.checks.rows())
-            .field("problem_count", &self.checks.sink.count())
+            .field("problem_count", &self.checks.problems.count())
             .field("too_large", &self.too_large)
             .finish_non_exhaustive()
     }
@@ -208,6 +241,13 @@ impl CsvChecker {
         self
     }
 
+    /// Whether a `cognito:groups` column is taken (SPEC section 17); by
+    /// default it is a problem ([`GroupsMode::Refused`]).
+    pub fn with_groups(mut self, mode: GroupsMode) -> CsvChecker {
+        self.checks.groups = GroupCheck::new(mode);
+        self
+    }
+
     fn with_limits(expected_columns: &[String], max_bytes: u64, max_rows: u64) -> CsvChecker {
         let mut expected: Vec<String> = Vec::with_capacity(expected_columns.len());
         for column in expected_columns {
@@ -231,10 +271,11 @@ impl CsvChecker {
                 fields: Vec::new(),
                 scratch: Vec::new(),
                 usernames: Usernames::default(),
-                sink: Sink::default(),
+                problems: Problems::default(),
                 cutter: None,
                 over: None,
                 passwords: PasswordCheck::new(PasswordMode::Without),
+                groups: GroupCheck::new(GroupsMode::Refused),
             },
             parts_limits: None,
         }
@@ -265,7 +306,7 @@ impl CsvChecker {
                 chunk = rest;
                 if self.bom_matched == BOM.len() {
                     self.bom_settled = true;
-                    self.checks.sink.push(
+                    self.checks.problems.push(
                         1,
                         ROW,
                         None,
@@ -300,7 +341,7 @@ impl CsvChecker {
         }
         let rows = checks.rows();
         if checks.lines == 0 {
-            checks.sink.push(
+            checks.problems.push(
                 1,
                 ROW,
                 None,
@@ -309,7 +350,7 @@ impl CsvChecker {
                 ),
             );
         } else if rows == 0 {
-            checks.sink.push(
+            checks.problems.push(
                 2,
                 ROW,
                 None,
@@ -318,11 +359,17 @@ impl CsvChecker {
         }
         checks.end_part();
         let cut = checks.cutter.take().map(Cutter::finish).unwrap_or_default();
-        let passwords = checks.passwords.finish(&mut checks.sink);
+        let passwords = checks.passwords.finish(&mut checks.problems);
+        let groups = checks.groups.finish();
+        let (problems, problem_count) = checks.problems.finish();
         Ok(Report {
+            rows,
+            bytes,
+            problems,
+            problem_count,
             cut,
             passwords,
-            ..checks.sink.report(rows, bytes)
+            groups,
         })
     }
 
@@ -371,6 +418,7 @@ mod tests {
                 problem_count: 0,
                 cut: parts::Cut::default(),
                 passwords: None,
+                groups: None,
             }
         );
         assert!(report.is_valid());

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use super::report::{column_order, Placed, Problem, Sink};
+use super::problems::{column_order, Placed, Problem, Problems, ABSENT};
 use super::MAX_REPORTED;
 
 /// The column of the hashes (Cognito's console template names it so).
@@ -321,11 +321,11 @@ impl PasswordCheck {
 
     /// The header is read: `column` is where `password_hash` is, if
     /// anywhere. A named algorithm needs the column.
-    pub(super) fn header(&self, column: Option<usize>, sink: &mut Sink) {
+    pub(super) fn header(&self, column: Option<usize>, problems: &mut Problems) {
         if let (PasswordMode::Named(algorithm), None) = (self.mode, column) {
-            sink.push(
+            problems.push(
                 1,
-                super::report::ABSENT,
+                ABSENT,
                 Some(PASSWORD_HASH),
                 format_args!(
                     "the import names the password hashing algorithm {algorithm} but the header \
@@ -342,7 +342,7 @@ impl PasswordCheck {
     }
 
     /// Row `line`'s value (unescaped) of the column at `index`.
-    pub(super) fn value(&mut self, line: u64, index: usize, hash: &[u8], sink: &mut Sink) {
+    pub(super) fn value(&mut self, line: u64, index: usize, hash: &[u8], problems: &mut Problems) {
         let counts = self.parts.last_mut();
         if hash.is_empty() {
             if let Some(counts) = counts {
@@ -354,16 +354,16 @@ impl PasswordCheck {
             counts.hashes += 1;
         }
         let at = column_order(index);
-        let push = |sink: &mut Sink, problem: &str| {
-            sink.push(line, at, Some(PASSWORD_HASH), format_args!("{problem}"))
+        let push = |problems: &mut Problems, problem: &str| {
+            problems.push(line, at, Some(PASSWORD_HASH), format_args!("{problem}"))
         };
         let Some(form) = form_of(hash) else {
-            return push(sink, &unsupported_form(hash));
+            return push(problems, &unsupported_form(hash));
         };
         self.by_form[form.index()] += 1;
         if self.mode == PasswordMode::Without {
             return push(
-                sink,
+                problems,
                 "the import job was created without a password hashing algorithm, so Cognito \
                  cannot use this hash: leave password_hash empty, or create the job with \
                  PasswordHashingAlgorithm",
@@ -384,13 +384,13 @@ impl PasswordCheck {
             return;
         }
         if let Err(problem) = check_hash(algorithm, hash) {
-            push(sink, &problem);
+            push(problems, &problem);
         }
     }
 
     /// The end of the file: the other-algorithm problems, which count the
     /// rows of each form, and what the column held.
-    pub(super) fn finish(self, sink: &mut Sink) -> Option<Passwords> {
+    pub(super) fn finish(self, problems: &mut Problems) -> Option<Passwords> {
         let (algorithm, first) = self.algorithm?;
         let (count, first_lines) = self.other;
         if count > 0 {
@@ -409,7 +409,7 @@ impl PasswordCheck {
                  algorithm's users in a file of their own",
                 of_each.join(", ")
             );
-            sink.push_late(
+            problems.push_late(
                 count,
                 first_lines.into_iter().map(|(line, order)| Placed {
                     order,

@@ -2,61 +2,19 @@
 //! escapes nothing, and (for a data row) as many fields as the header. Only a
 //! data row of the right shape goes on to the column rules (`rules.rs`).
 
-use super::header::Layout;
+use super::layout::Layout;
 use super::lines::{split_fields, Field, Line};
 use super::password::PasswordCheck;
-use super::report::{column_order, Sink, ROW};
+use super::problems::{column_order, Problems, ROW};
 use super::rules::{check_values, Row, Usernames};
+use super::text::{row_text, Text, DANGLING, NOT_UTF8};
 use super::MAX_ROW_CHARS;
-
-pub(super) const DANGLING: &str =
-    "the row ends with a backslash that escapes nothing; write \\\\ for a backslash at the end of a value";
-pub(super) const NOT_UTF8: &str = "not valid UTF-8; save the file as UTF-8";
-
-pub(super) enum Text {
-    TooLong,
-    Valid,
-    /// Not UTF-8 from this byte on.
-    Invalid {
-        at: usize,
-    },
-}
-
-/// The checks of any line (its `\r\n` or `\n` gone): length in characters,
-/// UTF-8.
-pub(super) fn row_text(line: Line<'_>) -> Text {
-    if line.too_long {
-        return Text::TooLong;
-    }
-    let row = line.bytes;
-    // A row of at most MAX_ROW_CHARS bytes cannot have more characters.
-    match std::str::from_utf8(row) {
-        Ok(text) => {
-            if row.len() > MAX_ROW_CHARS && text.chars().count() > MAX_ROW_CHARS {
-                Text::TooLong
-            } else {
-                Text::Valid
-            }
-        }
-        Err(error) => {
-            // Not characters, strictly: count what is not a continuation byte.
-            if row.len() > MAX_ROW_CHARS
-                && row.iter().filter(|&&b| (b as i8) >= -0x40).count() > MAX_ROW_CHARS
-            {
-                Text::TooLong
-            } else {
-                Text::Invalid {
-                    at: error.valid_up_to(),
-                }
-            }
-        }
-    }
-}
 
 /// Checks data row `line`: its shape, then, when it has the header's
 /// fields, the column rules. Without a `layout` (the header could not be
 /// read) only the line checks apply. `fields` and `scratch` are buffers to
-/// reuse.
+/// reuse; `fields` holds the row's fields after it. Whether the row has the
+/// header's fields (then its values were checked).
 pub(super) fn check_row(
     line: Line<'_>,
     layout: Option<&Layout>,
@@ -64,8 +22,8 @@ pub(super) fn check_row(
     scratch: &mut Vec<u8>,
     usernames: &mut Usernames,
     passwords: &mut PasswordCheck,
-    sink: &mut Sink,
-) {
+    problems: &mut Problems,
+) -> bool {
     let text = row_text(line);
     let Line {
         number: line,
@@ -73,13 +31,13 @@ pub(super) fn check_row(
         ..
     } = line;
     if let Text::TooLong = text {
-        sink.push(
+        problems.push(
             line,
             ROW,
             None,
             format_args!("the row is longer than {MAX_ROW_CHARS} characters; shorten it"),
         );
-        return;
+        return false;
     }
     let invalid_at = match text {
         Text::Invalid { at } => Some(at),
@@ -90,23 +48,23 @@ pub(super) fn check_row(
     let (count, dangling) = (split.count, split.dangling_backslash);
     let Some(layout) = layout else {
         if invalid_at.is_some() {
-            sink.push(line, ROW, None, format_args!("the row is {NOT_UTF8}"));
+            problems.push(line, ROW, None, format_args!("the row is {NOT_UTF8}"));
         }
         if dangling {
-            sink.push(line, ROW, None, format_args!("{DANGLING}"));
+            problems.push(line, ROW, None, format_args!("{DANGLING}"));
         }
-        return;
+        return false;
     };
     if count != width {
         if row.is_empty() {
-            sink.push(
+            problems.push(
                 line,
                 ROW,
                 None,
                 format_args!("the line is empty; remove it (every row needs {width} fields)"),
             );
         } else {
-            sink.push(
+            problems.push(
                 line,
                 ROW,
                 None,
@@ -117,23 +75,23 @@ pub(super) fn check_row(
         }
     }
     if dangling {
-        sink.push(line, ROW, None, format_args!("{DANGLING}"));
+        problems.push(line, ROW, None, format_args!("{DANGLING}"));
     }
     if let Some(at) = invalid_at {
         if count == width {
             let k = fields.iter().rposition(|f| f.start <= at).unwrap_or(0);
-            sink.push(
+            problems.push(
                 line,
                 column_order(k),
                 Some(&layout.names[k]),
                 format_args!("{NOT_UTF8}"),
             );
         } else {
-            sink.push(line, ROW, None, format_args!("the row is {NOT_UTF8}"));
+            problems.push(line, ROW, None, format_args!("the row is {NOT_UTF8}"));
         }
     }
     if count != width {
-        return;
+        return false;
     }
     let row = Row {
         line,
@@ -141,10 +99,11 @@ pub(super) fn check_row(
         fields,
         layout,
     };
-    check_values(&row, scratch, usernames, sink);
+    check_values(&row, scratch, usernames, problems);
     if let Some(i) = layout.password_hash {
-        passwords.value(line, i, row.value(i, scratch), sink);
+        passwords.value(line, i, row.value(i, scratch), problems);
     }
+    true
 }
 
 #[cfg(test)]

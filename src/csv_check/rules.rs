@@ -7,12 +7,12 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-use super::header::{
+use super::layout::{
     Layout, BIRTHDATE, EMAIL, EMAIL_VERIFIED, MFA_ENABLED, PHONE_NUMBER, PHONE_NUMBER_VERIFIED,
     UPDATED_AT, USERNAME,
 };
 use super::lines::Field;
-use super::report::{column_order, order, Placed, Problem, Sink};
+use super::problems::{column_order, order, Placed, Problem, Problems};
 use super::MAX_REPORTED;
 
 /// A data row with as many fields as the header.
@@ -35,7 +35,7 @@ pub(super) fn check_values(
     row: &Row<'_>,
     scratch: &mut Vec<u8>,
     usernames: &mut Usernames,
-    sink: &mut Sink,
+    problems: &mut Problems,
 ) {
     let Row {
         line,
@@ -47,7 +47,7 @@ pub(super) fn check_values(
     if let Some(i) = layout.username {
         let name = row.value(i, scratch);
         if name.is_empty() {
-            sink.push(
+            problems.push(
                 line,
                 column_order(i),
                 Some(USERNAME),
@@ -55,7 +55,7 @@ pub(super) fn check_values(
             );
         } else {
             if name.iter().any(|&b| b == b' ' || b == b'\t') {
-                sink.push(
+                problems.push(
                     line,
                     column_order(i),
                     Some(USERNAME),
@@ -70,7 +70,7 @@ pub(super) fn check_values(
         // Empty leaves it to the pool's MFA setting (SPEC section 15).
         let flag = row.value(i, scratch);
         if !flag.is_empty() && parse_bool(flag).is_none() {
-            sink.push(
+            problems.push(
                 line,
                 column_order(i),
                 Some(MFA_ENABLED),
@@ -97,7 +97,7 @@ pub(super) fn check_values(
             None if flag.is_empty() => {}
             None => {
                 flags_valid = false;
-                sink.push(
+                problems.push(
                     line,
                     column_order(i),
                     Some(column),
@@ -108,7 +108,7 @@ pub(super) fn check_values(
     }
     // An invalid flag is reported once, above, not again here.
     if flags_valid && !email_verified && !phone_number_verified {
-        sink.push(
+        problems.push(
             line,
             order(layout.email_verified),
             Some(EMAIL_VERIFIED),
@@ -119,7 +119,7 @@ pub(super) fn check_values(
     }
     let filled = |index: Option<usize>| index.is_some_and(|i| !fields[i].is_empty());
     if email_verified && !filled(layout.email) {
-        sink.push(
+        problems.push(
             line,
             order(layout.email),
             Some(EMAIL),
@@ -129,7 +129,7 @@ pub(super) fn check_values(
         );
     }
     if phone_number_verified && !filled(layout.phone_number) {
-        sink.push(
+        problems.push(
             line,
             order(layout.phone_number),
             Some(PHONE_NUMBER),
@@ -143,7 +143,7 @@ pub(super) fn check_values(
         let date = row.value(i, scratch);
         if !date.is_empty() {
             if let Err(problem) = check_date(date) {
-                sink.push(
+                problems.push(
                     line,
                     column_order(i),
                     Some(BIRTHDATE),
@@ -156,7 +156,7 @@ pub(super) fn check_values(
     if let Some(i) = layout.updated_at {
         let time = row.value(i, scratch);
         if !time.is_empty() && !is_epoch_seconds(time) {
-            sink.push(
+            problems.push(
                 line,
                 column_order(i),
                 Some(UPDATED_AT),
@@ -194,7 +194,7 @@ impl Usernames {
     /// Every username used on an earlier line is a problem of the later
     /// one: all counted, the first [`MAX_REPORTED`] by line kept, at
     /// `order` (the username column's).
-    pub(super) fn report_duplicates(self, order: u32, sink: &mut Sink) {
+    pub(super) fn report_duplicates(self, order: u32, problems: &mut Problems) {
         let mut names = self.names;
         names.sort_unstable();
         let mut count = 0;
@@ -214,7 +214,7 @@ impl Usernames {
         drop(names);
         duplicates.sort_unstable();
         duplicates.truncate(MAX_REPORTED);
-        sink.push_late(
+        problems.push_late(
             count,
             duplicates.into_iter().map(|(line, first)| Placed {
                 order,

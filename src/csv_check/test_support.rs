@@ -1,7 +1,7 @@
 //! Helpers of the checker's unit tests: a valid file of the standard header,
 //! rows with changes, and the problems as (line, column).
 
-pub(super) use super::header::{BIRTHDATE, MFA_ENABLED, UPDATED_AT, USERNAME};
+pub(super) use super::layout::{BIRTHDATE, MFA_ENABLED, UPDATED_AT, USERNAME};
 use super::{CsvChecker, Problem, Report, STANDARD_HEADER};
 
 pub(super) const HEADER: &[&str] = STANDARD_HEADER;

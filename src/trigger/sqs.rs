@@ -179,8 +179,81 @@ fn body_items(body: &Value) -> Vec<WorkItem> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::*;
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sqs_bodies_hold_s3_or_eventbridge_events() {
+        let s3_body = json!({"Records": [s3_record("ObjectCreated:Put", "a.csv")]}).to_string();
+        let event = json!({"Records": [
+            {"eventSource": "aws:sqs", "messageId": "m1", "body": s3_body},
+            {"eventSource": "aws:sqs", "messageId": "m2", "body": "not json"},
+            {"eventSource": "aws:sqs", "body": "{\"Event\": \"s3:TestEvent\"}"},
+        ]});
+        let Invocation::Sqs(messages) = parse(&event).unwrap() else {
+            panic!("not sqs")
+        };
+        assert_eq!(messages[0].message_id.as_deref(), Some("m1"));
+        assert_eq!(messages[0].items, vec![WorkItem::Object(object("a.csv"))]);
+        assert!(matches!(&messages[1].items[0], WorkItem::Invalid { .. }));
+        assert_eq!(messages[2].message_id, None);
+        assert!(messages[2].items.is_empty());
+    }
+
+    #[test]
+    fn the_sample_records_are_complete_for_the_typed_view() {
+        let batch = sample("sqs-batch.json");
+        for record in batch["Records"].as_array().unwrap() {
+            assert!(SqsRecord::deserialize(record).is_ok(), "{record}");
+        }
+    }
+
+    /// A message the typed `SqsMessage` refuses (a numeric `messageId`, a
+    /// non-string `body` or attribute) fails alone; its neighbours start.
+    #[test]
+    fn an_sqs_message_of_the_wrong_shape_fails_alone() {
+        let batch = sample("sqs-batch.json");
+        let good = batch["Records"][0].clone();
+        let mut numeric_id = good.clone();
+        numeric_id["messageId"] = json!(42);
+        let mut object_body = good.clone();
+        object_body["body"] = json!({"Records": []});
+        let mut bad_attribute = good.clone();
+        bad_attribute["attributes"]["ApproximateReceiveCount"] = json!(1);
+        bad_attribute["messageAttributes"] = json!({"a": {"stringValue": 5}});
+        let mut nameless = good.clone();
+        nameless.as_object_mut().unwrap().remove("messageId");
+        for (record, refusal) in [
+            (&numeric_id, "invalid type: integer `42`, expected a string"),
+            (&object_body, "invalid type: map, expected a string"),
+            (
+                &bad_attribute,
+                "invalid type: integer `1`, expected a string",
+            ),
+        ] {
+            let error = SqsRecord::deserialize(record).unwrap_err();
+            assert_eq!(error.to_string(), refusal, "{record}");
+        }
+        let event =
+            json!({"Records": [numeric_id, good, object_body, bad_attribute, nameless, "text"]});
+        let messages = sqs(&event);
+        let expected = sqs(&batch)[0].items.clone();
+        let good_id = good["messageId"].as_str();
+
+        assert_eq!(messages[0].message_id, None);
+        assert_eq!(messages[0].items, expected, "its body still counts");
+        assert_eq!(messages[1].message_id.as_deref(), good_id);
+        assert_eq!(messages[1].items, expected);
+        assert_eq!(messages[2].message_id.as_deref(), good_id);
+        assert!(
+            matches!(&messages[2].items[..], [WorkItem::Invalid { error, .. }] if error.message.contains("not JSON"))
+        );
+        assert_eq!(messages[3].items, expected, "attributes are not read");
+        assert_eq!(messages[4].message_id, None);
+        assert_eq!(messages[4].items, expected);
+        assert!(matches!(&messages[5].items[..], [WorkItem::Invalid { .. }]));
+    }
 
     #[test]
     fn the_queue_url_comes_from_the_arn() {
