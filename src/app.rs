@@ -1,33 +1,36 @@
-//! `App`: what every invocation borrows, built once at init.
+//! `App`: what every invocation borrows, built once at init: the
+//! configuration and the adapters (SDK clients, the upload client, the
+//! metrics writer). It knows no stage.
 
-use crate::aws;
+use crate::aws::metrics::{Metrics, MetricsOut};
+use crate::aws::upload::Uploader;
+use crate::aws::Clients;
 use crate::config::Config;
-use crate::emit::metrics::{Metrics, Sink};
-use crate::import::upload;
+use crate::error::{ErrorKind, ImportError};
 
 /// The configuration and the SDK clients, both built once at init.
 #[derive(Clone, Debug)]
 pub struct App {
     pub config: Config,
-    pub clients: aws::Clients,
+    pub clients: Clients,
     /// Create mode's upload client; built only when create mode is on.
-    pub uploader: Option<upload::Uploader>,
+    pub uploader: Option<Uploader>,
     /// The EMF metrics writer; `None` when `METRICS_NAMESPACE` is empty.
     pub metrics: Option<Metrics>,
 }
 
 impl App {
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> App {
-        let clients = aws::Clients::new(sdk, &config);
+        let clients = Clients::new(sdk, &config);
         let uploader = config
             .cloudwatch_logs_role_arn
             .as_ref()
-            .map(|_| upload::Uploader::new(&config.timeouts));
+            .map(|_| Uploader::new(&config.timeouts));
         let metrics = (!config.metrics_namespace.is_empty()).then(|| {
             Metrics::new(
                 &config.metrics_namespace,
-                config.metrics_pool_dimension,
-                Sink::Stdout,
+                config.metrics_pool_dimension.into(),
+                MetricsOut::Stdout,
             )
         });
         App {
@@ -35,6 +38,26 @@ impl App {
             clients,
             uploader,
             metrics,
+        }
+    }
+
+    /// The upload client of create mode, or `UploadFailed` when it was not
+    /// built at init; `what` names the job for the message.
+    pub fn uploader(&self, what: &str) -> Result<&Uploader, ImportError> {
+        self.uploader.as_ref().ok_or_else(|| {
+            ImportError::new(
+                ErrorKind::UploadFailed,
+                format!(
+                    "{what}: no upload client (create mode needs CLOUDWATCH_LOGS_ROLE_ARN at init)"
+                ),
+            )
+        })
+    }
+
+    /// A Cognito call for `pool` succeeded: the metrics writer may name it.
+    pub fn pool_known(&self, pool: &str) {
+        if let Some(metrics) = &self.metrics {
+            metrics.pool_known(pool);
         }
     }
 }

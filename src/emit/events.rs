@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{ImportJob, Known, LogLocation, PartRef};
+use crate::model::{ImportJob, Known, LogLocation, PartRef, PresignedUrl};
 
 pub const STARTED: &str = "User Import Job Started";
 pub const START_FAILED: &str = "User Import Job Start Failed";
@@ -25,18 +25,26 @@ pub struct Event {
     pub detail: Value,
 }
 
+/// Whether the record started its job, or found it started by an earlier
+/// delivery (the event's `AlreadyStarted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStart {
+    StartedNow,
+    AlreadyStarted,
+}
+
 /// A started (or already started) job, with the object, the mode and, for
 /// a part of a drop, the part (SPEC sections 5, 10 and 14).
-pub fn started(app: &App, job: &ImportJob, known: &Known, already_started: bool) -> Event {
+pub fn started(url: PresignedUrl, job: &ImportJob, known: &Known, start: JobStart) -> Event {
     let mut detail = Map::new();
-    detail.insert(
-        "UserImportJob".into(),
-        job.to_json(app.config.emit_presigned_url),
-    );
+    detail.insert("UserImportJob".into(), job.to_json(url));
     if let Some(object) = &known.object {
         detail.insert("Object".into(), object.to_json());
     }
-    detail.insert("AlreadyStarted".into(), already_started.into());
+    detail.insert(
+        "AlreadyStarted".into(),
+        (start == JobStart::AlreadyStarted).into(),
+    );
     detail.insert("CreatedJob".into(), known.created_job.into());
     if let Some(part) = &known.part {
         detail.insert("Part".into(), part.to_json());
@@ -97,12 +105,14 @@ pub struct Completion {
 
 /// SPEC sections 11, 12 and 14: a finished job, where its per-user lines
 /// are, what they say when some users did not make it, and its part.
-pub fn completed(app: &App, job: &ImportJob, logs: &LogLocation, completion: Completion) -> Event {
+pub fn completed(
+    url: PresignedUrl,
+    job: &ImportJob,
+    logs: &LogLocation,
+    completion: Completion,
+) -> Event {
     let mut detail = Map::new();
-    detail.insert(
-        "UserImportJob".into(),
-        job.to_json(app.config.emit_presigned_url),
-    );
+    detail.insert("UserImportJob".into(), job.to_json(url));
     detail.insert(
         "Logs".into(),
         json!({"LogGroup": logs.group, "LogStream": logs.stream}),

@@ -24,7 +24,7 @@ use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::jobs::{self, Pages};
 use crate::import::parts;
 use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
-use crate::import::{names, preflight, slot, upload};
+use crate::import::{names, preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, PasswordCounts, Started};
 use crate::resolve::{self, ObjectHead};
 
@@ -416,7 +416,7 @@ pub(crate) async fn upload(
     ids: &JobRef,
 ) -> Result<(), ImportError> {
     let what = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
-    let uploader = upload::uploader(app, &what)?;
+    let uploader = app.uploader(&what)?;
     let url = pre_signed_url(app, job, ids, &what).await?;
     let object = resolve::get_object(app, &head.object).await?;
     let length = object

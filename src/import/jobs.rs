@@ -40,9 +40,7 @@ pub async fn list(app: &App, pool: &str, pages: Pages) -> Result<Vec<ImportJob>,
             .send()
             .await
             .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))?;
-        if let Some(metrics) = &app.metrics {
-            metrics.pool_known(pool);
-        }
+        app.pool_known(pool);
         jobs.extend(
             page.user_import_jobs()
                 .iter()

@@ -13,4 +13,3 @@ pub mod parts;
 pub mod preflight;
 pub mod slot;
 pub mod start;
-pub mod upload;

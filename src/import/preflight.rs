@@ -158,9 +158,7 @@ async fn csv_header(app: &App, pool: &str) -> Result<Vec<String>, ImportError> {
         .send()
         .await
         .map_err(|e| classify_sdk_error(Service::Cognito, &format!("GetCSVHeader {pool}"), &e))?;
-    if let Some(metrics) = &app.metrics {
-        metrics.pool_known(pool);
-    }
+    app.pool_known(pool);
     Ok(output.csv_header().to_vec())
 }
 

@@ -142,9 +142,7 @@ pub async fn describe_job(app: &App, ids: &JobRef) -> Result<ImportJob, ImportEr
         .send()
         .await
         .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))?;
-    if let Some(metrics) = &app.metrics {
-        metrics.pool_known(&ids.user_pool_id);
-    }
+    app.pool_known(&ids.user_pool_id);
     Ok(output
         .user_import_job()
         .map(ImportJob::from)

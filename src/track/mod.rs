@@ -43,7 +43,7 @@ pub async fn track(
                     return Err(error);
                 }
                 if let Some(metrics) = &app.metrics {
-                    metrics.completed(&job);
+                    emit::metrics::completed(metrics, &job);
                 }
             }
             None => terminal = false,
@@ -57,7 +57,7 @@ pub async fn track(
         "job tracked"
     );
     Ok(json!({
-        "UserImportJob": job.to_json(app.config.emit_presigned_url),
+        "UserImportJob": job.to_json(app.config.emit_presigned_url.into()),
         "Terminal": terminal,
     }))
 }
@@ -99,7 +99,12 @@ async fn completed(
         part: tracked.map(|t| t.part),
         drop,
     };
-    Ok(Some(emit::completed(app, job, &logs, completion)))
+    Ok(Some(emit::completed(
+        app.config.emit_presigned_url.into(),
+        job,
+        &logs,
+        completion,
+    )))
 }
 
 /// The pool's name is part of the log group Cognito writes per-user results to.

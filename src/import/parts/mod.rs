@@ -31,9 +31,10 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 
 use crate::app::App;
+use crate::aws::upload;
 use crate::csv_check::parts::Cut;
 use crate::csv_check::password::PasswordMode;
-use crate::emit;
+use crate::emit::{self, JobStart};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::create::{
     self, create_settled, ids_of, is_created, pre_signed_url, prepare, single, slot_free,
@@ -41,8 +42,8 @@ use crate::import::create::{
 };
 use crate::import::jobs::{self, Pages};
 use crate::import::names::{self, drop_job_name, job_name};
+use crate::import::preflight;
 use crate::import::start::StartedJob;
-use crate::import::{preflight, upload};
 use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, PasswordCounts, Started};
 use crate::resolve;
 use plan::Plan;
@@ -384,7 +385,7 @@ async fn cursor(
         let published = plan.part(number).is_some_and(|p| p.published);
         if let (false, Some(job)) = (published, job.as_ref().filter(|j| !is_created(j))) {
             let known = at(number, Some(job));
-            plan = publish_part(drop, plan, number, job, &known, true)
+            plan = publish_part(drop, plan, number, job, &known, JobStart::AlreadyStarted)
                 .await
                 .map_err(|error| known.failed(error))?;
         }
@@ -434,9 +435,16 @@ async fn cursor(
     if next == count {
         return Ok(started_job.with(known));
     }
-    publish_part(drop, plan, next, &started_job.job, &known, false)
-        .await
-        .map_err(|error| known.failed(error))?;
+    publish_part(
+        drop,
+        plan,
+        next,
+        &started_job.job,
+        &known,
+        JobStart::StartedNow,
+    )
+    .await
+    .map_err(|error| known.failed(error))?;
     Err(known.failed(remaining(&started_job.job, next, count)))
 }
 
@@ -501,10 +509,11 @@ async fn publish_part(
     number: u64,
     job: &ImportJob,
     known: &Known,
-    already_started: bool,
+    start: JobStart,
 ) -> Result<Plan, ImportError> {
     let app = drop.app;
-    let event = emit::started(app, job, known, already_started);
+    let url = app.config.emit_presigned_url.into();
+    let event = emit::started(url, job, known, start);
     if let Some(Err(error)) = emit::publish(app, &[event]).await.into_iter().next() {
         return Err(error);
     }
@@ -542,7 +551,7 @@ pub(crate) async fn upload_part(
     let app = drop.app;
     let ids = ids_of(&drop.pool, job);
     let what = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
-    let uploader = upload::uploader(app, &what)?;
+    let uploader = app.uploader(&what)?;
     let range = plan
         .part(number)
         .map(|p| p.range)

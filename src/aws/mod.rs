@@ -1,6 +1,9 @@
 //! The AWS side of init: one `SdkConfig` with timeouts, and the clients
 //! built from it once and reused by every invocation.
 
+pub mod metrics;
+pub mod upload;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
