@@ -3,6 +3,7 @@
 //! metrics writer). It knows no stage.
 
 use crate::aws::metrics::{Metrics, MetricsOut};
+use crate::aws::s3::S3;
 use crate::aws::upload::Uploader;
 use crate::aws::Clients;
 use crate::config::Config;
@@ -58,6 +59,14 @@ impl App {
     pub fn pool_known(&self, pool: &str) {
         if let Some(metrics) = &self.metrics {
             metrics.pool_known(pool);
+        }
+    }
+
+    /// The S3 adapter, naming `EXPECTED_BUCKET_OWNER` on every call.
+    pub fn s3(&self) -> S3<'_> {
+        S3 {
+            client: &self.clients.s3,
+            expected_bucket_owner: self.config.expected_bucket_owner.as_deref(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! built from it once and reused by every invocation.
 
 pub mod metrics;
+pub mod s3;
 pub mod upload;
 
 use std::sync::atomic::{AtomicBool, Ordering};

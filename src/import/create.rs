@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_cognitoidentityprovider::types::PasswordHashingAlgorithmType;
 
 use crate::app::App;
+use crate::aws::s3::ObjectHead;
 use crate::csv_check::password::{Algorithm, PasswordMode, Passwords};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::jobs::{self, Pages};
@@ -26,7 +27,7 @@ use crate::import::parts;
 use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
 use crate::import::{names, preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, PasswordCounts, Started};
-use crate::resolve::{self, ObjectHead};
+use crate::resolve;
 
 pub use crate::import::names::job_name;
 
@@ -418,15 +419,12 @@ pub(crate) async fn upload(
     let what = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
     let uploader = app.uploader(&what)?;
     let url = pre_signed_url(app, job, ids, &what).await?;
-    let object = resolve::get_object(app, &head.object).await?;
-    let length = object
-        .content_length()
+    let (body, reported) = app.s3().get_object(&head.object).await?;
+    let length = reported
         .or(head.size)
         .and_then(|length| u64::try_from(length).ok())
         .unwrap_or_default();
-    uploader
-        .put(&url, object.body.into_inner(), length, &what)
-        .await?;
+    uploader.put(&url, body.into_inner(), length, &what).await?;
     tracing::info!(user_pool_id = %ids.user_pool_id, job_id = %ids.job_id, bytes = length, "CSV uploaded");
     Ok(())
 }

@@ -6,12 +6,12 @@
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::app::App;
+use crate::aws::s3::ObjectHead;
 use crate::csv_check::lines::LineSplitter;
 use crate::csv_check::parts::{Cut, Cutter, PartLimits, MAX_PARTS};
 use crate::csv_check::password::{PasswordMode, Passwords};
 use crate::csv_check::{self, CsvChecker, Report, TooLarge};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::resolve::{self, ObjectHead};
 
 /// Checks the object against Cognito's CSV rules for `pool` as one file
 /// (`VALIDATE_CSV` before a plain start): `CsvTooLarge` (from `HeadObject`
@@ -91,7 +91,7 @@ pub fn limits(app: &App) -> PartLimits {
 
 async fn run(app: &App, head: &ObjectHead, mut checker: CsvChecker) -> Result<Report, ImportError> {
     let what = head.object.to_string();
-    let body = resolve::get_object(app, &head.object).await?.body;
+    let (body, _) = app.s3().get_object(&head.object).await?;
     stream(app, body, &what, |chunk| checker.feed(chunk)).await?;
     let report = checker.finish().map_err(|too| too_large(&what, too))?;
     if !report.is_valid() {

@@ -7,11 +7,11 @@
 use aws_sdk_cognitoidentityprovider::operation::start_user_import_job::StartUserImportJobError;
 
 use crate::app::App;
+use crate::aws::s3::ObjectHead;
 use crate::csv_check::password::{Algorithm, PasswordMode};
 use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
 use crate::import::{preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, PasswordCounts, Started};
-use crate::resolve::ObjectHead;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartedJob {

@@ -7,13 +7,13 @@
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::aws::s3::ReadFailure;
 use crate::error::ImportError;
 use crate::import::jobs::{self, Pages};
 use crate::import::names::{self, NamedPart};
 use crate::import::parts::plan::{self, Plan};
 use crate::import::preflight;
 use crate::model::{ImportJob, ObjectRef, PartRef, PasswordCounts};
-use crate::resolve;
 use crate::track::results::{PartView, Slice};
 use crate::track::source::Source;
 
@@ -130,24 +130,10 @@ async fn plan_of(
             return Ok(Some(plan));
         }
     }
-    let body = match resolve::get_pinned(app, source).await {
-        Ok(output) => output.body,
-        Err(error)
-            if matches!(
-                error.raw_response().map(|r| r.status().as_u16()),
-                Some(404 | 412)
-            ) =>
-        {
-            return Ok(None)
-        }
-        Err(error) => {
-            let what = format!("GetObject {source}");
-            return Err(crate::error::classify_sdk_error(
-                crate::error::Service::S3,
-                &what,
-                &error,
-            ));
-        }
+    let body = match app.s3().read_pinned(source, None).await {
+        Ok(body) => body,
+        Err(ReadFailure::Gone | ReadFailure::Replaced) => return Ok(None),
+        Err(ReadFailure::Failed(error)) => return Err(error),
     };
     let cut = preflight::cut_only(app, &source.to_string(), body).await?;
     let plan = Plan::new(source, pool, &cut, app.config.part_max_rows);

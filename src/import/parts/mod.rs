@@ -26,16 +26,13 @@
 
 pub mod plan;
 
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::get_object::GetObjectError;
-
 use crate::app::App;
+use crate::aws::s3::{ByteRange, ReadFailure};
 use crate::aws::upload;
 use crate::csv_check::parts::Cut;
 use crate::csv_check::password::PasswordMode;
 use crate::emit::{self, JobStart};
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::error::{ErrorKind, ImportError};
 use crate::import::create::{
     self, create_settled, ids_of, is_created, pre_signed_url, prepare, single, slot_free,
     start_uploaded, usable, Drop, Ready,
@@ -273,9 +270,9 @@ async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportEr
 async fn cut_again(drop: &Drop<'_>, count: u64) -> Result<Cut, ImportError> {
     let app = drop.app;
     let object = &drop.head.object;
-    let body = match resolve::get_pinned(app, object).await {
-        Ok(output) => output.body,
-        Err(error) => return Err(changed_on_read(drop, count, read_error(object, &error))),
+    let body = match app.s3().read_pinned(object, None).await {
+        Ok(body) => body,
+        Err(failure) => return Err(changed_on_read(drop, count, read_error(object, failure))),
     };
     let cut = preflight::cut_only(app, &object.to_string(), body).await?;
     if cut.parts.len() as u64 != count {
@@ -593,23 +590,24 @@ async fn read_range(
     end: u64,
 ) -> Result<aws_sdk_s3::primitives::ByteStream, ImportError> {
     let object = &drop.head.object;
-    match resolve::get_range(drop.app, object, first, end).await {
-        Ok(output) => Ok(output.body),
-        Err(error) => Err(changed_on_read(drop, count, read_error(object, &error))),
+    let range = ByteRange { first, end };
+    match drop.app.s3().read_pinned(object, Some(range)).await {
+        Ok(body) => Ok(body),
+        Err(failure) => Err(changed_on_read(drop, count, read_error(object, failure))),
     }
 }
 
-fn read_error(object: &ObjectRef, error: &SdkError<GetObjectError, HttpResponse>) -> ImportError {
-    match error.raw_response().map(|r| r.status().as_u16()) {
-        Some(404) => ImportError::new(
+fn read_error(object: &ObjectRef, failure: ReadFailure) -> ImportError {
+    match failure {
+        ReadFailure::Gone => ImportError::new(
             ErrorKind::ObjectNotFound,
             format!("{object} no longer exists"),
         ),
-        Some(412) => ImportError::new(
+        ReadFailure::Replaced => ImportError::new(
             ErrorKind::ObjectNotFound,
             format!("{object} was replaced (its ETag no longer matches)"),
         ),
-        _ => classify_sdk_error(Service::S3, &format!("GetObject {object}"), error),
+        ReadFailure::Failed(error) => error,
     }
 }
 

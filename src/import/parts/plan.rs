@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::csv_check::parts::{Cut, PartLimits, PartRange};
 use crate::csv_check::password::Passwords;
-use crate::error::{classify_sdk_error, ImportError, Service};
+use crate::error::ImportError;
 use crate::model::{ObjectRef, PasswordCounts};
 
 /// A plan is a few kilobytes; a larger object under its key is not one.
@@ -312,23 +312,9 @@ pub async fn read_checked(
 async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, ImportError> {
     let key = key(app, hash);
     let what = format!("GetObject s3://{bucket}/{key}");
-    let output = app
-        .clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(&key)
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await;
-    let output = match output {
-        Ok(output) => output,
-        Err(error) if error.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
-            return Ok(None)
-        }
-        Err(error) => return Err(classify_sdk_error(Service::S3, &what, &error)),
+    let Some(mut body) = app.s3().get_own(bucket, &key).await? else {
+        return Ok(None);
     };
-    let mut body = output.body;
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|_| {
@@ -370,7 +356,9 @@ pub async fn write(app: &App, hash: &str, plan: &Plan) -> Result<(), ImportError
             ),
         )
     })?;
-    crate::resolve::put_object(app, bucket, &key, "application/json", body).await
+    app.s3()
+        .put_object(bucket, &key, "application/json", body)
+        .await
 }
 
 #[cfg(test)]
