@@ -2,6 +2,7 @@
 //! configuration and the adapters (SDK clients, the upload client, the
 //! metrics writer). It knows no stage.
 
+use crate::aws::events::Bus;
 use crate::aws::metrics::{Metrics, MetricsOut};
 use crate::aws::s3::S3;
 use crate::aws::upload::Uploader;
@@ -67,6 +68,16 @@ impl App {
         S3 {
             client: &self.clients.s3,
             expected_bucket_owner: self.config.expected_bucket_owner.as_deref(),
+        }
+    }
+
+    /// The EventBridge adapter, for `EVENT_BUS_NAME` and `EVENT_SOURCE`.
+    pub fn events(&self) -> Bus<'_> {
+        Bus {
+            client: &self.clients.events,
+            name: &self.config.event_bus_name,
+            source: &self.config.event_source,
+            concurrency: self.config.max_concurrency,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The AWS side of init: one `SdkConfig` with timeouts, and the clients
 //! built from it once and reused by every invocation.
 
+pub mod events;
 pub mod metrics;
 pub mod s3;
+pub mod sqs;
 pub mod upload;
 
 use std::sync::atomic::{AtomicBool, Ordering};
