@@ -2,7 +2,9 @@
 //! configuration and the adapters (SDK clients, the upload client, the
 //! metrics writer). It knows no stage.
 
+use crate::aws::cognito::Cognito;
 use crate::aws::events::Bus;
+use crate::aws::logs::LogStream;
 use crate::aws::metrics::{Metrics, MetricsOut};
 use crate::aws::s3::S3;
 use crate::aws::upload::Uploader;
@@ -78,6 +80,24 @@ impl App {
             name: &self.config.event_bus_name,
             source: &self.config.event_source,
             concurrency: self.config.max_concurrency,
+        }
+    }
+
+    /// The Cognito adapter; a pool it reaches is known to the metrics writer.
+    pub fn cognito(&self) -> Cognito<'_> {
+        Cognito {
+            client: &self.clients.cognito,
+            metrics: self.metrics.as_ref(),
+        }
+    }
+
+    /// The CloudWatch Logs adapter for one stream (its client is built on
+    /// first use).
+    pub fn log_stream<'a>(&'a self, group: &'a str, stream: &'a str) -> LogStream<'a> {
+        LogStream {
+            client: self.clients.logs(),
+            group,
+            stream,
         }
     }
 }

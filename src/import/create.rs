@@ -16,15 +16,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_cognitoidentityprovider::types::PasswordHashingAlgorithmType;
-
 use crate::app::App;
 use crate::aws::s3::ObjectHead;
 use crate::csv_check::password::{Algorithm, PasswordMode, Passwords};
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::error::{ErrorKind, ImportError};
 use crate::import::jobs::{self, Pages};
 use crate::import::parts;
-use crate::import::start::{self, describe_job, start_job, Attempt, StartedJob};
+use crate::import::start::{self, start_job, Attempt, StartedJob};
 use crate::import::{names, preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, PasswordCounts, Started};
 use crate::resolve;
@@ -365,25 +363,13 @@ async fn create(
         .cloudwatch_logs_role_arn
         .as_deref()
         .unwrap_or_default();
-    let what = format!("CreateUserImportJob {name} in {pool}");
-    let output = app
-        .clients
-        .cognito
-        .create_user_import_job()
-        .user_pool_id(pool)
-        .job_name(name)
-        .cloud_watch_logs_role_arn(role)
-        .set_password_hashing_algorithm(password_algorithm.map(PasswordHashingAlgorithmType::from))
-        .send()
+    let created = app
+        .cognito()
+        .create_job(pool, name, role, password_algorithm)
         .await
-        .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))
         .map_err(|error| no_hashes_yet(error, password_algorithm))?;
     tracing::info!(job_name = name, user_pool_id = pool, "import job created");
-    output
-        .user_import_job()
-        .map(ImportJob::from)
-        .filter(|job| job.job_id.is_some())
-        .ok_or_else(|| no_job(name))
+    created.ok_or_else(|| no_job(name))
 }
 
 /// SPEC section 15: a pool that cannot take hashes yet answers a create
@@ -439,7 +425,7 @@ pub(crate) async fn pre_signed_url(
 ) -> Result<String, ImportError> {
     let url = match &job.pre_signed_url {
         Some(url) => Some(url.clone()),
-        None => describe_job(app, ids).await?.pre_signed_url,
+        None => app.cognito().describe_job(ids).await?.pre_signed_url,
     };
     url.ok_or_else(|| {
         ImportError::new(

@@ -11,7 +11,7 @@ use crate::csv_check::lines::LineSplitter;
 use crate::csv_check::parts::{Cut, Cutter, PartLimits, MAX_PARTS};
 use crate::csv_check::password::{PasswordMode, Passwords};
 use crate::csv_check::{self, CsvChecker, Report, TooLarge};
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::error::{ErrorKind, ImportError};
 
 /// Checks the object against Cognito's CSV rules for `pool` as one file
 /// (`VALIDATE_CSV` before a plain start): `CsvTooLarge` (from `HeadObject`
@@ -29,7 +29,7 @@ pub async fn check(
     if let Some(size) = size.filter(|&size| size > csv_check::MAX_BYTES) {
         return Err(too_large(&what, TooLarge::Bytes(size)));
     }
-    let columns = csv_header(app, pool).await?;
+    let columns = app.cognito().csv_header(pool).await?;
     let checker = CsvChecker::new(&columns).with_passwords(passwords);
     run(app, head, checker).await.map(|report| report.passwords)
 }
@@ -46,7 +46,7 @@ pub async fn check_parted(
     passwords: PasswordMode,
 ) -> Result<Report, ImportError> {
     refuse_by_size(app, head)?;
-    let columns = csv_header(app, pool).await?;
+    let columns = app.cognito().csv_header(pool).await?;
     let checker = CsvChecker::parted(&columns, limits(app)).with_passwords(passwords);
     run(app, head, checker).await
 }
@@ -146,20 +146,6 @@ pub fn no_plan(what: &str, why: &str) -> ImportError {
             csv_check::MAX_BYTES
         ),
     )
-}
-
-/// The columns Cognito expects in this pool's CSV files.
-async fn csv_header(app: &App, pool: &str) -> Result<Vec<String>, ImportError> {
-    let output = app
-        .clients
-        .cognito
-        .get_csv_header()
-        .user_pool_id(pool)
-        .send()
-        .await
-        .map_err(|e| classify_sdk_error(Service::Cognito, &format!("GetCSVHeader {pool}"), &e))?;
-    app.pool_known(pool);
-    Ok(output.csv_header().to_vec())
 }
 
 /// Streams the body into `feed`, chunk by chunk. A body that stalls longer
