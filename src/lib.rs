@@ -7,6 +7,7 @@ pub mod aws;
 pub mod config;
 pub mod csv_check;
 pub mod deadline;
+pub mod drops;
 pub mod emit;
 pub mod error;
 pub mod handler;

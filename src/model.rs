@@ -423,6 +423,18 @@ pub fn is_job_id(value: &str) -> bool {
         })
 }
 
+/// The value of user-defined metadata `name`, matched without regard to
+/// case (S3 keeps metadata names as they were sent).
+pub fn metadata_value<'a>(
+    metadata: &'a std::collections::HashMap<String, String>,
+    name: &str,
+) -> Option<&'a str> {
+    metadata
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

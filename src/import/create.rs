@@ -19,15 +19,16 @@ use std::time::{Duration, SystemTime};
 use crate::app::App;
 use crate::aws::s3::ObjectHead;
 use crate::csv_check::password::{Algorithm, PasswordMode, Passwords};
+use crate::drops::jobs::{self, Pages};
+use crate::drops::names;
 use crate::error::{ErrorKind, ImportError};
-use crate::import::jobs::{self, Pages};
 use crate::import::parts;
 use crate::import::start::{self, start_job, Attempt, StartedJob};
-use crate::import::{names, preflight, slot};
+use crate::import::{preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, ObjectRef, PasswordCounts, Started};
 use crate::resolve;
 
-pub use crate::import::names::job_name;
+pub use crate::drops::names::job_name;
 
 /// What create mode knows of a drop once its pool is listed.
 pub(crate) struct Drop<'a> {

@@ -2,12 +2,10 @@
 
 pub mod validate;
 
-use std::collections::HashMap;
-
 use crate::app::App;
 use crate::aws::s3::ObjectHead;
 use crate::error::{ErrorKind, ImportError};
-use crate::model::{Failure, JobRef, Known, ObjectRef, WorkItem};
+use crate::model::{metadata_value, Failure, JobRef, Known, ObjectRef, WorkItem};
 use crate::resolve::validate::{
     check_allowed, check_bound, is_job_id, is_user_pool_id, parse_ids, parse_pool_id, pool_of_key,
 };
@@ -201,15 +199,10 @@ pub fn password_algorithm(
     })
 }
 
-pub fn metadata_value<'a>(metadata: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    metadata
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]

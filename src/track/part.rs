@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::aws::s3::ReadFailure;
+use crate::drops::cut;
+use crate::drops::jobs::{self, Pages};
+use crate::drops::names::{self, NamedPart};
+use crate::drops::plan::{self, PartPlan};
 use crate::error::ImportError;
-use crate::import::jobs::{self, Pages};
-use crate::import::names::{self, NamedPart};
-use crate::import::parts::plan::{self, Plan};
-use crate::import::preflight;
 use crate::model::{ImportJob, ObjectRef, PartRef, PasswordCounts};
 use crate::track::results::{PartView, Slice};
 use crate::track::source::Source;
@@ -120,11 +120,11 @@ async fn plan_of(
     source: &ObjectRef,
     pool: &str,
     named: &NamedPart,
-) -> Result<Option<Plan>, ImportError> {
+) -> Result<Option<PartPlan>, ImportError> {
     if app.config.results_prefix.is_empty() {
         return Ok(None);
     }
-    let fits = |plan: &Plan| plan.is_of(source) && plan.count() == named.count;
+    let fits = |plan: &PartPlan| plan.is_of(source) && plan.count() == named.count;
     if let Some(plan) = plan::read(app, &source.bucket, &named.hash).await? {
         if fits(&plan) {
             return Ok(Some(plan));
@@ -135,8 +135,8 @@ async fn plan_of(
         Err(ReadFailure::Gone | ReadFailure::Replaced) => return Ok(None),
         Err(ReadFailure::Failed(error)) => return Err(error),
     };
-    let cut = preflight::cut_only(app, &source.to_string(), body).await?;
-    let plan = Plan::new(source, pool, &cut, app.config.part_max_rows);
+    let cut = cut::cut_only(app, &source.to_string(), body).await?;
+    let plan = PartPlan::new(source, pool, &cut, app.config.part_max_rows);
     if !fits(&plan) {
         return Ok(None);
     }
@@ -146,7 +146,7 @@ async fn plan_of(
 
 /// The plan's `Passwords` summed over its parts, when it has the algorithm
 /// and every part's counts.
-fn drop_passwords(plan: &Plan) -> Option<PasswordCounts> {
+fn drop_passwords(plan: &PartPlan) -> Option<PasswordCounts> {
     let mut sum = PasswordCounts {
         algorithm: plan.password_algorithm.clone()?,
         hashes: 0,

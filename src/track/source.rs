@@ -8,10 +8,9 @@
 
 use crate::app::App;
 use crate::aws::s3::ObjectHead;
+use crate::drops::names;
 use crate::error::{ErrorKind, ImportError};
-use crate::import::names;
-use crate::model::{ImportJob, JobRef, ObjectRef, PartRef};
-use crate::resolve::metadata_value;
+use crate::model::{metadata_value, ImportJob, JobRef, ObjectRef, PartRef};
 
 /// The object given to `Track`, checked.
 #[derive(Clone, Debug, PartialEq)]

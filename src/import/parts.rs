@@ -24,26 +24,25 @@
 //! next only once the plan records the part before it as published. A
 //! drop's parts come from its plan or its cut, never from a job name alone.
 
-pub mod plan;
-
 use crate::app::App;
 use crate::aws::s3::{ByteRange, ReadFailure};
 use crate::aws::upload;
 use crate::csv_check::parts::Cut;
 use crate::csv_check::password::PasswordMode;
+use crate::drops::cut;
+use crate::drops::jobs::{self, Pages};
+use crate::drops::names::{self, drop_job_name, job_name};
+use crate::drops::plan::{self, PartPlan};
 use crate::emit::{self, JobStart};
 use crate::error::{ErrorKind, ImportError};
 use crate::import::create::{
     self, create_settled, ids_of, is_created, pre_signed_url, prepare, single, slot_free,
     start_uploaded, usable, Drop, Ready,
 };
-use crate::import::jobs::{self, Pages};
-use crate::import::names::{self, drop_job_name, job_name};
 use crate::import::preflight;
 use crate::import::start::StartedJob;
 use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, PasswordCounts, Started};
 use crate::resolve;
-use plan::Plan;
 
 /// The jobs of `object`'s drop in parts that have started, in part order,
 /// known by their names derived from the object (SPEC section 14's
@@ -191,7 +190,7 @@ pub(crate) async fn planned(drop: &Drop<'_>, known: Known) -> Result<Started, Fa
 /// Whether a plan that passed its check is this drop's: of its pool, and
 /// of as many parts as its jobs were named for. Otherwise it is logged and
 /// made again (from the file, whose cut the jobs' names must match).
-fn fits_drop(drop: &Drop<'_>, plan: &Plan, named: Option<u64>) -> bool {
+fn fits_drop(drop: &Drop<'_>, plan: &PartPlan, named: Option<u64>) -> bool {
     let why = if plan.user_pool_id != drop.pool {
         "it names another user pool"
     } else if named.is_some_and(|count| count != plan.count()) {
@@ -230,7 +229,7 @@ fn named_count(drop: &Drop<'_>) -> Option<u64> {
 /// job of the drop exists; else (the plan lost or failing its check) the
 /// file cut again, not checked (it passed the preflight before its first
 /// job was created), into as many parts as its jobs were named for.
-async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportError> {
+async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<PartPlan, ImportError> {
     let app = drop.app;
     let object = &drop.head.object;
     let plan = match named {
@@ -239,12 +238,12 @@ async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportEr
                 .password_algorithm
                 .map_or(PasswordMode::Detect, PasswordMode::Named);
             let report = preflight::check_parted(app, drop.head, &drop.pool, mode).await?;
-            Plan::new(object, &drop.pool, &report.cut, app.config.part_max_rows)
+            PartPlan::new(object, &drop.pool, &report.cut, app.config.part_max_rows)
                 .with_passwords(report.passwords.as_ref())
         }
         Some(count) => {
             let cut = cut_again(drop, count).await?;
-            let mut plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
+            let mut plan = PartPlan::new(object, &drop.pool, &cut, app.config.part_max_rows);
             // The counts were the preflight's, gone with the plan; the
             // algorithm is the metadata's or the one the drop's jobs have.
             plan.password_algorithm = drop
@@ -274,7 +273,7 @@ async fn cut_again(drop: &Drop<'_>, count: u64) -> Result<Cut, ImportError> {
         Ok(body) => body,
         Err(failure) => return Err(changed_on_read(drop, count, read_error(object, failure))),
     };
-    let cut = preflight::cut_only(app, &object.to_string(), body).await?;
+    let cut = cut::cut_only(app, &object.to_string(), body).await?;
     if cut.parts.len() as u64 != count {
         return Err(object_changed(
             object,
@@ -291,7 +290,7 @@ async fn cut_again(drop: &Drop<'_>, count: u64) -> Result<Cut, ImportError> {
 
 /// Part `number`'s job: one of its name that started; else the one the
 /// plan records as holding its CSV; else the usable one of its name.
-fn part_job(drop: &Drop<'_>, plan: &Plan, number: u64) -> Option<ImportJob> {
+fn part_job(drop: &Drop<'_>, plan: &PartPlan, number: u64) -> Option<ImportJob> {
     let name = drop_job_name(&drop.head.object, number, plan.count());
     let by_name = usable(&drop.pool_jobs, &name);
     if let Some(started) = by_name.filter(|job| !is_created(job)) {
@@ -323,7 +322,7 @@ fn drop_algorithm(drop: &Drop<'_>) -> Option<String> {
 }
 
 /// Part `number` of the plan, as events carry it.
-fn part_ref(plan: &Plan, number: u64) -> PartRef {
+fn part_ref(plan: &PartPlan, number: u64) -> PartRef {
     let range = plan.part(number).map(|p| p.range);
     PartRef {
         number,
@@ -337,7 +336,7 @@ fn part_ref(plan: &Plan, number: u64) -> PartRef {
 /// the slot free already.
 async fn cursor(
     drop: &Drop<'_>,
-    mut plan: Plan,
+    mut plan: PartPlan,
     known: Known,
     slot_checked: bool,
 ) -> Result<Started, Failure> {
@@ -452,7 +451,7 @@ async fn cursor(
 /// says), is recorded, then started. A failure names the job it is about.
 async fn start_part(
     drop: &Drop<'_>,
-    plan: &mut Plan,
+    plan: &mut PartPlan,
     number: u64,
     job: ImportJob,
     fresh: bool,
@@ -483,7 +482,7 @@ async fn start_part(
 /// and records in the plan that the job holds it.
 async fn upload_recorded(
     drop: &Drop<'_>,
-    plan: &mut Plan,
+    plan: &mut PartPlan,
     number: u64,
     job: &ImportJob,
 ) -> Result<(), ImportError> {
@@ -502,12 +501,12 @@ async fn upload_recorded(
 /// Publishes part `number`'s Started event and records it in the plan.
 async fn publish_part(
     drop: &Drop<'_>,
-    plan: Plan,
+    plan: PartPlan,
     number: u64,
     job: &ImportJob,
     known: &Known,
     start: JobStart,
-) -> Result<Plan, ImportError> {
+) -> Result<PartPlan, ImportError> {
     let app = drop.app;
     let url = app.config.emit_presigned_url.into();
     let event = emit::started(url, job, known, start);
@@ -541,7 +540,7 @@ fn raced(object: &ObjectRef) -> ImportError {
 /// comes from the plan, which only says where they are (SPEC section 16).
 pub(crate) async fn upload_part(
     drop: &Drop<'_>,
-    plan: &Plan,
+    plan: &PartPlan,
     number: u64,
     job: &ImportJob,
 ) -> Result<(), ImportError> {
