@@ -19,10 +19,6 @@ pub mod resolve;
 pub mod track;
 pub mod trigger;
 
-// The paths these modules had before they were grouped by stage.
-pub use import::create;
-pub use resolve::validate;
-
 pub use app::App;
 pub use config::Config;
 pub use error::{ErrorKind, ImportError};
