@@ -64,7 +64,7 @@ pub async fn resolve(app: &App, item: WorkItem) -> Result<Resolved, Failure> {
             let failed = |error| Known::object(Some(object.clone())).failed(error);
             let bound = pool_of_key(&app.config, &object.key).map_err(failed)?;
             let head = app.s3().head_object(&object).await.map_err(failed)?;
-            plan(app, head, object, bound)
+            from_metadata(app, head, object, bound)
         }
     }
 }
@@ -80,7 +80,7 @@ fn is_result_file(app: &App, object: &ObjectRef) -> bool {
 /// regard to case, trimmed and checked against Cognito's patterns. `bound`:
 /// the pool `POOL_KEY_PREFIXES` binds the key to, which the metadata may
 /// leave out but not contradict (SPEC section 16).
-fn plan(
+fn from_metadata(
     app: &App,
     head: ObjectHead,
     announced: ObjectRef,
