@@ -7,6 +7,7 @@ use crate::aws::events::Bus;
 use crate::aws::logs::LogStream;
 use crate::aws::metrics::{Metrics, MetricsOut};
 use crate::aws::s3::S3;
+use crate::aws::sqs::Queue;
 use crate::aws::upload::Uploader;
 use crate::aws::Clients;
 use crate::config::Config;
@@ -98,6 +99,15 @@ impl App {
             client: self.clients.logs(),
             group,
             stream,
+        }
+    }
+
+    /// The SQS adapter for the queue at `url` (its client is built on first
+    /// use).
+    pub fn queue<'a>(&'a self, url: &'a str) -> Queue<'a> {
+        Queue {
+            client: self.clients.sqs(),
+            url,
         }
     }
 }

@@ -31,7 +31,7 @@
 use std::time::{Duration, Instant};
 
 use crate::app::App;
-use crate::aws::sqs::{Queue, MAX_BATCH};
+use crate::aws::sqs::MAX_BATCH;
 use crate::deadline::Deadline;
 use crate::emit::outcome::MessageOutcome;
 
@@ -85,10 +85,7 @@ async fn wait(app: &App, message: &MessageOutcome, began: Instant) {
         );
         return;
     };
-    let queue = Queue {
-        client: app.clients.sqs(),
-        url: &url,
-    };
+    let queue = app.queue(&url);
     match queue.change_visibility(handle, seconds).await {
         Ok(_) => tracing::info!(
             message_id,
@@ -112,10 +109,7 @@ async fn release(app: &App, messages: &[MessageOutcome]) {
     let Some(url) = held.iter().find_map(|m| m.delivery.queue_url()) else {
         return;
     };
-    let queue = Queue {
-        client: app.clients.sqs(),
-        url: &url,
-    };
+    let queue = app.queue(&url);
     for chunk in held.chunks(MAX_BATCH) {
         let handles: Vec<Option<String>> = chunk
             .iter()
