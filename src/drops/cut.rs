@@ -17,7 +17,7 @@ use crate::error::{ErrorKind, ImportError};
 pub async fn cut_only(app: &App, what: &str, body: ByteStream) -> Result<Cut, ImportError> {
     // Lines of any length count their bytes; only the header is kept.
     let mut lines = LineSplitter::new(csv_check::MAX_ROW_CHARS * 4);
-    let mut cutter = Cutter::new(limits(app));
+    let mut cutter = Cutter::new(limits(app.config.part_max_rows));
     let mut over = None;
     stream(app, body, what, |chunk| {
         lines
@@ -41,10 +41,11 @@ pub async fn cut_only(app: &App, what: &str, body: ByteStream) -> Result<Cut, Im
     }
 }
 
-/// One job's limits with `PART_MAX_ROWS`, and at most 100 parts.
-pub fn limits(app: &App) -> PartLimits {
+/// One job's limits with `PART_MAX_ROWS` (`part_max_rows`), and at most
+/// 100 parts.
+pub fn limits(part_max_rows: u64) -> PartLimits {
     PartLimits {
-        max_rows: app.config.part_max_rows,
+        max_rows: part_max_rows,
         max_bytes: csv_check::MAX_BYTES,
         max_parts: MAX_PARTS,
     }

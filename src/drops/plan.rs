@@ -257,8 +257,8 @@ impl PartPlan {
 }
 
 /// `<RESULTS_PREFIX>plans/<16 hex>.json`.
-pub fn key(app: &App, hash: &str) -> String {
-    format!("{}plans/{hash}.json", app.config.results_prefix)
+pub fn key(results_prefix: &str, hash: &str) -> String {
+    format!("{results_prefix}plans/{hash}.json")
 }
 
 /// The plan of drop `hash` in `bucket`; `None` when there is none (or what
@@ -274,7 +274,7 @@ pub async fn read(app: &App, bucket: &str, hash: &str) -> Result<Option<PartPlan
         .is_some_and(|h| h.len() as u64 != plan.header_bytes)
     {
         tracing::warn!(
-            key = key(app, hash),
+            key = key(&app.config.results_prefix, hash),
             "the plan's header line is not HeaderBytes long; it is made again"
         );
         return Ok(None);
@@ -294,10 +294,10 @@ pub async fn read_checked(
     let Some(mut plan) = read_raw(app, &object.bucket, hash).await? else {
         return Ok(None);
     };
-    let limits = crate::drops::cut::limits(app);
+    let limits = crate::drops::cut::limits(app.config.part_max_rows);
     if let Err(why) = plan.check(object, size, limits) {
         tracing::warn!(
-            key = key(app, hash),
+            key = key(&app.config.results_prefix, hash),
             object = %object,
             why,
             "the drop's plan failed its check; it is made again from the file"
@@ -310,7 +310,7 @@ pub async fn read_checked(
 
 /// The plan as stored, unchecked.
 async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<PartPlan>, ImportError> {
-    let key = key(app, hash);
+    let key = key(&app.config.results_prefix, hash);
     let what = format!("GetObject s3://{bucket}/{key}");
     let Some(mut body) = app.s3().get_own(bucket, &key).await? else {
         return Ok(None);
@@ -341,7 +341,7 @@ async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<PartPlan
 /// Writes the plan (again), in this version's format.
 pub async fn write(app: &App, hash: &str, plan: &PartPlan) -> Result<(), ImportError> {
     let bucket = &plan.object.bucket;
-    let key = key(app, hash);
+    let key = key(&app.config.results_prefix, hash);
     let current = PartPlan {
         version: VERSION,
         header: None,

@@ -45,7 +45,8 @@ pub async fn check_parted(
 ) -> Result<Report, ImportError> {
     refuse_by_size(app, head)?;
     let columns = app.cognito().csv_header(pool).await?;
-    let checker = CsvChecker::parted(&columns, limits(app)).with_passwords(passwords);
+    let checker =
+        CsvChecker::parted(&columns, limits(app.config.part_max_rows)).with_passwords(passwords);
     run(app, head, checker).await
 }
 
@@ -79,7 +80,10 @@ pub fn refuse_by_size(app: &App, head: &ObjectHead) -> Result<(), ImportError> {
         return Ok(());
     };
     if size > MAX_PARTS * csv_check::MAX_BYTES {
-        return Err(too_large(&what, TooLarge::Parts(limits(app))));
+        return Err(too_large(
+            &what,
+            TooLarge::Parts(limits(app.config.part_max_rows)),
+        ));
     }
     if size > csv_check::MAX_BYTES && app.config.results_prefix.is_empty() {
         return Err(no_plan(
