@@ -60,7 +60,7 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
                 .pop()
                 .unwrap_or(Ok(()));
             let (record, response) =
-                outcome::direct(record, published, app.config.emit_presigned_url);
+                outcome::direct(record, published, app.config.emit_presigned_url.into());
             record.log();
             measure(app, std::slice::from_ref(&record), None);
             response
@@ -151,7 +151,9 @@ async fn in_order(app: &App, messages: Vec<SqsMessage>, deadline: Deadline) -> V
 /// are published.
 fn measure(app: &App, records: &[RecordOutcome], delivery: Option<&Delivery>) {
     if let Some(metrics) = &app.metrics {
-        records.iter().for_each(|r| metrics.record(r, delivery));
+        records
+            .iter()
+            .for_each(|r| emit::metrics::record(metrics, r, delivery));
     }
 }
 
@@ -219,10 +221,11 @@ async fn publish(
     records: &[RecordOutcome],
     deadline: Deadline,
 ) -> Vec<Result<(), ImportError>> {
+    let url = app.config.emit_presigned_url.into();
     let (owners, events): (Vec<usize>, Vec<emit::Event>) = records
         .iter()
         .enumerate()
-        .filter_map(|(i, record)| record.event(app).map(|event| (i, event)))
+        .filter_map(|(i, record)| record.event(url).map(|event| (i, event)))
         .unzip();
     let results = deadline
         .publish(events.len(), emit::publish(app, &events))

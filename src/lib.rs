@@ -7,6 +7,7 @@ pub mod aws;
 pub mod config;
 pub mod csv_check;
 pub mod deadline;
+pub mod drops;
 pub mod emit;
 pub mod error;
 pub mod handler;
@@ -17,10 +18,6 @@ pub mod model;
 pub mod resolve;
 pub mod track;
 pub mod trigger;
-
-// The paths these modules had before they were grouped by stage.
-pub use import::create;
-pub use resolve::validate;
 
 pub use app::App;
 pub use config::Config;

@@ -269,15 +269,33 @@ impl From<&UserImportJobType> for ImportJob {
     }
 }
 
+/// Whether a job record shown in an event or a response carries its
+/// pre-signed URL (`EMIT_PRESIGNED_URL`): the URL is a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresignedUrl {
+    Omitted,
+    Included,
+}
+
+impl From<bool> for PresignedUrl {
+    fn from(include: bool) -> PresignedUrl {
+        if include {
+            PresignedUrl::Included
+        } else {
+            PresignedUrl::Omitted
+        }
+    }
+}
+
 impl ImportJob {
     /// The record with the API's field names; absent fields left out, dates
     /// RFC 3339 UTC. `PreSignedUrl` is a credential: only when asked for.
-    pub fn to_json(&self, include_presigned_url: bool) -> Value {
+    pub fn to_json(&self, presigned_url: PresignedUrl) -> Value {
         let mut map = Map::new();
         insert_opt(&mut map, "JobName", self.job_name.clone());
         insert_opt(&mut map, "JobId", self.job_id.clone());
         insert_opt(&mut map, "UserPoolId", self.user_pool_id.clone());
-        if include_presigned_url {
+        if presigned_url == PresignedUrl::Included {
             insert_opt(&mut map, "PreSignedUrl", self.pre_signed_url.clone());
         }
         insert_opt(
@@ -405,6 +423,18 @@ pub fn is_job_id(value: &str) -> bool {
         })
 }
 
+/// The value of user-defined metadata `name`, matched without regard to
+/// case (S3 keeps metadata names as they were sent).
+pub fn metadata_value<'a>(
+    metadata: &'a std::collections::HashMap<String, String>,
+    name: &str,
+) -> Option<&'a str> {
+    metadata
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,7 +479,10 @@ mod tests {
             creation_date: Some(DateTime::from_secs(i64::MAX)),
             ..ImportJob::default()
         };
-        assert!(job.to_json(false).get("CreationDate").is_none());
+        assert!(job
+            .to_json(PresignedUrl::Omitted)
+            .get("CreationDate")
+            .is_none());
     }
 
     fn sample() -> UserImportJobType {
@@ -469,7 +502,7 @@ mod tests {
     fn job_json_uses_api_names_and_leaves_out_absent_fields() {
         let job = ImportJob::from(&sample());
         assert_eq!(
-            job.to_json(false),
+            job.to_json(PresignedUrl::Omitted),
             serde_json::json!({
                 "JobName": "nightly", "JobId": "import-AbC123", "UserPoolId": "us-east-1_Pool1",
                 "CreationDate": "2026-11-25T09:30:00Z", "StartDate": "2026-11-25T09:31:02.250Z",
@@ -483,7 +516,7 @@ mod tests {
     fn presigned_url_only_when_asked_and_never_in_debug() {
         let job = ImportJob::from(&sample());
         assert_eq!(
-            job.to_json(true)["PreSignedUrl"],
+            job.to_json(PresignedUrl::Included)["PreSignedUrl"],
             "https://s3.example/upload?X-Amz-Signature=secret"
         );
         assert!(!format!("{job:?}").contains("secret"));

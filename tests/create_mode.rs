@@ -5,7 +5,7 @@
 
 use cis_emulator::{valid_csv, Emulator, Fault, FaultAction, ImportJob, DEFAULT_CSV_HEADER};
 use cis_testkit::*;
-use cognito_import_starter::create::job_name;
+use cognito_import_starter::drops::names::job_name;
 use cognito_import_starter::model::ObjectRef;
 use cognito_import_starter::{Config, ErrorKind};
 use serde_json::{json, Value};

@@ -57,7 +57,7 @@ fn object_of(stored: &StoredObject) -> ObjectRef {
 }
 
 fn hash(stored: &StoredObject) -> String {
-    cognito_import_starter::create::job_name(&object_of(stored))[3..19].to_string()
+    cognito_import_starter::drops::names::job_name(&object_of(stored))[3..19].to_string()
 }
 
 fn part_name(stored: &StoredObject, k: u64, n: u64) -> String {
@@ -368,7 +368,7 @@ async fn a_replaced_object_before_any_part_started_is_imported_as_it_is_now() {
     assert_eq!(summary["Results"][0]["Outcome"], "Started", "{summary}");
     let job = job_named(
         &h,
-        &cognito_import_starter::create::job_name(&object_of(&now)),
+        &cognito_import_starter::drops::names::job_name(&object_of(&now)),
     );
     assert_eq!(
         h.emulator.uploaded_csv(POOL, &job.job_id),
@@ -389,7 +389,7 @@ async fn a_file_within_one_part_keeps_section_10_exactly() {
     // job that received the file.
     let job = job_named(
         &h,
-        &cognito_import_starter::create::job_name(&object_of(&stored)),
+        &cognito_import_starter::drops::names::job_name(&object_of(&stored)),
     );
     let plan = plan(&h, &stored);
     assert_eq!(plan["Parts"].as_array().unwrap().len(), 1);

@@ -3,8 +3,8 @@
 //! the ID patterns of SPEC section 3, and the password hash checks of SPEC
 //! section 15.
 
+use cognito_import_starter::resolve::validate::{is_job_id, is_user_pool_id, parse_ids};
 use cognito_import_starter::trigger::{decode_s3_key, parse};
-use cognito_import_starter::validate::{is_job_id, is_user_pool_id, parse_ids};
 use cognito_import_starter::ErrorKind;
 use proptest::prelude::*;
 use serde_json::{Map, Value};

@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use cis_emulator::Emulator;
-use cognito_import_starter::emit::metrics::{self, Metrics, Sink};
+use cognito_import_starter::aws::metrics::{self, Metrics, MetricsOut};
 use cognito_import_starter::{aws, App, Config};
 use local::queue;
 use serde_json::Value;
@@ -168,14 +168,14 @@ fn capture_metrics(app: &mut App) -> Arc<Mutex<Vec<String>>> {
     let lines: Arc<Mutex<Vec<String>>> = Arc::default();
     if app.metrics.is_some() {
         let kept = Arc::clone(&lines);
-        let sink = Sink::Lines(Arc::new(move |line: &str| {
+        let sink = MetricsOut::Lines(Arc::new(move |line: &str| {
             if let Ok(mut lines) = kept.lock() {
                 lines.push(line.to_string());
             }
         }));
         app.metrics = Some(Metrics::new(
             &app.config.metrics_namespace,
-            app.config.metrics_pool_dimension,
+            app.config.metrics_pool_dimension.into(),
             sink,
         ));
     }

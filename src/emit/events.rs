@@ -1,22 +1,16 @@
-//! SPEC section 5: the events published to EventBridge. Entries go out in as
-//! few `PutEvents` calls as the 10-entry limit allows; each entry's own result
-//! is mapped back, because EventBridge can accept a call and still refuse
-//! some of its entries (`FailedEntryCount`).
+//! SPEC section 5: the events published to EventBridge, built from what a
+//! record knows; the `PutEvents` calls are the adapter's (`aws::events`).
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{ImportJob, Known, LogLocation, PartRef};
+use crate::aws::events::Entry;
+use crate::error::ImportError;
+use crate::model::{ImportJob, Known, LogLocation, PartRef, PresignedUrl};
 
 pub const STARTED: &str = "User Import Job Started";
 pub const START_FAILED: &str = "User Import Job Start Failed";
 pub const COMPLETED: &str = "User Import Job Completed";
-
-/// PutEvents takes at most 10 entries per call.
-const MAX_ENTRIES_PER_CALL: usize = 10;
 
 /// One event to publish: its detail-type and detail.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,18 +19,26 @@ pub struct Event {
     pub detail: Value,
 }
 
+/// Whether the record started its job, or found it started by an earlier
+/// delivery (the event's `AlreadyStarted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStart {
+    StartedNow,
+    AlreadyStarted,
+}
+
 /// A started (or already started) job, with the object, the mode and, for
 /// a part of a drop, the part (SPEC sections 5, 10 and 14).
-pub fn started(app: &App, job: &ImportJob, known: &Known, already_started: bool) -> Event {
+pub fn started(url: PresignedUrl, job: &ImportJob, known: &Known, start: JobStart) -> Event {
     let mut detail = Map::new();
-    detail.insert(
-        "UserImportJob".into(),
-        job.to_json(app.config.emit_presigned_url),
-    );
+    detail.insert("UserImportJob".into(), job.to_json(url));
     if let Some(object) = &known.object {
         detail.insert("Object".into(), object.to_json());
     }
-    detail.insert("AlreadyStarted".into(), already_started.into());
+    detail.insert(
+        "AlreadyStarted".into(),
+        (start == JobStart::AlreadyStarted).into(),
+    );
     detail.insert("CreatedJob".into(), known.created_job.into());
     if let Some(part) = &known.part {
         detail.insert("Part".into(), part.to_json());
@@ -97,12 +99,14 @@ pub struct Completion {
 
 /// SPEC sections 11, 12 and 14: a finished job, where its per-user lines
 /// are, what they say when some users did not make it, and its part.
-pub fn completed(app: &App, job: &ImportJob, logs: &LogLocation, completion: Completion) -> Event {
+pub fn completed(
+    url: PresignedUrl,
+    job: &ImportJob,
+    logs: &LogLocation,
+    completion: Completion,
+) -> Event {
     let mut detail = Map::new();
-    detail.insert(
-        "UserImportJob".into(),
-        job.to_json(app.config.emit_presigned_url),
-    );
+    detail.insert("UserImportJob".into(), job.to_json(url));
     detail.insert(
         "Logs".into(),
         json!({"LogGroup": logs.group, "LogStream": logs.stream}),
@@ -124,57 +128,12 @@ pub fn completed(app: &App, job: &ImportJob, logs: &LogLocation, completion: Com
 
 /// Publishes `events`, returning one result per event, in order.
 pub async fn publish(app: &App, events: &[Event]) -> Vec<Result<(), ImportError>> {
-    let chunks: Vec<&[Event]> = events.chunks(MAX_ENTRIES_PER_CALL).collect();
-    let results: Vec<Vec<Result<(), ImportError>>> = stream::iter(chunks)
-        .map(|chunk| put_chunk(app, chunk))
-        .buffered(app.config.max_concurrency)
-        .collect()
-        .await;
-    results.into_iter().flatten().collect()
-}
-
-fn entry(app: &App, event: &Event) -> PutEventsRequestEntry {
-    PutEventsRequestEntry::builder()
-        .event_bus_name(&app.config.event_bus_name)
-        .source(&app.config.event_source)
-        .detail_type(event.detail_type)
-        .detail(event.detail.to_string())
-        .build()
-}
-
-async fn put_chunk(app: &App, chunk: &[Event]) -> Vec<Result<(), ImportError>> {
-    let entries: Vec<PutEventsRequestEntry> = chunk.iter().map(|event| entry(app, event)).collect();
-    let what = format!("PutEvents to {}", app.config.event_bus_name);
-    let output = match app
-        .clients
-        .events
-        .put_events()
-        .set_entries(Some(entries))
-        .send()
-        .await
-    {
-        Ok(output) => output,
-        Err(error) => {
-            let error = classify_sdk_error(Service::EventBridge, &what, &error);
-            return vec![Err(error); chunk.len()];
-        }
-    };
-    let answers = output.entries();
-    (0..chunk.len())
-        .map(|i| match answers.get(i) {
-            Some(answer) if answer.error_code().is_none() && answer.event_id().is_some() => Ok(()),
-            Some(answer) => Err(ImportError::new(
-                ErrorKind::EventPublishFailed,
-                format!(
-                    "{what}: EventBridge refused the entry ({}: {}); the delivery will be retried",
-                    answer.error_code().unwrap_or("no code"),
-                    answer.error_message().unwrap_or("no message")
-                ),
-            )),
-            None => Err(ImportError::new(
-                ErrorKind::EventPublishFailed,
-                format!("{what}: EventBridge did not answer for every entry; the delivery will be retried"),
-            )),
+    let entries: Vec<Entry> = events
+        .iter()
+        .map(|event| Entry {
+            detail_type: event.detail_type,
+            detail: event.detail.to_string(),
         })
-        .collect()
+        .collect();
+    app.events().publish(&entries).await
 }

@@ -4,10 +4,9 @@
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde_json::{json, Map, Value};
 
-use crate::app::App;
-use crate::emit::{self, Event};
+use crate::emit::{self, Event, JobStart};
 use crate::error::{ErrorKind, ImportError};
-use crate::model::{Failure, ImportJob, Known, ObjectRef, Started};
+use crate::model::{Failure, ImportJob, Known, ObjectRef, PresignedUrl, Started};
 use crate::trigger::Delivery;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -80,14 +79,15 @@ impl RecordOutcome {
 
     /// The event this record publishes: its job record, or its permanent
     /// failure. A retryable failure publishes nothing: it comes again.
-    pub fn event(&self, app: &App) -> Option<Event> {
+    pub fn event(&self, url: PresignedUrl) -> Option<Event> {
+        let start = match self.outcome {
+            Outcome::AlreadyStarted => JobStart::AlreadyStarted,
+            _ => JobStart::StartedNow,
+        };
         match (&self.outcome, &self.job) {
-            (Outcome::Started | Outcome::AlreadyStarted, Some(job)) => Some(emit::started(
-                app,
-                job,
-                &self.known,
-                self.outcome == Outcome::AlreadyStarted,
-            )),
+            (Outcome::Started | Outcome::AlreadyStarted, Some(job)) => {
+                Some(emit::started(url, job, &self.known, start))
+            }
             (Outcome::Failed(error), _) if !error.is_retryable() => {
                 Some(emit::start_failed(error, &self.known))
             }
@@ -308,7 +308,7 @@ pub fn batch_response(messages: &[MessageOutcome]) -> Result<Value, ImportError>
 pub fn direct(
     record: RecordOutcome,
     published: Result<(), ImportError>,
-    include_presigned_url: bool,
+    url: PresignedUrl,
 ) -> (RecordOutcome, Result<Value, ImportError>) {
     if let Outcome::Failed(error) = &record.outcome {
         if let Err(unpublished) = &published {
@@ -322,14 +322,11 @@ pub fn direct(
         return (record, Err(error));
     }
     let record = record.published(published);
-    let response = direct_response(&record, include_presigned_url);
+    let response = direct_response(&record, url);
     (record, response)
 }
 
-fn direct_response(
-    record: &RecordOutcome,
-    include_presigned_url: bool,
-) -> Result<Value, ImportError> {
+fn direct_response(record: &RecordOutcome, url: PresignedUrl) -> Result<Value, ImportError> {
     let already_started = match &record.outcome {
         Outcome::Started => false,
         Outcome::AlreadyStarted => true,
@@ -343,7 +340,7 @@ fn direct_response(
     };
     let mut map = Map::new();
     if let Some(job) = &record.job {
-        map.insert("UserImportJob".into(), job.to_json(include_presigned_url));
+        map.insert("UserImportJob".into(), job.to_json(url));
     }
     map.insert("AlreadyStarted".into(), already_started.into());
     if let Some(object) = &record.known.object {
@@ -500,10 +497,14 @@ mod tests {
     #[test]
     fn a_direct_failure_keeps_its_type_when_its_event_is_not_published() {
         let refused = || Err(ImportError::new(ErrorKind::EventPublishFailed, "refused"));
-        let (_, response) = direct(failed(ErrorKind::ImportJobExpired), refused(), false);
+        let (_, response) = direct(
+            failed(ErrorKind::ImportJobExpired),
+            refused(),
+            PresignedUrl::Omitted,
+        );
         assert_eq!(response.unwrap_err().kind, ErrorKind::ImportJobExpired);
         // A started job whose event was lost must come again.
-        let (logged, response) = direct(record(Outcome::Started), refused(), false);
+        let (logged, response) = direct(record(Outcome::Started), refused(), PresignedUrl::Omitted);
         assert_eq!(response.unwrap_err().kind, ErrorKind::EventPublishFailed);
         assert!(logged.failed_retryably());
     }

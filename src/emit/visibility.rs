@@ -30,16 +30,13 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
-
 use crate::app::App;
+use crate::aws::sqs::MAX_BATCH;
 use crate::deadline::Deadline;
 use crate::emit::outcome::MessageOutcome;
 
 /// The longest wait set, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 900;
-/// `ChangeMessageVisibilityBatch` takes at most 10 entries.
-const MAX_BATCH: usize = 10;
 
 /// `SLOT_WAIT_SECONDS` x the receive count, at most [`MAX_WAIT_SECONDS`].
 pub fn wait_seconds(slot_wait_seconds: u32, receive_count: u32) -> i32 {
@@ -88,16 +85,8 @@ async fn wait(app: &App, message: &MessageOutcome, began: Instant) {
         );
         return;
     };
-    let result = app
-        .clients
-        .sqs()
-        .change_message_visibility()
-        .queue_url(&url)
-        .receipt_handle(handle)
-        .visibility_timeout(seconds)
-        .send()
-        .await;
-    match result {
+    let queue = app.queue(&url);
+    match queue.change_visibility(handle, seconds).await {
         Ok(_) => tracing::info!(
             message_id,
             receive_count = delivery.receive_count,
@@ -108,7 +97,7 @@ async fn wait(app: &App, message: &MessageOutcome, began: Instant) {
         Err(error) => tracing::warn!(
             message_id,
             queue_url = url,
-            error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
+            error = %error,
             "ChangeMessageVisibility failed; the message comes back after the queue's visibility timeout"
         ),
     }
@@ -120,43 +109,22 @@ async fn release(app: &App, messages: &[MessageOutcome]) {
     let Some(url) = held.iter().find_map(|m| m.delivery.queue_url()) else {
         return;
     };
+    let queue = app.queue(&url);
     for chunk in held.chunks(MAX_BATCH) {
-        let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
+        let handles: Vec<Option<String>> = chunk
             .iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(format!("m{i}"))
-                    .set_receipt_handle(m.delivery.receipt_handle.clone())
-                    .visibility_timeout(0)
-                    .build()
-                    .ok()
-            })
+            .map(|m| m.delivery.receipt_handle.clone())
             .collect();
-        if entries.is_empty() {
-            continue;
-        }
-        let sent = entries.len();
-        let result = app
-            .clients
-            .sqs()
-            .change_message_visibility_batch()
-            .queue_url(&url)
-            .set_entries(Some(entries))
-            .send()
-            .await;
-        match result {
-            Ok(output) if output.failed().is_empty() => {
-                tracing::debug!(messages = sent, "held-back messages released")
-            }
-            Ok(output) => tracing::warn!(
-                failed = output.failed().len(),
+        match queue.change_visibility_batch(&handles, 0).await {
+            Ok(0) => tracing::debug!(messages = chunk.len(), "held-back messages released"),
+            Ok(failed) => tracing::warn!(
+                failed,
                 "some held-back messages could not be released; they come back after the \
                  queue's visibility timeout"
             ),
             Err(error) => tracing::warn!(
                 queue_url = url,
-                error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
+                error = %error,
                 "ChangeMessageVisibilityBatch failed; the held-back messages come back after \
                  the queue's visibility timeout"
             ),

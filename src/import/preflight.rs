@@ -3,15 +3,13 @@
 //! never sits in memory whole. In create mode the same pass cuts the file
 //! into parts (section 14).
 
-use aws_sdk_s3::primitives::ByteStream;
-
 use crate::app::App;
-use crate::csv_check::lines::LineSplitter;
-use crate::csv_check::parts::{Cut, Cutter, PartLimits, MAX_PARTS};
+use crate::aws::s3::ObjectHead;
+use crate::csv_check::parts::MAX_PARTS;
 use crate::csv_check::password::{PasswordMode, Passwords};
 use crate::csv_check::{self, CsvChecker, Report, TooLarge};
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::resolve::{self, ObjectHead};
+use crate::drops::cut::{limits, stream, too_large};
+use crate::error::{ErrorKind, ImportError};
 
 /// Checks the object against Cognito's CSV rules for `pool` as one file
 /// (`VALIDATE_CSV` before a plain start): `CsvTooLarge` (from `HeadObject`
@@ -29,7 +27,7 @@ pub async fn check(
     if let Some(size) = size.filter(|&size| size > csv_check::MAX_BYTES) {
         return Err(too_large(&what, TooLarge::Bytes(size)));
     }
-    let columns = csv_header(app, pool).await?;
+    let columns = app.cognito().csv_header(pool).await?;
     let checker = CsvChecker::new(&columns).with_passwords(passwords);
     run(app, head, checker).await.map(|report| report.passwords)
 }
@@ -46,52 +44,15 @@ pub async fn check_parted(
     passwords: PasswordMode,
 ) -> Result<Report, ImportError> {
     refuse_by_size(app, head)?;
-    let columns = csv_header(app, pool).await?;
-    let checker = CsvChecker::parted(&columns, limits(app)).with_passwords(passwords);
+    let columns = app.cognito().csv_header(pool).await?;
+    let checker =
+        CsvChecker::parted(&columns, limits(app.config.part_max_rows)).with_passwords(passwords);
     run(app, head, checker).await
-}
-
-/// The parts of a file that passed the preflight before (its plan is to be
-/// made again): the file cut, not checked.
-pub async fn cut_only(app: &App, what: &str, body: ByteStream) -> Result<Cut, ImportError> {
-    // Lines of any length count their bytes; only the header is kept.
-    let mut lines = LineSplitter::new(csv_check::MAX_ROW_CHARS * 4);
-    let mut cutter = Cutter::new(limits(app));
-    let mut over = None;
-    stream(app, body, what, |chunk| {
-        lines
-            .feed(chunk, |line| {
-                if let Err(too) = cutter.line(line.number, line.input_len, line.bytes) {
-                    over.get_or_insert(too);
-                }
-            })
-            .map_err(|_| TooLarge::Rows(u64::MAX))?;
-        over.clone().map_or(Ok(()), Err)
-    })
-    .await?;
-    lines.finish(|line| {
-        if let Err(too) = cutter.line(line.number, line.input_len, line.bytes) {
-            over.get_or_insert(too);
-        }
-    });
-    match over {
-        Some(too) => Err(too_large(what, too)),
-        None => Ok(cutter.finish()),
-    }
-}
-
-/// One job's limits with `PART_MAX_ROWS`, and at most 100 parts.
-pub fn limits(app: &App) -> PartLimits {
-    PartLimits {
-        max_rows: app.config.part_max_rows,
-        max_bytes: csv_check::MAX_BYTES,
-        max_parts: MAX_PARTS,
-    }
 }
 
 async fn run(app: &App, head: &ObjectHead, mut checker: CsvChecker) -> Result<Report, ImportError> {
     let what = head.object.to_string();
-    let body = resolve::get_object(app, &head.object).await?.body;
+    let (body, _) = app.s3().get_object(&head.object).await?;
     stream(app, body, &what, |chunk| checker.feed(chunk)).await?;
     let report = checker.finish().map_err(|too| too_large(&what, too))?;
     if !report.is_valid() {
@@ -119,7 +80,10 @@ pub fn refuse_by_size(app: &App, head: &ObjectHead) -> Result<(), ImportError> {
         return Ok(());
     };
     if size > MAX_PARTS * csv_check::MAX_BYTES {
-        return Err(too_large(&what, TooLarge::Parts(limits(app))));
+        return Err(too_large(
+            &what,
+            TooLarge::Parts(limits(app.config.part_max_rows)),
+        ));
     }
     if size > csv_check::MAX_BYTES && app.config.results_prefix.is_empty() {
         return Err(no_plan(
@@ -146,53 +110,4 @@ pub fn no_plan(what: &str, why: &str) -> ImportError {
             csv_check::MAX_BYTES
         ),
     )
-}
-
-/// The columns Cognito expects in this pool's CSV files.
-async fn csv_header(app: &App, pool: &str) -> Result<Vec<String>, ImportError> {
-    let output = app
-        .clients
-        .cognito
-        .get_csv_header()
-        .user_pool_id(pool)
-        .send()
-        .await
-        .map_err(|e| classify_sdk_error(Service::Cognito, &format!("GetCSVHeader {pool}"), &e))?;
-    if let Some(metrics) = &app.metrics {
-        metrics.pool_known(pool);
-    }
-    Ok(output.csv_header().to_vec())
-}
-
-/// Streams the body into `feed`, chunk by chunk. A body that stalls longer
-/// than one attempt's timeout fails retryably rather than waiting for the
-/// deadline.
-async fn stream(
-    app: &App,
-    mut body: ByteStream,
-    what: &str,
-    mut feed: impl FnMut(&[u8]) -> Result<(), TooLarge>,
-) -> Result<(), ImportError> {
-    let stall = app.config.timeouts.attempt;
-    loop {
-        let next = tokio::time::timeout(stall, body.next())
-            .await
-            .map_err(|_| read_failed(what, "S3 stopped sending the object"))?;
-        match next {
-            None => return Ok(()),
-            Some(Ok(chunk)) => feed(&chunk).map_err(|too| too_large(what, too))?,
-            Some(Err(_)) => return Err(read_failed(what, "the object's stream broke off")),
-        }
-    }
-}
-
-fn read_failed(what: &str, why: &str) -> ImportError {
-    ImportError::new(
-        ErrorKind::ServiceUnavailable,
-        format!("GetObject {what}: {why}; it will be retried"),
-    )
-}
-
-fn too_large(what: &str, too: TooLarge) -> ImportError {
-    ImportError::new(ErrorKind::CsvTooLarge, format!("{what}: {too}"))
 }

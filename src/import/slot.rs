@@ -6,8 +6,8 @@
 //! first, first page).
 
 use crate::app::App;
+use crate::drops::jobs::{self, Pages};
 use crate::error::{ErrorKind, ImportError};
-use crate::import::jobs::{self, Pages};
 use crate::model::{ImportJob, JobRef};
 
 /// The job holding the account's import slot.

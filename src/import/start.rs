@@ -4,14 +4,13 @@
 //! refused while still `Created` waits for its CSV or for the import slot
 //! (section 13, `slot`).
 
-use aws_sdk_cognitoidentityprovider::operation::start_user_import_job::StartUserImportJobError;
-
 use crate::app::App;
+use crate::aws::cognito::StartReply;
+use crate::aws::s3::ObjectHead;
 use crate::csv_check::password::{Algorithm, PasswordMode};
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::error::{ErrorKind, ImportError};
 use crate::import::{preflight, slot};
 use crate::model::{Failure, ImportJob, JobRef, Known, PasswordCounts, Started};
-use crate::resolve::ObjectHead;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartedJob {
@@ -52,7 +51,7 @@ async fn validate(
     ids: &JobRef,
     head: &ObjectHead,
 ) -> Result<Option<PasswordCounts>, ImportError> {
-    let job = describe_job(app, ids).await?;
+    let job = app.cognito().describe_job(ids).await?;
     let mode = match job.password_hashing_algorithm.as_deref() {
         Some(name) => match Algorithm::parse(name) {
             Ok(algorithm) => PasswordMode::Named(algorithm),
@@ -94,69 +93,21 @@ impl StartedJob {
     }
 }
 
+/// `StartUserImportJob`; a refusal is read with `DescribeUserImportJob`
+/// to tell a duplicate (started already) from a job still `Created`.
 pub async fn start_job(app: &App, ids: &JobRef) -> Result<Attempt, ImportError> {
-    let what = format!("StartUserImportJob {} in {}", ids.job_id, ids.user_pool_id);
-    let result = app
-        .clients
-        .cognito
-        .start_user_import_job()
-        .user_pool_id(&ids.user_pool_id)
-        .job_id(&ids.job_id)
-        .send()
-        .await;
-    match result {
-        Ok(output) => Ok(Attempt::Started(Box::new(StartedJob {
-            job: output
-                .user_import_job()
-                .map(ImportJob::from)
-                .unwrap_or_else(|| fallback(ids)),
+    match app.cognito().start_job(ids).await? {
+        StartReply::Started(job) => Ok(Attempt::Started(Box::new(StartedJob {
+            job: *job,
             already_started: false,
         }))),
-        Err(error)
-            if matches!(
-                error.as_service_error(),
-                Some(StartUserImportJobError::PreconditionNotMetException(_))
-            ) =>
-        {
-            let job = describe_job(app, ids).await?;
+        StartReply::PreconditionNotMet => {
+            let job = app.cognito().describe_job(ids).await?;
             Ok(match after_precondition(ids, job)? {
                 Some(started) => Attempt::Started(Box::new(started)),
                 None => Attempt::StillCreated,
             })
         }
-        Err(error) => Err(classify_sdk_error(Service::Cognito, &what, &error)),
-    }
-}
-
-pub async fn describe_job(app: &App, ids: &JobRef) -> Result<ImportJob, ImportError> {
-    let what = format!(
-        "DescribeUserImportJob {} in {}",
-        ids.job_id, ids.user_pool_id
-    );
-    let output = app
-        .clients
-        .cognito
-        .describe_user_import_job()
-        .user_pool_id(&ids.user_pool_id)
-        .job_id(&ids.job_id)
-        .send()
-        .await
-        .map_err(|e| classify_sdk_error(Service::Cognito, &what, &e))?;
-    if let Some(metrics) = &app.metrics {
-        metrics.pool_known(&ids.user_pool_id);
-    }
-    Ok(output
-        .user_import_job()
-        .map(ImportJob::from)
-        .unwrap_or_else(|| fallback(ids)))
-}
-
-/// Cognito always returns the record; should it not, the IDs still name it.
-fn fallback(ids: &JobRef) -> ImportJob {
-    ImportJob {
-        job_id: Some(ids.job_id.clone()),
-        user_pool_id: Some(ids.user_pool_id.clone()),
-        ..ImportJob::default()
     }
 }
 

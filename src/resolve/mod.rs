@@ -2,55 +2,13 @@
 
 pub mod validate;
 
-use std::collections::HashMap;
-
 use crate::app::App;
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::model::{is_version, Failure, JobRef, Known, ObjectRef, WorkItem};
+use crate::aws::s3::ObjectHead;
+use crate::error::{ErrorKind, ImportError};
+use crate::model::{metadata_value, Failure, JobRef, Known, ObjectRef, WorkItem};
 use crate::resolve::validate::{
     check_allowed, check_bound, is_job_id, is_user_pool_id, parse_ids, parse_pool_id, pool_of_key,
 };
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
-
-/// What `HeadObject` told about the object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObjectHead {
-    /// The object with the version and ETag S3 reported.
-    pub object: ObjectRef,
-    pub metadata: HashMap<String, String>,
-    pub size: Option<i64>,
-}
-
-pub async fn head_object(app: &App, object: &ObjectRef) -> Result<ObjectHead, ImportError> {
-    let output = app
-        .clients
-        .s3
-        .head_object()
-        .bucket(&object.bucket)
-        .key(&object.key)
-        .set_version_id(object.version_id.clone())
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await
-        .map_err(|e| classify_sdk_error(Service::S3, &format!("HeadObject {object}"), &e))?;
-    let mut reported = object.clone();
-    match output.version_id() {
-        Some(version) if is_version(version) => reported.version_id = Some(version.to_string()),
-        // Unversioned, or versioning suspended: the ETag pins the object.
-        Some(_) => reported.version_id = None,
-        None => {}
-    }
-    if let Some(etag) = output.e_tag() {
-        reported.etag = Some(etag.trim_matches('"').to_string());
-    }
-    Ok(ObjectHead {
-        object: reported,
-        metadata: output.metadata().cloned().unwrap_or_default(),
-        size: output.content_length(),
-    })
-}
 
 /// What a work item resolves to.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,8 +63,8 @@ pub async fn resolve(app: &App, item: WorkItem) -> Result<Resolved, Failure> {
             // anything is read.
             let failed = |error| Known::object(Some(object.clone())).failed(error);
             let bound = pool_of_key(&app.config, &object.key).map_err(failed)?;
-            let head = head_object(app, &object).await.map_err(failed)?;
-            plan(app, head, object, bound)
+            let head = app.s3().head_object(&object).await.map_err(failed)?;
+            from_metadata(app, head, object, bound)
         }
     }
 }
@@ -122,7 +80,7 @@ fn is_result_file(app: &App, object: &ObjectRef) -> bool {
 /// regard to case, trimmed and checked against Cognito's patterns. `bound`:
 /// the pool `POOL_KEY_PREFIXES` binds the key to, which the metadata may
 /// leave out but not contradict (SPEC section 16).
-fn plan(
+fn from_metadata(
     app: &App,
     head: ObjectHead,
     announced: ObjectRef,
@@ -220,83 +178,6 @@ fn with_valid_ids(known: Known, pool: Option<&str>, job: Option<&str>) -> Known 
     }
 }
 
-/// Opens the object for reading, pinned to what `HeadObject` saw: its version
-/// when it has one, else its ETag (so that the check and the upload read the
-/// same bytes, or the read fails and the delivery comes again).
-pub async fn get_object(app: &App, object: &ObjectRef) -> Result<GetObjectOutput, ImportError> {
-    get_pinned(app, object)
-        .await
-        .map_err(|e| classify_sdk_error(Service::S3, &format!("GetObject {object}"), &e))
-}
-
-/// [`get_object`] with S3's own error, for a caller that tells a changed
-/// object (412) from a missing one.
-pub async fn get_pinned(
-    app: &App,
-    object: &ObjectRef,
-) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
-    get(app, object, None).await
-}
-
-/// Bytes `first..end` of the object, pinned as [`get_pinned`] pins it.
-pub async fn get_range(
-    app: &App,
-    object: &ObjectRef,
-    first: u64,
-    end: u64,
-) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
-    let range = format!("bytes={first}-{}", end.saturating_sub(1));
-    get(app, object, Some(range)).await
-}
-
-async fn get(
-    app: &App,
-    object: &ObjectRef,
-    range: Option<String>,
-) -> Result<GetObjectOutput, SdkError<GetObjectError, HttpResponse>> {
-    let if_match = match (&object.version_id, &object.etag) {
-        (None, Some(etag)) => Some(format!("\"{etag}\"")),
-        _ => None,
-    };
-    app.clients
-        .s3
-        .get_object()
-        .bucket(&object.bucket)
-        .key(&object.key)
-        .set_version_id(object.version_id.clone())
-        .set_if_match(if_match)
-        .set_range(range)
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await
-}
-
-/// Writes an object the function makes (results files, a drop's plan):
-/// never with user metadata, so that it can never start an import when it
-/// lands in the drop bucket.
-pub async fn put_object(
-    app: &App,
-    bucket: &str,
-    key: &str,
-    content_type: &str,
-    body: Vec<u8>,
-) -> Result<(), ImportError> {
-    app.clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type(content_type)
-        .body(aws_sdk_s3::primitives::ByteStream::from(body))
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await
-        .map_err(|e| {
-            classify_sdk_error(Service::S3, &format!("PutObject s3://{bucket}/{key}"), &e)
-        })?;
-    Ok(())
-}
-
 /// SPEC section 15: the password hashing algorithm the object's metadata
 /// names (create mode only), in any case; empty counts as absent. Any other
 /// value is `InvalidImportMetadata`, before any Cognito call.
@@ -318,15 +199,10 @@ pub fn password_algorithm(
     })
 }
 
-pub fn metadata_value<'a>(metadata: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    metadata
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]

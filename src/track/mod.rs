@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::deadline::Deadline;
 use crate::emit;
-use crate::error::{classify_sdk_error, ImportError, Service};
-use crate::import::start::describe_job;
+use crate::error::ImportError;
 use crate::model::{ImportJob, JobRef, LogLocation, ObjectRef, PartRef};
 use results::Results;
 
@@ -30,7 +29,7 @@ pub async fn track(
     given_part: Option<PartRef>,
     deadline: Deadline,
 ) -> Result<Value, ImportError> {
-    let job = deadline.work(describe_job(app, ids)).await?;
+    let job = deadline.work(app.cognito().describe_job(ids)).await?;
     let mut terminal = is_terminal(&job);
     if terminal {
         match deadline
@@ -43,7 +42,7 @@ pub async fn track(
                     return Err(error);
                 }
                 if let Some(metrics) = &app.metrics {
-                    metrics.completed(&job);
+                    emit::metrics::completed(metrics, &job);
                 }
             }
             None => terminal = false,
@@ -57,7 +56,7 @@ pub async fn track(
         "job tracked"
     );
     Ok(json!({
-        "UserImportJob": job.to_json(app.config.emit_presigned_url),
+        "UserImportJob": job.to_json(app.config.emit_presigned_url.into()),
         "Terminal": terminal,
     }))
 }
@@ -75,7 +74,7 @@ async fn completed(
     given_part: Option<PartRef>,
 ) -> Result<Option<emit::Event>, ImportError> {
     let pool = &ids.user_pool_id;
-    let logs = LogLocation::of(job, &pool_name(app, pool).await?);
+    let logs = LogLocation::of(job, &app.cognito().pool_name(pool).await?);
     let source = match source {
         Some(given) => Some(source::check(app, job, ids, given, given_part.as_ref()).await?),
         None => None,
@@ -99,24 +98,10 @@ async fn completed(
         part: tracked.map(|t| t.part),
         drop,
     };
-    Ok(Some(emit::completed(app, job, &logs, completion)))
-}
-
-/// The pool's name is part of the log group Cognito writes per-user results to.
-async fn pool_name(app: &App, pool_id: &str) -> Result<String, ImportError> {
-    let output = app
-        .clients
-        .cognito
-        .describe_user_pool()
-        .user_pool_id(pool_id)
-        .send()
-        .await
-        .map_err(|e| {
-            classify_sdk_error(Service::Cognito, &format!("DescribeUserPool {pool_id}"), &e)
-        })?;
-    Ok(output
-        .user_pool()
-        .and_then(|pool| pool.name())
-        .unwrap_or_default()
-        .to_string())
+    Ok(Some(emit::completed(
+        app.config.emit_presigned_url.into(),
+        job,
+        &logs,
+        completion,
+    )))
 }

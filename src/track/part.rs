@@ -7,13 +7,13 @@
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::aws::s3::ReadFailure;
+use crate::drops::cut;
+use crate::drops::jobs::{self, Pages};
+use crate::drops::names::{self, NamedPart};
+use crate::drops::plan::{self, PartPlan};
 use crate::error::ImportError;
-use crate::import::jobs::{self, Pages};
-use crate::import::names::{self, NamedPart};
-use crate::import::parts::plan::{self, Plan};
-use crate::import::preflight;
 use crate::model::{ImportJob, ObjectRef, PartRef, PasswordCounts};
-use crate::resolve;
 use crate::track::results::{PartView, Slice};
 use crate::track::source::Source;
 
@@ -120,37 +120,23 @@ async fn plan_of(
     source: &ObjectRef,
     pool: &str,
     named: &NamedPart,
-) -> Result<Option<Plan>, ImportError> {
+) -> Result<Option<PartPlan>, ImportError> {
     if app.config.results_prefix.is_empty() {
         return Ok(None);
     }
-    let fits = |plan: &Plan| plan.is_of(source) && plan.count() == named.count;
+    let fits = |plan: &PartPlan| plan.is_of(source) && plan.count() == named.count;
     if let Some(plan) = plan::read(app, &source.bucket, &named.hash).await? {
         if fits(&plan) {
             return Ok(Some(plan));
         }
     }
-    let body = match resolve::get_pinned(app, source).await {
-        Ok(output) => output.body,
-        Err(error)
-            if matches!(
-                error.raw_response().map(|r| r.status().as_u16()),
-                Some(404 | 412)
-            ) =>
-        {
-            return Ok(None)
-        }
-        Err(error) => {
-            let what = format!("GetObject {source}");
-            return Err(crate::error::classify_sdk_error(
-                crate::error::Service::S3,
-                &what,
-                &error,
-            ));
-        }
+    let body = match app.s3().read_pinned(source, None).await {
+        Ok(body) => body,
+        Err(ReadFailure::Gone | ReadFailure::Replaced) => return Ok(None),
+        Err(ReadFailure::Failed(error)) => return Err(error),
     };
-    let cut = preflight::cut_only(app, &source.to_string(), body).await?;
-    let plan = Plan::new(source, pool, &cut, app.config.part_max_rows);
+    let cut = cut::cut_only(app, &source.to_string(), body).await?;
+    let plan = PartPlan::new(source, pool, &cut, app.config.part_max_rows);
     if !fits(&plan) {
         return Ok(None);
     }
@@ -160,7 +146,7 @@ async fn plan_of(
 
 /// The plan's `Passwords` summed over its parts, when it has the algorithm
 /// and every part's counts.
-fn drop_passwords(plan: &Plan) -> Option<PasswordCounts> {
+fn drop_passwords(plan: &PartPlan) -> Option<PasswordCounts> {
     let mut sum = PasswordCounts {
         algorithm: plan.password_algorithm.clone()?,
         hashes: 0,

@@ -7,10 +7,10 @@
 //! the name alone.
 
 use crate::app::App;
+use crate::aws::s3::ObjectHead;
+use crate::drops::names;
 use crate::error::{ErrorKind, ImportError};
-use crate::import::names;
-use crate::model::{ImportJob, JobRef, ObjectRef, PartRef};
-use crate::resolve::{self, metadata_value, ObjectHead};
+use crate::model::{metadata_value, ImportJob, JobRef, ObjectRef, PartRef};
 
 /// The object given to `Track`, checked.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,13 +76,13 @@ fn derived(object: &ObjectRef, name: &str, given: Option<&PartRef>) -> Option<Op
 
 /// `HeadObject` of the object as given: pinned to its version, or checked
 /// against its ETag (a head cannot carry `If-Match` through
-/// [`resolve::head_object`], so the ETags are compared). A missing or
+/// [`S3::head_object`](crate::aws::s3::S3::head_object), so the ETags are compared). A missing or
 /// replaced object is refused as `ObjectNotFound`.
 async fn head_of_pinned(
     app: &App,
     given: &ObjectRef,
 ) -> Result<Result<ObjectHead, ImportError>, ImportError> {
-    let head = match resolve::head_object(app, given).await {
+    let head = match app.s3().head_object(given).await {
         Ok(head) => head,
         Err(error) if error.kind == ErrorKind::ObjectNotFound => {
             return Ok(Err(files_not_written(error.message)))

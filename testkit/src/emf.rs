@@ -159,7 +159,7 @@ fn only(object: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(),
 
 /// Each metric of a line: (name, its dimensions as key=value, value).
 pub fn metrics_of(line: &Value) -> Vec<(String, Vec<String>, Value)> {
-    cognito_import_starter::emit::metrics::read_back(line)
+    cognito_import_starter::aws::metrics::read_back(line)
         .into_iter()
         .map(|r| {
             let dimensions = r

@@ -155,7 +155,7 @@ pub fn capture_metrics(app: &mut App) -> MetricLines {
     if app.metrics.is_some() {
         let kept = std::sync::Arc::clone(&lines);
         let config = &app.config;
-        let sink = cognito_import_starter::emit::metrics::Sink::Lines(std::sync::Arc::new(
+        let sink = cognito_import_starter::aws::metrics::MetricsOut::Lines(std::sync::Arc::new(
             move |line: &str| {
                 let value =
                     emf::check(line).unwrap_or_else(|why| panic!("not EMF ({why}): {line}"));
@@ -170,9 +170,9 @@ pub fn capture_metrics(app: &mut App) -> MetricLines {
                 }
             },
         ));
-        app.metrics = Some(cognito_import_starter::emit::metrics::Metrics::new(
+        app.metrics = Some(cognito_import_starter::aws::metrics::Metrics::new(
             &config.metrics_namespace,
-            config.metrics_pool_dimension,
+            config.metrics_pool_dimension.into(),
             sink,
         ));
     }

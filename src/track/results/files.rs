@@ -6,18 +6,14 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::get_object::GetObjectError;
-
 use super::log::{Status, UserLine};
 use super::upload::Upload;
 use super::PartView;
 use crate::app::App;
+use crate::aws::s3::{ByteRange, ReadFailure};
 use crate::csv_check::lines::fields;
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::error::{ErrorKind, ImportError};
 use crate::model::ObjectRef;
-use crate::resolve;
 
 /// Where the two objects went.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,22 +95,33 @@ impl Writer<'_> {
         part: &PartView,
     ) -> Result<Option<ImportError>, ImportError> {
         let app = self.app;
+        let s3 = app.s3();
         let body = match &part.slice {
-            None => resolve::get_pinned(app, source).await,
+            None => s3.read_pinned(source, None).await,
             Some(slice) => {
                 match &slice.header {
                     Some(header) => self.feed(header.as_bytes()).await?,
-                    None => match resolve::get_range(app, source, 0, slice.header_bytes).await {
-                        Ok(output) => self.feed_body(output.body, source).await?,
-                        Err(error) => return read_failed(source, &error),
-                    },
+                    None => {
+                        let header = ByteRange {
+                            first: 0,
+                            end: slice.header_bytes,
+                        };
+                        match s3.read_pinned(source, Some(header)).await {
+                            Ok(body) => self.feed_body(body, source).await?,
+                            Err(failure) => return read_failed(source, failure),
+                        }
+                    }
                 }
-                resolve::get_range(app, source, slice.first_byte, slice.end_byte).await
+                let rows = ByteRange {
+                    first: slice.first_byte,
+                    end: slice.end_byte,
+                };
+                s3.read_pinned(source, Some(rows)).await
             }
         };
         match body {
-            Ok(output) => self.feed_body(output.body, source).await?,
-            Err(error) => return read_failed(source, &error),
+            Ok(body) => self.feed_body(body, source).await?,
+            Err(failure) => return read_failed(source, failure),
         }
         self.splitter.end_of_file(&mut self.out);
         while self.splitter.rest(&mut self.out, REST_BATCH) {
@@ -176,19 +183,15 @@ impl Writer<'_> {
 /// anything else is the caller's to retry.
 fn read_failed(
     source: &ObjectRef,
-    error: &SdkError<GetObjectError, HttpResponse>,
+    failure: ReadFailure,
 ) -> Result<Option<ImportError>, ImportError> {
-    match error.raw_response().map(|r| r.status().as_u16()) {
-        Some(404) => Ok(Some(gone(source, "no longer exists"))),
-        Some(412) => Ok(Some(gone(
+    match failure {
+        ReadFailure::Gone => Ok(Some(gone(source, "no longer exists"))),
+        ReadFailure::Replaced => Ok(Some(gone(
             source,
             "was replaced since the import started (its ETag no longer matches)",
         ))),
-        _ => Err(classify_sdk_error(
-            Service::S3,
-            &format!("GetObject {source}"),
-            error,
-        )),
+        ReadFailure::Failed(error) => Err(error),
     }
 }
 

@@ -5,10 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
-
 use crate::app::App;
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
+use crate::error::{ErrorKind, ImportError};
 
 /// Only the lines that name a user who did not make it.
 const FILTER_PATTERN: &str = r#"?"[FAILED]" ?"[SKIPPED]""#;
@@ -80,6 +78,7 @@ pub async fn read(
     expected: u64,
 ) -> Result<Vec<UserLine>, ImportError> {
     let what = format!("FilterLogEvents {group} {stream}");
+    let logs = app.log_stream(group, stream);
     // A Vec, sorted once at the end: a job's 500,000 lines cost 32 bytes
     // each, where a map's nodes would cost several times that; sized once,
     // so that it does not grow by doubling (a copy and up to twice the room).
@@ -89,30 +88,11 @@ pub async fn read(
     let mut seen_tokens = HashSet::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let result = app
-            .clients
-            .logs()
-            .filter_log_events()
-            .log_group_name(group)
-            .log_stream_names(stream)
-            .filter_pattern(FILTER_PATTERN)
-            .set_next_token(token.take())
-            .send()
-            .await;
-        let page = match result {
-            Ok(page) => page,
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(FilterLogEventsError::ResourceNotFoundException(_))
-                ) =>
-            {
-                return Ok(by_line(lines));
-            }
-            Err(error) => return Err(classify_sdk_error(Service::Logs, &what, &error)),
+        let Some(page) = logs.filter(FILTER_PATTERN, token.take(), &what).await? else {
+            return Ok(by_line(lines));
         };
-        for event in page.events() {
-            if let Some(mut line) = event.message().and_then(parse_line) {
+        for message in &page.messages {
+            if let Some(mut line) = parse_line(message) {
                 line.reason = Arc::clone(
                     reasons
                         .entry(Arc::clone(&line.reason))
@@ -122,12 +102,12 @@ pub async fn read(
             }
         }
         // Only a missing token ends the listing: pages can be empty.
-        match page.next_token() {
+        match page.next {
             None => return Ok(by_line(lines)),
-            Some(next) if !seen_tokens.insert(next.to_string()) => {
+            Some(next) if !seen_tokens.insert(next.clone()) => {
                 return Err(endless(&what, "repeated a page token"))
             }
-            Some(next) => token = Some(next.to_string()),
+            Some(next) => token = Some(next),
         }
     }
     Err(endless(&what, &format!("gave more than {MAX_PAGES} pages")))

@@ -69,8 +69,11 @@ pub async fn collect(
 ) -> Result<Results, ImportError> {
     let expected = users_not_imported(job);
     let lines = log::read(app, &logs.group, &logs.stream, expected).await?;
-    let complete = lines.len() as u64 >= expected;
-    if !complete && still_arriving(job, SystemTime::now()) {
+    let logged = match lines.len() as u64 >= expected {
+        true => Logged::All,
+        false => Logged::Partly,
+    };
+    if logged == Logged::Partly && still_arriving(job, SystemTime::now()) {
         tracing::info!(
             logged = lines.len(),
             expected,
@@ -78,7 +81,7 @@ pub async fn collect(
         );
         return Ok(Results::NotYet);
     }
-    let mut results = summary(&lines, complete, part.offset);
+    let mut results = summary(&lines, logged, part.offset);
     let job_id = job.job_id.as_deref().unwrap_or_default();
     let source = match source.filter(|_| !app.config.results_prefix.is_empty()) {
         None => None,
@@ -142,8 +145,16 @@ fn still_arriving(job: &ImportJob, now: SystemTime) -> bool {
     }
 }
 
+/// Whether the log held a line for every user the job's counts name
+/// (`Complete` in the results).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Logged {
+    All,
+    Partly,
+}
+
 /// Counts from the log, reasons most frequent first, the first lines.
-fn summary(lines: &[UserLine], complete: bool, offset: u64) -> Map<String, Value> {
+fn summary(lines: &[UserLine], logged: Logged, offset: u64) -> Map<String, Value> {
     let count = |status| lines.iter().filter(|l| l.status == status).count();
     let mut reasons: HashMap<(Status, &str), u64> = HashMap::new();
     for line in lines {
@@ -168,7 +179,7 @@ fn summary(lines: &[UserLine], complete: bool, offset: u64) -> Map<String, Value
     let mut map = Map::new();
     map.insert("Failed".into(), count(Status::Failed).into());
     map.insert("Skipped".into(), count(Status::Skipped).into());
-    map.insert("Complete".into(), complete.into());
+    map.insert("Complete".into(), (logged == Logged::All).into());
     map.insert("Reasons".into(), reasons.into());
     map.insert("First".into(), first.into());
     map
@@ -195,7 +206,7 @@ mod tests {
         ];
         lines.extend((10..40).map(|n| line(n, Status::Failed, "No verified attribute.")));
         lines.sort_by_key(|l| l.line);
-        let summary = Value::Object(summary(&lines, true, 0));
+        let summary = Value::Object(summary(&lines, Logged::All, 0));
         assert_eq!(summary["Failed"], 30);
         assert_eq!(summary["Skipped"], 2);
         assert_eq!(summary["Complete"], true);
@@ -214,7 +225,7 @@ mod tests {
         );
         assert_eq!(first[19]["Line"], 27);
         // A part's lines are the source's: its first row follows `offset`.
-        let of_part = Value::Object(super::summary(&lines, true, 1000));
+        let of_part = Value::Object(super::summary(&lines, Logged::All, 1000));
         assert_eq!(of_part["First"][0]["Line"], 1003);
         assert_eq!(of_part["Reasons"], summary["Reasons"]);
     }
@@ -224,7 +235,7 @@ mod tests {
         let lines: Vec<UserLine> = (1..=15)
             .map(|n| line(n, Status::Failed, &format!("reason {n:02}")))
             .collect();
-        let summary = summary(&lines, false, 0);
+        let summary = summary(&lines, Logged::Partly, 0);
         assert_eq!(summary["Reasons"].as_array().map(Vec::len), Some(10));
         assert_eq!(summary["Reasons"][0]["Reason"], "reason 01");
     }

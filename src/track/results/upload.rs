@@ -2,15 +2,12 @@
 //! is streamed to S3 as it is made: one `PutObject` while it fits in one
 //! part, else a multipart upload (`CreateMultipartUpload`, `UploadPart` per
 //! full part, `CompleteMultipartUpload`; `AbortMultipartUpload` when
-//! anything fails). At most one part is held. Every S3 call of the results
-//! files is here, so that they move together.
-
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+//! anything fails). At most one part is held. The calls themselves are the
+//! S3 adapter's (`aws::s3`); this file decides when each is made.
 
 use crate::app::App;
-use crate::error::{classify_sdk_error, ImportError, Service};
-use crate::resolve;
+use crate::aws::s3::Multipart;
+use crate::error::ImportError;
 
 /// A part of a multipart upload: S3 takes 5 MiB at least (but the last);
 /// 8 MiB as the AWS CLI cuts them.
@@ -74,11 +71,6 @@ pub struct Upload<'a> {
     multipart: Option<Multipart>,
 }
 
-struct Multipart {
-    upload_id: String,
-    parts: Vec<CompletedPart>,
-}
-
 impl<'a> Upload<'a> {
     pub fn new(app: &'a App, bucket: &str, key: &str) -> Upload<'a> {
         Upload {
@@ -106,7 +98,10 @@ impl<'a> Upload<'a> {
     pub async fn finish(mut self) -> Result<(), ImportError> {
         if self.multipart.is_none() {
             let body = self.buffer.take();
-            return resolve::put_object(self.app, &self.bucket, &self.key, CONTENT_TYPE, body)
+            return self
+                .app
+                .s3()
+                .put_object(&self.bucket, &self.key, CONTENT_TYPE, body)
                 .await;
         }
         if !self.buffer.is_empty() {
@@ -121,119 +116,42 @@ impl<'a> Upload<'a> {
         let Some(multipart) = self.multipart.take() else {
             return;
         };
-        let aborted = self
-            .app
-            .clients
-            .s3
-            .abort_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&multipart.upload_id)
-            .set_expected_bucket_owner(self.app.config.expected_bucket_owner.clone())
-            .send()
-            .await;
-        if let Err(error) = aborted {
-            let error = classify_sdk_error(Service::S3, &self.what("AbortMultipartUpload"), &error);
+        let s3 = self.app.s3();
+        if let Err(error) = s3
+            .abort_multipart(&self.bucket, &self.key, &multipart)
+            .await
+        {
             tracing::warn!(error = %error, "a results file's multipart upload was not aborted");
         }
     }
 
-    fn what(&self, operation: &str) -> String {
-        format!("{operation} s3://{}/{}", self.bucket, self.key)
-    }
-
     async fn send_part(&mut self) -> Result<(), ImportError> {
-        if self.multipart.is_none() {
-            self.multipart = Some(self.create().await?);
-        }
-        let number = self.multipart.as_ref().map_or(0, |m| m.parts.len()) + 1;
-        let number = i32::try_from(number).unwrap_or(i32::MAX);
-        let body = ByteStream::from(self.buffer.take());
-        let upload_id = self.upload_id();
-        let output = self
-            .app
-            .clients
-            .s3
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(upload_id)
-            .part_number(number)
-            .body(body)
-            .set_expected_bucket_owner(self.app.config.expected_bucket_owner.clone())
-            .send()
+        let s3 = self.app.s3();
+        let multipart = match &mut self.multipart {
+            Some(multipart) => multipart,
+            None => {
+                let created = s3
+                    .create_multipart(&self.bucket, &self.key, CONTENT_TYPE)
+                    .await?;
+                self.multipart.insert(created)
+            }
+        };
+        let body = self.buffer.take();
+        s3.upload_part(&self.bucket, &self.key, multipart, body)
             .await
-            .map_err(|e| classify_sdk_error(Service::S3, &self.what("UploadPart"), &e))?;
-        let part = CompletedPart::builder()
-            .part_number(number)
-            .set_e_tag(output.e_tag().map(str::to_string))
-            .build();
-        if let Some(multipart) = &mut self.multipart {
-            multipart.parts.push(part);
-        }
-        Ok(())
-    }
-
-    fn upload_id(&self) -> String {
-        self.multipart
-            .as_ref()
-            .map(|m| m.upload_id.clone())
-            .unwrap_or_default()
-    }
-
-    async fn create(&self) -> Result<Multipart, ImportError> {
-        let what = self.what("CreateMultipartUpload");
-        let output = self
-            .app
-            .clients
-            .s3
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .content_type(CONTENT_TYPE)
-            .set_expected_bucket_owner(self.app.config.expected_bucket_owner.clone())
-            .send()
-            .await
-            .map_err(|e| classify_sdk_error(Service::S3, &what, &e))?;
-        match output.upload_id() {
-            Some(upload_id) => Ok(Multipart {
-                upload_id: upload_id.to_string(),
-                parts: Vec::new(),
-            }),
-            None => Err(ImportError::new(
-                crate::error::ErrorKind::ServiceUnavailable,
-                format!("{what}: S3 answered without an upload ID; it will be retried"),
-            )),
-        }
     }
 
     async fn complete(mut self) -> Result<(), ImportError> {
         let Some(multipart) = self.multipart.take() else {
             return Ok(());
         };
-        let completed = CompletedMultipartUpload::builder()
-            .set_parts(Some(multipart.parts))
-            .build();
-        let result = self
-            .app
-            .clients
-            .s3
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&multipart.upload_id)
-            .multipart_upload(completed)
-            .set_expected_bucket_owner(self.app.config.expected_bucket_owner.clone())
-            .send()
-            .await;
-        if let Err(error) = result {
-            let error =
-                classify_sdk_error(Service::S3, &self.what("CompleteMultipartUpload"), &error);
-            // Put it back so that the caller's abort reaches it.
-            self.multipart = Some(Multipart {
-                upload_id: multipart.upload_id,
-                parts: Vec::new(),
-            });
+        let s3 = self.app.s3();
+        if let Err((error, multipart)) = s3
+            .complete_multipart(&self.bucket, &self.key, multipart)
+            .await
+        {
+            // Put it back so that the abort reaches it.
+            self.multipart = Some(multipart);
             self.abort().await;
             return Err(error);
         }

@@ -91,19 +91,6 @@ impl Uploader {
     }
 }
 
-/// The upload client of create mode, or `UploadFailed` when it was not built
-/// at init.
-pub fn uploader<'a>(app: &'a crate::app::App, what: &str) -> Result<&'a Uploader, ImportError> {
-    app.uploader.as_ref().ok_or_else(|| {
-        ImportError::new(
-            ErrorKind::UploadFailed,
-            format!(
-                "{what}: no upload client (create mode needs CLOUDWATCH_LOGS_ROLE_ARN at init)"
-            ),
-        )
-    })
-}
-
 /// A part's body (SPEC section 14): the header line, then the part's rows,
 /// both as they stream from the pinned object (SPEC section 16: no byte of
 /// an upload comes from the plan).

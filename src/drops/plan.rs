@@ -8,7 +8,7 @@
 //! lies under `RESULTS_PREFIX`).
 //!
 //! A plan is a cache, not a source: it is checked against the object
-//! before use ([`Plan::check`]), and no byte of an upload comes from it.
+//! before use ([`PartPlan::check`]), and no byte of an upload comes from it.
 //! Fields added later are optional (`serde(default)`), so a plan written by
 //! an older version is read for what it holds; `Version` says which wrote
 //! it (a plan without one is version 1).
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::csv_check::parts::{Cut, PartLimits, PartRange};
 use crate::csv_check::password::Passwords;
-use crate::error::{classify_sdk_error, ImportError, Service};
+use crate::error::ImportError;
 use crate::model::{ObjectRef, PasswordCounts};
 
 /// A plan is a few kilobytes; a larger object under its key is not one.
@@ -33,7 +33,7 @@ fn first_version() -> u32 {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub struct PartPlan {
     #[serde(rename = "Version", default = "first_version")]
     pub version: u32,
     #[serde(rename = "Object")]
@@ -114,9 +114,9 @@ impl PlannedObject {
     }
 }
 
-impl Plan {
-    pub fn new(object: &ObjectRef, pool: &str, cut: &Cut, part_max_rows: u64) -> Plan {
-        Plan {
+impl PartPlan {
+    pub fn new(object: &ObjectRef, pool: &str, cut: &Cut, part_max_rows: u64) -> PartPlan {
+        PartPlan {
             version: VERSION,
             object: PlannedObject::of(object),
             user_pool_id: pool.to_string(),
@@ -139,7 +139,7 @@ impl Plan {
 
     /// The plan with the file's algorithm and each part's counts (SPEC
     /// section 15), from the preflight that cut it.
-    pub fn with_passwords(mut self, passwords: Option<&Passwords>) -> Plan {
+    pub fn with_passwords(mut self, passwords: Option<&Passwords>) -> PartPlan {
         let Some(passwords) = passwords else {
             return self;
         };
@@ -235,7 +235,7 @@ impl Plan {
     }
 
     /// The plan once part `number`'s Started event is published.
-    pub fn published(mut self, number: u64) -> Plan {
+    pub fn published(mut self, number: u64) -> PartPlan {
         if let Some(part) = self.part_mut(number) {
             part.published = true;
         }
@@ -243,7 +243,7 @@ impl Plan {
     }
 
     /// The plan once part `number`'s CSV is uploaded to `job_id`.
-    pub fn uploaded(mut self, number: u64, job_id: &str) -> Plan {
+    pub fn uploaded(mut self, number: u64, job_id: &str) -> PartPlan {
         if let Some(part) = self.part_mut(number) {
             part.job_id = Some(job_id.to_string());
         }
@@ -257,14 +257,14 @@ impl Plan {
 }
 
 /// `<RESULTS_PREFIX>plans/<16 hex>.json`.
-pub fn key(app: &App, hash: &str) -> String {
-    format!("{}plans/{hash}.json", app.config.results_prefix)
+pub fn key(results_prefix: &str, hash: &str) -> String {
+    format!("{results_prefix}plans/{hash}.json")
 }
 
 /// The plan of drop `hash` in `bucket`; `None` when there is none (or what
 /// is there is not a plan: it is made again). Its `Header` is dropped
 /// once its length is checked: no caller takes bytes from a plan.
-pub async fn read(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, ImportError> {
+pub async fn read(app: &App, bucket: &str, hash: &str) -> Result<Option<PartPlan>, ImportError> {
     let Some(mut plan) = read_raw(app, bucket, hash).await? else {
         return Ok(None);
     };
@@ -274,7 +274,7 @@ pub async fn read(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, I
         .is_some_and(|h| h.len() as u64 != plan.header_bytes)
     {
         tracing::warn!(
-            key = key(app, hash),
+            key = key(&app.config.results_prefix, hash),
             "the plan's header line is not HeaderBytes long; it is made again"
         );
         return Ok(None);
@@ -282,7 +282,7 @@ pub async fn read(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, I
     Ok(Some(plan))
 }
 
-/// The plan of drop `hash` when it passes [`Plan::check`] for `object` of
+/// The plan of drop `hash` when it passes [`PartPlan::check`] for `object` of
 /// `size` bytes; one that fails it is logged and `None` (made again from the
 /// file).
 pub async fn read_checked(
@@ -290,14 +290,14 @@ pub async fn read_checked(
     object: &ObjectRef,
     size: Option<u64>,
     hash: &str,
-) -> Result<Option<Plan>, ImportError> {
+) -> Result<Option<PartPlan>, ImportError> {
     let Some(mut plan) = read_raw(app, &object.bucket, hash).await? else {
         return Ok(None);
     };
-    let limits = crate::import::preflight::limits(app);
+    let limits = crate::drops::cut::limits(app.config.part_max_rows);
     if let Err(why) = plan.check(object, size, limits) {
         tracing::warn!(
-            key = key(app, hash),
+            key = key(&app.config.results_prefix, hash),
             object = %object,
             why,
             "the drop's plan failed its check; it is made again from the file"
@@ -309,26 +309,12 @@ pub async fn read_checked(
 }
 
 /// The plan as stored, unchecked.
-async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, ImportError> {
-    let key = key(app, hash);
+async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<PartPlan>, ImportError> {
+    let key = key(&app.config.results_prefix, hash);
     let what = format!("GetObject s3://{bucket}/{key}");
-    let output = app
-        .clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(&key)
-        .set_expected_bucket_owner(app.config.expected_bucket_owner.clone())
-        .send()
-        .await;
-    let output = match output {
-        Ok(output) => output,
-        Err(error) if error.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
-            return Ok(None)
-        }
-        Err(error) => return Err(classify_sdk_error(Service::S3, &what, &error)),
+    let Some(mut body) = app.s3().get_own(bucket, &key).await? else {
+        return Ok(None);
     };
-    let mut body = output.body;
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|_| {
@@ -343,7 +329,7 @@ async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, I
             return Ok(None);
         }
     }
-    match serde_json::from_slice::<Plan>(&bytes) {
+    match serde_json::from_slice::<PartPlan>(&bytes) {
         Ok(plan) if !plan.parts.is_empty() => Ok(Some(plan)),
         _ => {
             tracing::warn!(key, "not a plan this function wrote; it is made again");
@@ -353,10 +339,10 @@ async fn read_raw(app: &App, bucket: &str, hash: &str) -> Result<Option<Plan>, I
 }
 
 /// Writes the plan (again), in this version's format.
-pub async fn write(app: &App, hash: &str, plan: &Plan) -> Result<(), ImportError> {
+pub async fn write(app: &App, hash: &str, plan: &PartPlan) -> Result<(), ImportError> {
     let bucket = &plan.object.bucket;
-    let key = key(app, hash);
-    let current = Plan {
+    let key = key(&app.config.results_prefix, hash);
+    let current = PartPlan {
         version: VERSION,
         header: None,
         ..plan.clone()
@@ -370,7 +356,9 @@ pub async fn write(app: &App, hash: &str, plan: &Plan) -> Result<(), ImportError
             ),
         )
     })?;
-    crate::resolve::put_object(app, bucket, &key, "application/json", body).await
+    app.s3()
+        .put_object(bucket, &key, "application/json", body)
+        .await
 }
 
 #[cfg(test)]
@@ -411,7 +399,7 @@ mod tests {
     #[test]
     fn the_plan_is_json_with_the_spec_fields() {
         let object = object();
-        let plan = Plan::new(&object, "us-east-1_P1", &cut(), 2)
+        let plan = PartPlan::new(&object, "us-east-1_P1", &cut(), 2)
             .uploaded(1, "import-A")
             .published(1);
         let json = serde_json::to_value(&plan).unwrap();
@@ -427,7 +415,7 @@ mod tests {
                 ]
             })
         );
-        let back: Plan = serde_json::from_value(json).unwrap();
+        let back: PartPlan = serde_json::from_value(json).unwrap();
         assert_eq!(back, plan);
         assert!(plan.is_of(&object));
         let replaced = ObjectRef {
@@ -454,13 +442,13 @@ mod tests {
             ],
             "SomeLaterField": {"ignored": true}
         });
-        let plan: Plan = serde_json::from_value(v1).unwrap();
+        let plan: PartPlan = serde_json::from_value(v1).unwrap();
         assert_eq!(plan.version, 1);
         assert!(plan.part(1).unwrap().published);
         assert_eq!(plan.uploaded_job(1), None);
         assert_eq!(plan.check(&object(), Some(39), LIMITS), Ok(()));
         // Written again, it is the current format, without the header.
-        let written = serde_json::to_value(Plan {
+        let written = serde_json::to_value(PartPlan {
             version: VERSION,
             ..plan
         })
@@ -471,10 +459,10 @@ mod tests {
 
     #[test]
     fn a_plan_is_checked_against_its_object_before_use() {
-        let good = Plan::new(&object(), "us-east-1_P1", &cut(), 2);
+        let good = PartPlan::new(&object(), "us-east-1_P1", &cut(), 2);
         assert_eq!(good.check(&object(), Some(39), LIMITS), Ok(()));
         assert_eq!(good.check(&object(), None, LIMITS), Ok(()));
-        let failing = |edit: &dyn Fn(&mut Plan), size: u64| {
+        let failing = |edit: &dyn Fn(&mut PartPlan), size: u64| {
             let mut plan = good.clone();
             edit(&mut plan);
             plan.check(&object(), Some(size), LIMITS).unwrap_err()
@@ -544,7 +532,7 @@ mod tests {
                 },
             ],
         };
-        let plan = Plan::new(&object, "us-east-1_P1", &cut, 1).with_passwords(Some(&passwords));
+        let plan = PartPlan::new(&object, "us-east-1_P1", &cut, 1).with_passwords(Some(&passwords));
         let json = serde_json::to_value(&plan).unwrap();
         assert_eq!(json["PasswordHashingAlgorithm"], "BCRYPT");
         assert_eq!(
@@ -565,8 +553,8 @@ mod tests {
         for part in old["Parts"].as_array_mut().unwrap() {
             part.as_object_mut().unwrap().remove("Passwords");
         }
-        let back: Plan = serde_json::from_value(old).unwrap();
-        assert_eq!(back, Plan::new(&object, "us-east-1_P1", &cut, 1));
+        let back: PartPlan = serde_json::from_value(old).unwrap();
+        assert_eq!(back, PartPlan::new(&object, "us-east-1_P1", &cut, 1));
         assert_eq!(back.passwords_of(1), None);
     }
 }

@@ -1,6 +1,14 @@
 //! The AWS side of init: one `SdkConfig` with timeouts, and the clients
 //! built from it once and reused by every invocation.
 
+pub mod cognito;
+pub mod events;
+pub mod logs;
+pub mod metrics;
+pub mod s3;
+pub mod sqs;
+pub mod upload;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 

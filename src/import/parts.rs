@@ -24,28 +24,25 @@
 //! next only once the plan records the part before it as published. A
 //! drop's parts come from its plan or its cut, never from a job name alone.
 
-pub mod plan;
-
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::get_object::GetObjectError;
-
 use crate::app::App;
+use crate::aws::s3::{ByteRange, ReadFailure};
+use crate::aws::upload;
 use crate::csv_check::parts::Cut;
 use crate::csv_check::password::PasswordMode;
-use crate::emit;
-use crate::error::{classify_sdk_error, ErrorKind, ImportError, Service};
-use crate::import::create::{
-    self, create_settled, ids_of, is_created, pre_signed_url, prepare, single, slot_free,
-    start_uploaded, usable, Drop, Ready,
+use crate::drops::cut;
+use crate::drops::jobs::{self, Pages};
+use crate::drops::names::{self, drop_job_name, job_name};
+use crate::drops::plan::{self, PartPlan};
+use crate::emit::{self, JobStart};
+use crate::error::{ErrorKind, ImportError};
+use crate::import::job::{
+    self, create_settled, found_started, ids_of, is_created, pre_signed_url, prepare, slot_free,
+    start_uploaded, usable, FileDrop, Origin, Ready,
 };
-use crate::import::jobs::{self, Pages};
-use crate::import::names::{self, drop_job_name, job_name};
+use crate::import::preflight;
 use crate::import::start::StartedJob;
-use crate::import::{preflight, upload};
 use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, PasswordCounts, Started};
 use crate::resolve;
-use plan::Plan;
 
 /// The jobs of `object`'s drop in parts that have started, in part order,
 /// known by their names derived from the object (SPEC section 14's
@@ -156,7 +153,7 @@ pub async fn vanished(app: &App, announced: &ObjectRef, not_found: Failure) -> F
 
 /// Create mode with a plan (`RESULTS_PREFIX` set): the plan read and
 /// checked, or made from the file, then the next step of the cursor.
-pub(crate) async fn planned(drop: &Drop<'_>, known: Known) -> Result<Started, Failure> {
+pub(crate) async fn by_plan(drop: &FileDrop<'_>, known: Known) -> Result<Started, Failure> {
     let app = drop.app;
     let object = &drop.head.object;
     let named = named_count(drop);
@@ -180,20 +177,24 @@ pub(crate) async fn planned(drop: &Drop<'_>, known: Known) -> Result<Started, Fa
             // kept for one part (or whose plan is lost): nothing to read.
             let single_job = usable(&drop.pool_jobs, &job_name(object));
             if let (Some(1), Some(job)) = (named, single_job.filter(|j| !is_created(j))) {
-                return single(drop, job.clone(), known).await;
+                return found_started(drop, job.clone(), known);
             }
             make_plan(drop, named)
                 .await
                 .map_err(|error| known.failed(error))?
         }
     };
-    cursor(drop, plan, known, named.is_none()).await
+    let slot = match named {
+        None => Slot::SeenFree,
+        Some(_) => Slot::Unseen,
+    };
+    cursor(drop, plan, known, slot).await
 }
 
 /// Whether a plan that passed its check is this drop's: of its pool, and
 /// of as many parts as its jobs were named for. Otherwise it is logged and
 /// made again (from the file, whose cut the jobs' names must match).
-fn fits_drop(drop: &Drop<'_>, plan: &Plan, named: Option<u64>) -> bool {
+fn fits_drop(drop: &FileDrop<'_>, plan: &PartPlan, named: Option<u64>) -> bool {
     let why = if plan.user_pool_id != drop.pool {
         "it names another user pool"
     } else if named.is_some_and(|count| count != plan.count()) {
@@ -213,7 +214,7 @@ fn fits_drop(drop: &Drop<'_>, plan: &Plan, named: Option<u64>) -> bool {
 /// How many parts the jobs of this drop were named for, when any exists
 /// (and is not `Expired`): 1 for section 10's name, n for a part of n. Only
 /// names derived from this object count.
-fn named_count(drop: &Drop<'_>) -> Option<u64> {
+fn named_count(drop: &FileDrop<'_>) -> Option<u64> {
     let object = &drop.head.object;
     let single = job_name(object);
     drop.pool_jobs
@@ -232,7 +233,7 @@ fn named_count(drop: &Drop<'_>) -> Option<u64> {
 /// job of the drop exists; else (the plan lost or failing its check) the
 /// file cut again, not checked (it passed the preflight before its first
 /// job was created), into as many parts as its jobs were named for.
-async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportError> {
+async fn make_plan(drop: &FileDrop<'_>, named: Option<u64>) -> Result<PartPlan, ImportError> {
     let app = drop.app;
     let object = &drop.head.object;
     let plan = match named {
@@ -241,12 +242,12 @@ async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportEr
                 .password_algorithm
                 .map_or(PasswordMode::Detect, PasswordMode::Named);
             let report = preflight::check_parted(app, drop.head, &drop.pool, mode).await?;
-            Plan::new(object, &drop.pool, &report.cut, app.config.part_max_rows)
+            PartPlan::new(object, &drop.pool, &report.cut, app.config.part_max_rows)
                 .with_passwords(report.passwords.as_ref())
         }
         Some(count) => {
             let cut = cut_again(drop, count).await?;
-            let mut plan = Plan::new(object, &drop.pool, &cut, app.config.part_max_rows);
+            let mut plan = PartPlan::new(object, &drop.pool, &cut, app.config.part_max_rows);
             // The counts were the preflight's, gone with the plan; the
             // algorithm is the metadata's or the one the drop's jobs have.
             plan.password_algorithm = drop
@@ -269,14 +270,14 @@ async fn make_plan(drop: &Drop<'_>, named: Option<u64>) -> Result<Plan, ImportEr
     Ok(plan)
 }
 
-async fn cut_again(drop: &Drop<'_>, count: u64) -> Result<Cut, ImportError> {
+async fn cut_again(drop: &FileDrop<'_>, count: u64) -> Result<Cut, ImportError> {
     let app = drop.app;
     let object = &drop.head.object;
-    let body = match resolve::get_pinned(app, object).await {
-        Ok(output) => output.body,
-        Err(error) => return Err(changed_on_read(drop, count, read_error(object, &error))),
+    let body = match app.s3().read_pinned(object, None).await {
+        Ok(body) => body,
+        Err(failure) => return Err(changed_on_read(drop, count, read_error(object, failure))),
     };
-    let cut = preflight::cut_only(app, &object.to_string(), body).await?;
+    let cut = cut::cut_only(app, &object.to_string(), body).await?;
     if cut.parts.len() as u64 != count {
         return Err(object_changed(
             object,
@@ -293,7 +294,7 @@ async fn cut_again(drop: &Drop<'_>, count: u64) -> Result<Cut, ImportError> {
 
 /// Part `number`'s job: one of its name that started; else the one the
 /// plan records as holding its CSV; else the usable one of its name.
-fn part_job(drop: &Drop<'_>, plan: &Plan, number: u64) -> Option<ImportJob> {
+fn part_job(drop: &FileDrop<'_>, plan: &PartPlan, number: u64) -> Option<ImportJob> {
     let name = drop_job_name(&drop.head.object, number, plan.count());
     let by_name = usable(&drop.pool_jobs, &name);
     if let Some(started) = by_name.filter(|job| !is_created(job)) {
@@ -311,7 +312,7 @@ fn part_job(drop: &Drop<'_>, plan: &Plan, number: u64) -> Option<ImportJob> {
 
 /// The password hashing algorithm of the drop's jobs, if any has one: only
 /// names derived from this object count.
-fn drop_algorithm(drop: &Drop<'_>) -> Option<String> {
+fn drop_algorithm(drop: &FileDrop<'_>) -> Option<String> {
     let object = &drop.head.object;
     let single = job_name(object);
     drop.pool_jobs
@@ -325,7 +326,7 @@ fn drop_algorithm(drop: &Drop<'_>) -> Option<String> {
 }
 
 /// Part `number` of the plan, as events carry it.
-fn part_ref(plan: &Plan, number: u64) -> PartRef {
+fn part_ref(plan: &PartPlan, number: u64) -> PartRef {
     let range = plan.part(number).map(|p| p.range);
     PartRef {
         number,
@@ -335,13 +336,21 @@ fn part_ref(plan: &Plan, number: u64) -> PartRef {
     }
 }
 
-/// Steps 1 to 4 of the module's doc. `slot_checked`: this receive found
-/// the slot free already.
+/// Whether this receive looked at the import slot before the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Found free (nothing of the drop existed yet).
+    SeenFree,
+    /// Not looked at yet: step 3 looks.
+    Unseen,
+}
+
+/// Steps 1 to 4 of the module's doc.
 async fn cursor(
-    drop: &Drop<'_>,
-    mut plan: Plan,
+    drop: &FileDrop<'_>,
+    mut plan: PartPlan,
     known: Known,
-    slot_checked: bool,
+    slot: Slot,
 ) -> Result<Started, Failure> {
     let app = drop.app;
     let object = &drop.head.object;
@@ -384,7 +393,7 @@ async fn cursor(
         let published = plan.part(number).is_some_and(|p| p.published);
         if let (false, Some(job)) = (published, job.as_ref().filter(|j| !is_created(j))) {
             let known = at(number, Some(job));
-            plan = publish_part(drop, plan, number, job, &known, true)
+            plan = publish_part(drop, plan, number, job, &known, JobStart::AlreadyStarted)
                 .await
                 .map_err(|error| known.failed(error))?;
         }
@@ -394,7 +403,7 @@ async fn cursor(
         return Err(known.failed(raced(object)));
     };
     let existing = jobs[(next - 1) as usize].clone();
-    if !slot_checked {
+    if slot == Slot::Unseen {
         let waiting = match count {
             1 => format!("the import of {object} into {}", drop.pool),
             _ => format!("part {next} of {count} of {object}"),
@@ -404,14 +413,14 @@ async fn cursor(
         }
     }
     // 4. The next part: created (or found Created), uploaded, started.
-    let (job, fresh) = match existing {
-        Some(job) => (job, false),
+    let (job, origin) = match existing {
+        Some(job) => (job, Origin::Found),
         None => {
             let name = drop_job_name(object, next, count);
             let settled = create_settled(app, &drop.pool, &name, algorithm.as_deref())
                 .await
                 .map_err(|error| at(next, None).failed(error))?;
-            (settled.job, settled.fresh)
+            (settled.job, settled.origin)
         }
     };
     if !is_created(&job) {
@@ -427,16 +436,23 @@ async fn cursor(
             false => Err(at(next, Some(&job)).failed(raced(object))),
         };
     }
-    let started_job = start_part(drop, &mut plan, next, job, fresh)
+    let started_job = start_part(drop, &mut plan, next, job, origin)
         .await
         .map_err(|(error, job)| at(next, Some(&job)).failed(error))?;
     let known = at(next, Some(&started_job.job));
     if next == count {
         return Ok(started_job.with(known));
     }
-    publish_part(drop, plan, next, &started_job.job, &known, false)
-        .await
-        .map_err(|error| known.failed(error))?;
+    publish_part(
+        drop,
+        plan,
+        next,
+        &started_job.job,
+        &known,
+        JobStart::StartedNow,
+    )
+    .await
+    .map_err(|error| known.failed(error))?;
     Err(known.failed(remaining(&started_job.job, next, count)))
 }
 
@@ -446,11 +462,11 @@ async fn cursor(
 /// or its replacement once its pre-signed URL expired, as section 10
 /// says), is recorded, then started. A failure names the job it is about.
 async fn start_part(
-    drop: &Drop<'_>,
-    plan: &mut Plan,
+    drop: &FileDrop<'_>,
+    plan: &mut PartPlan,
     number: u64,
     job: ImportJob,
-    fresh: bool,
+    origin: Origin,
 ) -> Result<StartedJob, (ImportError, ImportJob)> {
     let app = drop.app;
     if job.job_id.is_some() && plan.uploaded_job(number) == job.job_id.as_deref() {
@@ -460,7 +476,7 @@ async fn start_part(
         };
     }
     let name = drop_job_name(&drop.head.object, number, plan.count());
-    let job = match prepare(drop, job.clone(), fresh, &name).await {
+    let job = match prepare(drop, job.clone(), origin, &name).await {
         Ok(Ready::Started(started)) => return Ok(started),
         Ok(Ready::Upload(job)) => job,
         Err(error) => return Err((error, job)),
@@ -477,15 +493,15 @@ async fn start_part(
 /// Uploads part `number` (the whole file for a drop of one part) to `job`
 /// and records in the plan that the job holds it.
 async fn upload_recorded(
-    drop: &Drop<'_>,
-    plan: &mut Plan,
+    drop: &FileDrop<'_>,
+    plan: &mut PartPlan,
     number: u64,
     job: &ImportJob,
 ) -> Result<(), ImportError> {
     let app = drop.app;
     let ids = ids_of(&drop.pool, job);
     match plan.count() {
-        1 => create::upload(app, drop.head, job, &ids).await?,
+        1 => job::upload(app, drop.head, job, &ids).await?,
         _ => upload_part(drop, plan, number, job).await?,
     }
     let recorded = plan.clone().uploaded(number, &ids.job_id);
@@ -496,15 +512,16 @@ async fn upload_recorded(
 
 /// Publishes part `number`'s Started event and records it in the plan.
 async fn publish_part(
-    drop: &Drop<'_>,
-    plan: Plan,
+    drop: &FileDrop<'_>,
+    plan: PartPlan,
     number: u64,
     job: &ImportJob,
     known: &Known,
-    already_started: bool,
-) -> Result<Plan, ImportError> {
+    start: JobStart,
+) -> Result<PartPlan, ImportError> {
     let app = drop.app;
-    let event = emit::started(app, job, known, already_started);
+    let url = app.config.emit_presigned_url.into();
+    let event = emit::started(url, job, known, start);
     if let Some(Err(error)) = emit::publish(app, &[event]).await.into_iter().next() {
         return Err(error);
     }
@@ -526,7 +543,7 @@ fn remaining(job: &ImportJob, number: u64, count: u64) -> ImportError {
 }
 
 fn raced(object: &ObjectRef) -> ImportError {
-    crate::import::create::raced(&format!("the parts of {object}"))
+    job::raced(&format!("the parts of {object}"))
 }
 
 /// Puts part `number` to its job's pre-signed URL: the header line, then
@@ -534,15 +551,15 @@ fn raced(object: &ObjectRef) -> ImportError {
 /// `GetObject`s (one when the part follows the header), streamed. No byte
 /// comes from the plan, which only says where they are (SPEC section 16).
 pub(crate) async fn upload_part(
-    drop: &Drop<'_>,
-    plan: &Plan,
+    drop: &FileDrop<'_>,
+    plan: &PartPlan,
     number: u64,
     job: &ImportJob,
 ) -> Result<(), ImportError> {
     let app = drop.app;
     let ids = ids_of(&drop.pool, job);
     let what = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
-    let uploader = upload::uploader(app, &what)?;
+    let uploader = app.uploader(&what)?;
     let range = plan
         .part(number)
         .map(|p| p.range)
@@ -578,36 +595,37 @@ pub(crate) async fn upload_part(
 /// Bytes `first..end` of the pinned object. A 404 or 412 means the key holds
 /// another object now.
 async fn read_range(
-    drop: &Drop<'_>,
+    drop: &FileDrop<'_>,
     count: u64,
     first: u64,
     end: u64,
 ) -> Result<aws_sdk_s3::primitives::ByteStream, ImportError> {
     let object = &drop.head.object;
-    match resolve::get_range(drop.app, object, first, end).await {
-        Ok(output) => Ok(output.body),
-        Err(error) => Err(changed_on_read(drop, count, read_error(object, &error))),
+    let range = ByteRange { first, end };
+    match drop.app.s3().read_pinned(object, Some(range)).await {
+        Ok(body) => Ok(body),
+        Err(failure) => Err(changed_on_read(drop, count, read_error(object, failure))),
     }
 }
 
-fn read_error(object: &ObjectRef, error: &SdkError<GetObjectError, HttpResponse>) -> ImportError {
-    match error.raw_response().map(|r| r.status().as_u16()) {
-        Some(404) => ImportError::new(
+fn read_error(object: &ObjectRef, failure: ReadFailure) -> ImportError {
+    match failure {
+        ReadFailure::Gone => ImportError::new(
             ErrorKind::ObjectNotFound,
             format!("{object} no longer exists"),
         ),
-        Some(412) => ImportError::new(
+        ReadFailure::Replaced => ImportError::new(
             ErrorKind::ObjectNotFound,
             format!("{object} was replaced (its ETag no longer matches)"),
         ),
-        _ => classify_sdk_error(Service::S3, &format!("GetObject {object}"), error),
+        ReadFailure::Failed(error) => error,
     }
 }
 
 /// A pinned read that found the object gone or replaced: `ObjectChanged`
 /// once parts have started, else retried (the next receive reads what is at
 /// the key now).
-fn changed_on_read(drop: &Drop<'_>, count: u64, error: ImportError) -> ImportError {
+fn changed_on_read(drop: &FileDrop<'_>, count: u64, error: ImportError) -> ImportError {
     if error.kind != ErrorKind::ObjectNotFound {
         return error;
     }
