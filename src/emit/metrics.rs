@@ -277,6 +277,17 @@ impl Metrics {
 
 /// One metric of an EMF line, read back (the local runner prints them, the
 /// tests check them): its first dimension set.
+impl Metrics {
+    /// SPEC section 17: the memberships the last `AddToGroups` call of a
+    /// job counts as added (the job's pool is one Cognito answered for).
+    pub fn groups_added(&self, pool: &str, added: u64) {
+        self.pool_known(pool);
+        let mut line = Line::new(self, Some(pool));
+        line.add("GroupMembershipsAdded", Unit::Count, json!(added), &[]);
+        line.write();
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reading {
     pub namespace: String,
@@ -442,5 +453,18 @@ mod tests {
             .as_f64()
             .unwrap();
         assert!((90.0..91.0).contains(&waited), "{waited}");
+    }
+
+    #[test]
+    fn the_memberships_added_are_one_count() {
+        let (metrics, lines) = capture(true);
+        metrics.groups_added("us-east-1_P1", 42);
+        let lines = lines.lock().unwrap();
+        let readings = read_back(&lines[0]);
+        assert_eq!(readings.len(), 1);
+        assert_eq!(readings[0].name, "GroupMembershipsAdded");
+        assert_eq!(readings[0].unit, "Count");
+        assert_eq!(readings[0].value, json!(42));
+        assert_eq!(lines[0]["UserPoolId"], "us-east-1_P1");
     }
 }
