@@ -62,7 +62,7 @@ pub async fn track(
     }))
 }
 
-fn is_terminal(job: &ImportJob) -> bool {
+pub fn is_terminal(job: &ImportJob) -> bool {
     job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s))
 }
 
@@ -103,7 +103,7 @@ async fn completed(
 }
 
 /// The pool's name is part of the log group Cognito writes per-user results to.
-async fn pool_name(app: &App, pool_id: &str) -> Result<String, ImportError> {
+pub async fn pool_name(app: &App, pool_id: &str) -> Result<String, ImportError> {
     let output = app
         .clients
         .cognito
