@@ -9,6 +9,7 @@ pub mod csv_check;
 pub mod deadline;
 pub mod emit;
 pub mod error;
+pub mod groups;
 pub mod handler;
 pub mod import;
 pub mod init_error;
