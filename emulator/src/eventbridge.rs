@@ -2,8 +2,19 @@
 
 use serde_json::{json, Value};
 
-use super::server::{json_error, json_response, Resp};
-use super::{PutEventEntry, State};
+use super::wire::{json_error, json_response, Resp};
+use super::{Emulator, State};
+
+/// One accepted `PutEvents` entry.
+#[derive(Clone, Debug)]
+pub struct PutEventEntry {
+    pub event_bus_name: Option<String>,
+    pub source: String,
+    pub detail_type: String,
+    /// The parsed `Detail`.
+    pub detail: serde_json::Value,
+    pub resources: Vec<String>,
+}
 
 /// An active `FailEntries` fault for one request.
 pub(crate) struct EntryFault {
@@ -114,4 +125,13 @@ fn check_entry(
         detail,
         resources,
     })
+}
+
+// ---- the Rust API ----
+
+impl Emulator {
+    /// Accepted `PutEvents` entries, in arrival order.
+    pub fn events(&self) -> Vec<PutEventEntry> {
+        self.state.lock().events.clone()
+    }
 }

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::server::{json_error, json_response, Resp};
-use super::State;
+use super::wire::{json_error, json_response, Resp};
+use super::{util, Emulator, State};
 
 /// The operations the emulator answers (anything else under the Logs target
 /// prefix is `UnknownOperationException`).
@@ -484,6 +484,45 @@ fn get_log_events(logs: &Logs, body: &Value) -> Result<Value, ApiError> {
         "nextForwardToken": format!("f/{to:056}"),
         "nextBackwardToken": format!("b/{from:056}"),
     }))
+}
+
+// ---- the Rust API ----
+
+impl Emulator {
+    /// How `FilterLogEvents` pages: at most `page_size` events a response
+    /// (default 10,000; `limit` can lower it), and `empty_pages_between`
+    /// empty pages (no events, a `nextToken`) before each page of events and
+    /// after the last one, before the final page without a token (default
+    /// 0), as the real service may answer. Only a response without
+    /// `nextToken` ends a listing. `page_size` also caps `GetLogEvents`.
+    pub fn set_logs_paging(&self, page_size: usize, empty_pages_between: usize) {
+        self.state
+            .lock()
+            .logs
+            .set_paging(page_size, empty_pages_between);
+    }
+
+    /// Appends events to a log stream, timestamped now (creating the group
+    /// and stream if missing).
+    pub fn put_log_events(&self, group: &str, stream: &str, messages: &[&str]) {
+        let now = util::now_ms();
+        let events: Vec<(i64, &str)> = messages.iter().map(|m| (now, *m)).collect();
+        self.state.lock().logs.put(group, stream, &events, now);
+    }
+
+    /// Like [`Emulator::put_log_events`] with each event's timestamp (ms).
+    pub fn put_log_events_at(&self, group: &str, stream: &str, events: &[(i64, &str)]) {
+        self.state
+            .lock()
+            .logs
+            .put(group, stream, events, util::now_ms());
+    }
+
+    /// The messages of a log stream, in the order `GetLogEvents` reads them
+    /// (by timestamp, then arrival); empty if the stream does not exist.
+    pub fn log_events(&self, group: &str, stream: &str) -> Vec<String> {
+        self.state.lock().logs.messages(group, stream)
+    }
 }
 
 #[cfg(test)]

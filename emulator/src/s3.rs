@@ -8,9 +8,9 @@ use bytes::Bytes;
 use hyper::Method;
 use serde_json::json;
 
-use super::server::{add_header, s3_response, xml_error, Req, Resp, Routed, Target};
 use super::util::{self, Rng};
-use super::{Inner, State, StoredObject, ACCOUNT_ID};
+use super::wire::{add_header, s3_response, xml_error, Req, Resp, Routed};
+use super::{Emulator, Inner, State, ACCOUNT_ID};
 
 /// A bucket's versioning state, as S3 has it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,21 @@ pub enum Versioning {
 /// The version ID of an object written while versioning is suspended, or
 /// before it was enabled (also the `versionId` that addresses it).
 pub const NULL_VERSION: &str = "null";
+
+/// One stored object version, as `put_object` reports it.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    pub bucket: String,
+    pub key: String,
+    /// As S3 reports it: the generated (or given) ID when versioning is
+    /// enabled, `Some("null")` for an object written while it is suspended,
+    /// `None` in a bucket that was never versioned.
+    pub version_id: Option<String>,
+    /// Quoted, as S3 sends it: `"\"<md5 hex>\""`; over 8 MiB a
+    /// multipart-style `"\"<hex>-<parts>\""`.
+    pub etag: String,
+    pub size: u64,
+}
 
 pub(crate) struct Bucket {
     pub(crate) versioning: Versioning,
@@ -120,7 +135,7 @@ pub(crate) struct S3Request {
     part_number: Option<String>,
 }
 
-pub(crate) fn route(req: Req) -> Routed {
+pub(crate) fn route(req: Req) -> Routed<Result<S3Request, Resp>> {
     let query = req.query.as_deref();
     let upload_id = util::query_param(query, "uploadId");
     let part_number = util::query_param(query, "partNumber");
@@ -187,7 +202,7 @@ pub(crate) fn route(req: Req) -> Routed {
     let target = match (op, bucket, key) {
         (Some(op), Some(bucket), Some(key)) if !bucket.is_empty() && !key.is_empty() => {
             match request_body(&req, op) {
-                Ok(body) => Target::S3(S3Request {
+                Ok(body) => Ok(S3Request {
                     op,
                     bucket,
                     key,
@@ -204,16 +219,16 @@ pub(crate) fn route(req: Req) -> Routed {
                     upload_id,
                     part_number,
                 }),
-                Err(message) => Target::Reject(xml_error(400, "IncompleteBody", message, head)),
+                Err(message) => Err(xml_error(400, "IncompleteBody", message, head)),
             }
         }
-        (_, Some(_), Some(_)) => Target::Reject(xml_error(
+        (_, Some(_), Some(_)) => Err(xml_error(
             501,
             "NotImplemented",
             "The emulator implements only object HEAD, GET, PUT, DELETE and multipart uploads",
             head,
         )),
-        _ => Target::Reject(xml_error(
+        _ => Err(xml_error(
             400,
             "InvalidURI",
             "Couldn't parse the specified URI.",
@@ -343,7 +358,7 @@ fn put_in(
         None if bucket.versioning == Versioning::Enabled => Some(rng.alnum(32)),
         None => None,
     };
-    let etag = etag_of(&body);
+    let etag = util::etag_of(&body);
     let stored = StoredObject {
         bucket: bucket_name.to_string(),
         key: key.to_string(),
@@ -365,29 +380,6 @@ fn put_in(
         delete_marker: false,
     });
     stored
-}
-
-/// Up to 8 MiB (the AWS CLI's multipart threshold): the quoted MD5, as S3
-/// gives a single-part upload. Larger: a multipart-style `"<hex>-<parts>"`
-/// (8 MiB parts), as S3 gives objects uploaded in parts, computed from the
-/// size and the first and last MiB so that seeding a 100 MB object stays fast
-/// in debug builds.
-pub(crate) fn etag_of(body: &[u8]) -> String {
-    const SINGLE_PART_MAX: usize = 8 << 20;
-    const PART: usize = 8 << 20;
-    const SAMPLE: usize = 1 << 20;
-    if body.len() <= SINGLE_PART_MAX {
-        return format!("\"{}\"", util::md5_hex(body));
-    }
-    let mut sample = Vec::with_capacity(2 * SAMPLE + 8);
-    sample.extend_from_slice(&body[..SAMPLE]);
-    sample.extend_from_slice(&body[body.len() - SAMPLE..]);
-    sample.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    format!(
-        "\"{}-{}\"",
-        util::md5_hex(&sample),
-        body.len().div_ceil(PART)
-    )
 }
 
 pub(crate) fn delete(inner: &mut Inner, rng: &Rng, bucket: &str, key: &str) {
@@ -825,4 +817,125 @@ fn xml_text(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+// ---- the Rust API ----
+
+impl Emulator {
+    /// Creates (or re-configures) a bucket owned by [`ACCOUNT_ID`], with
+    /// versioning [`Versioning::Enabled`] or [`Versioning::Unversioned`].
+    pub fn create_bucket(&self, bucket: &str, versioned: bool) {
+        let versioning = if versioned {
+            Versioning::Enabled
+        } else {
+            Versioning::Unversioned
+        };
+        self.set_versioning(bucket, versioning);
+    }
+
+    /// Sets the bucket's versioning state (creating the bucket if missing),
+    /// as `PutBucketVersioning` does: [`Versioning::Suspended`] after
+    /// [`Versioning::Enabled`] keeps the versions made so far and names every
+    /// later put [`NULL_VERSION`]. (Real S3 never goes back to
+    /// `Unversioned`; the emulator allows it, to reset a bucket.)
+    pub fn set_versioning(&self, bucket: &str, versioning: Versioning) {
+        let mut inner = self.state.lock();
+        let entry = inner
+            .buckets
+            .entry(bucket.to_string())
+            .or_insert_with(Bucket::new);
+        entry.versioning = versioning;
+    }
+
+    /// Sets the bucket's owner account (creating the bucket if missing).
+    /// Requests with another `x-amz-expected-bucket-owner` get 403.
+    pub fn set_bucket_owner(&self, bucket: &str, account_id: &str) {
+        let mut inner = self.state.lock();
+        let entry = inner
+            .buckets
+            .entry(bucket.to_string())
+            .or_insert_with(Bucket::new);
+        entry.owner = account_id.to_string();
+    }
+
+    /// Stores an object (creating the bucket, unversioned, if missing). With
+    /// versioning enabled each put makes a new version; suspended, each put
+    /// replaces the "null" version. Metadata names are lowercased, as S3
+    /// does. Content type `binary/octet-stream`.
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl Into<Vec<u8>>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        self.put(bucket, key, None, body.into(), metadata)
+    }
+
+    /// Like [`Emulator::put_object`] with a given version ID (to match a
+    /// sample event's `versionId`): creates the bucket with versioning
+    /// enabled if missing, replaces a version with that ID ([`NULL_VERSION`]
+    /// is the null version), and becomes the latest.
+    pub fn put_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        body: impl Into<Vec<u8>>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        self.put(bucket, key, Some(version_id), body.into(), metadata)
+    }
+
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        body: Vec<u8>,
+        metadata: &[(&str, &str)],
+    ) -> StoredObject {
+        let object = NewObject {
+            body: bytes::Bytes::from(body),
+            content_type: "binary/octet-stream".to_string(),
+            metadata: metadata
+                .iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.to_string()))
+                .collect(),
+            version_id: version_id.map(str::to_string),
+        };
+        let mut inner = self.state.lock();
+        put(&mut inner, &self.state.rng, bucket, key, object)
+    }
+
+    /// Deletes the object: removes it from an unversioned bucket, adds a
+    /// delete marker when versioning is enabled (older versions stay
+    /// readable by ID); suspended, the marker is the "null" version and
+    /// replaces it.
+    pub fn delete_object(&self, bucket: &str, key: &str) {
+        let mut inner = self.state.lock();
+        delete(&mut inner, &self.state.rng, bucket, key);
+    }
+
+    /// Every (bucket, key) that holds an object now (its latest version not
+    /// a delete marker), sorted.
+    pub fn object_keys(&self) -> Vec<(String, String)> {
+        let inner = self.state.lock();
+        inner
+            .buckets
+            .iter()
+            .flat_map(|(bucket, b)| b.live_keys().map(move |key| (bucket.clone(), key.clone())))
+            .collect()
+    }
+
+    /// The body bytes sent for `GetObject` of that key (every version;
+    /// ranged reads count their range only).
+    pub fn s3_bytes_served(&self, bucket: &str, key: &str) -> u64 {
+        self.state
+            .lock()
+            .bytes_served
+            .get(&(bucket.to_string(), key.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
 }

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use hyper::body::Body;
 use hyper::{HeaderMap, Method};
 
-use super::server::{Req, Target};
-use super::{s3, State};
+use super::wire::Req;
+use super::{s3, Emulator, State};
 
 /// An object as `GetObject` returns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub(crate) fn read(state: &State, bucket: &str, key: &str) -> Option<ObjectConte
         headers: HeaderMap::new(),
         body: Bytes::new(),
     };
-    let Target::S3(request) = s3::route(req).target else {
+    let Ok(request) = s3::route(req).target else {
         return None;
     };
     let response = s3::execute(state, request);
@@ -137,6 +137,18 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+// ---- the Rust API ----
+
+impl Emulator {
+    /// The latest version of an object as `GetObject` returns it (body, user
+    /// metadata, content type, ETag, version ID), e.g. one the function
+    /// wrote with `PutObject`; `None` if the bucket or key does not exist.
+    /// Not journaled, never faulted.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<ObjectContent> {
+        read(&self.state, bucket, key)
+    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,14 @@
-//! The HTTP side: accept loop, routing, faults, journal, response helpers.
+//! The router: the accept loop, which service a request goes to, its
+//! fault and its journal entry. The services answer through `wire`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -18,9 +17,8 @@ use tokio::task::JoinSet;
 use super::eventbridge::EntryFault;
 use super::faults::{self, FaultAction, Subject};
 use super::journal::{self, Call};
+use super::wire::{json_error, xml_error, Req, Resp, Routed};
 use super::{cognito, eventbridge, logs, s3, sqs, State};
-
-pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// The service "error" that makes hyper close the connection without
 /// answering.
@@ -73,41 +71,14 @@ where
     }
 }
 
-/// A request with its body read.
-pub(crate) struct Req {
-    pub(crate) method: Method,
-    /// Still percent-encoded, without the query.
-    pub(crate) path: String,
-    pub(crate) query: Option<String>,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-}
-
-impl Req {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|value| value.to_str().ok())
-    }
-}
-
-/// What routing made of a request.
-pub(crate) struct Routed {
-    pub(crate) service: &'static str,
-    pub(crate) operation: String,
-    pub(crate) params: Value,
-    /// Where `Fault::matching` looks: S3 key, `<pool>/<job>`, raw JSON body.
-    pub(crate) subject: String,
-    /// `PutEvents`: the raw `Detail` of each entry.
-    pub(crate) entry_details: Vec<String>,
-    pub(crate) target: Target,
-}
-
+/// The service a request goes to, with what it needs of the request.
 pub(crate) enum Target {
     S3(s3::S3Request),
     Cognito(String, Value),
     Events(Value),
     Logs(String, Value),
     Sqs(String, Value),
-    Upload(cognito::Upload),
+    Upload(cognito::upload::Upload),
     /// Answered without touching the state (bad path, unknown operation...).
     Reject(Resp),
 }
@@ -190,18 +161,18 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Resp, D
     Ok(response)
 }
 
-fn route(req: Req) -> Routed {
+fn route(req: Req) -> Routed<Target> {
     if let Some(target) = req.header("x-amz-target") {
         let target = target.to_string();
         return route_json(&target, &req.body);
     }
     if req.path.starts_with("/_upload/") {
-        return cognito::route_upload(req);
+        return cognito::upload::route(req).map(|t| t.map_or_else(Target::Reject, Target::Upload));
     }
-    s3::route(req)
+    s3::route(req).map(|t| t.map_or_else(Target::Reject, Target::S3))
 }
 
-fn route_json(target: &str, body: &Bytes) -> Routed {
+fn route_json(target: &str, body: &Bytes) -> Routed<Target> {
     let (prefix, operation) = target.split_once('.').unwrap_or(("", target));
     let service = match prefix {
         "AWSCognitoIdentityProviderService" => "cognito-idp",
@@ -265,90 +236,6 @@ fn execute(state: &State, target: Target, entry_fault: Option<&EntryFault>) -> R
         Target::Events(body) => eventbridge::put_events(state, &body, entry_fault),
         Target::Logs(operation, body) => logs::execute(state, &operation, &body),
         Target::Sqs(operation, body) => sqs::execute(state, &operation, &body),
-        Target::Upload(upload) => cognito::upload(state, upload),
+        Target::Upload(upload) => cognito::upload::receive(state, upload),
     }
-}
-
-// ---- responses ----
-
-fn request_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("EMU{:013X}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-pub(crate) fn respond(status: u16, body: impl Into<Bytes>) -> Resp {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-}
-
-/// Adds a header; a name or value that HTTP cannot carry is left out.
-pub(crate) fn add_header(response: &mut Resp, name: &str, value: &str) {
-    if let (Ok(name), Ok(value)) = (
-        HeaderName::from_bytes(name.as_bytes()),
-        HeaderValue::from_str(value),
-    ) {
-        response.headers_mut().append(name, value);
-    }
-}
-
-/// An S3-style response with its request-ID headers.
-pub(crate) fn s3_response(status: u16, body: impl Into<Bytes>) -> Resp {
-    let mut response = respond(status, body);
-    add_header(&mut response, "x-amz-request-id", &request_id());
-    add_header(&mut response, "x-amz-id-2", "emulator");
-    response
-}
-
-pub(crate) fn xml_error(status: u16, code: &str, message: &str, head: bool) -> Resp {
-    let request_id = request_id();
-    let body = if head {
-        String::new()
-    } else {
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
-            xml_escape(code),
-            xml_escape(message),
-            request_id
-        )
-    };
-    let mut response = respond(status, body);
-    if !head {
-        add_header(&mut response, "content-type", "application/xml");
-    }
-    add_header(&mut response, "x-amz-request-id", &request_id);
-    add_header(&mut response, "x-amz-id-2", "emulator");
-    response
-}
-
-pub(crate) fn json_response(status: u16, body: &Value) -> Resp {
-    let mut response = respond(status, body.to_string());
-    add_header(&mut response, "content-type", "application/x-amz-json-1.1");
-    add_header(&mut response, "x-amzn-requestid", &request_id());
-    response
-}
-
-pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Resp {
-    let mut response = json_response(
-        status,
-        &serde_json::json!({ "__type": code, "message": message }),
-    );
-    add_header(&mut response, "x-amzn-errortype", code);
-    response
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }

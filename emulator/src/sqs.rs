@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::server::{json_error, json_response, Resp};
 use super::util;
+use super::wire::{json_error, json_response, Resp};
 use super::{Emulator, Inner, State, ACCOUNT_ID, REGION};
 
 /// The operations answered over HTTP.
