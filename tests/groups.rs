@@ -15,7 +15,7 @@ use std::time::Duration;
 use cis_emulator::{Fault, FaultAction};
 use cognito_import_starter::deadline::Deadline;
 use cognito_import_starter::groups::{add_to_groups, AddToGroupsRequest};
-use cognito_import_starter::model::ObjectRef;
+use cognito_import_starter::model::{ObjectRef, PartRef};
 use cognito_import_starter::{Config, ErrorKind, ImportError};
 use common::emf::metrics_of;
 use common::*;
@@ -587,4 +587,80 @@ async fn without_a_results_prefix_the_last_call_names_its_own_failures_and_write
         .calls()
         .iter()
         .any(|c| c.operation == "PutObject" || c.operation == "CreateMultipartUpload"));
+}
+
+#[tokio::test]
+async fn a_part_adds_only_its_own_rows_and_names_them_by_the_sources_lines() {
+    // A file in three parts of at most two rows (SPEC section 14): the job
+    // of part 2 imported source rows 3 and 4, its log numbering them 1
+    // and 2. The plan is made again from the source.
+    let h = harness_with(Config {
+        cloudwatch_logs_role_arn: Some("arn:aws:iam::123456789012:role/cognito-import-logs".into()),
+        part_max_rows: 2,
+        ..config()
+    })
+    .await;
+    let e = &h.emulator;
+    e.create_user_pool(POOL, POOL_NAME, &[]);
+    for user in ["ann", "ben", "cid", "dee", "eve"] {
+        e.add_user(POOL, user);
+    }
+    e.create_group(POOL, "admins");
+    let source = "cognito:username,email,cognito:groups\r\n\
+        ann,ann@example.com,admins\r\n\
+        ben,ben@example.com,admins\r\n\
+        cid,cid@example.com,admins\r\n\
+        dee,dee@example.com,ghost\r\n\
+        eve,eve@example.com,admins";
+    let stored = e.put_object(BUCKET, KEY, source, &[("user-pool-id", POOL)]);
+    let object = ObjectRef {
+        etag: Some(stored.etag.trim_matches('"').to_string()),
+        ..ObjectRef::new(BUCKET, KEY, None)
+    };
+    let hash = &cognito_import_starter::create::job_name(&object)[3..19];
+    let name = format!("s3-{hash}-p2of3-users.csv");
+    e.insert_import_job(POOL, JOB, &name, true);
+    e.finish_job(POOL, JOB, "Succeeded", 1, 1, 0, "done");
+    e.put_log_events(
+        &format!("/aws/cognito/userpools/{POOL}/{POOL_NAME}"),
+        &format!("{JOB}/{name}"),
+        &[
+            "[SUCCEEDED] Line Number 1 - The import succeeded.",
+            "[SKIPPED] Line Number 2 - The user already exists.",
+        ],
+    );
+    let part = PartRef {
+        number: 2,
+        count: 3,
+        first_line: None,
+        last_line: None,
+    };
+
+    let answer = add_to_groups(
+        &h.app,
+        &AddToGroupsRequest {
+            part: Some(part),
+            ..request(&object, None)
+        },
+        Deadline::default(),
+    )
+    .await
+    .unwrap();
+
+    let groups = json!({"Added": 1, "Failed": 1, "First": [
+        {"Line": 4, "Group": "ghost", "Reason": "ResourceNotFoundException: Group not found."}
+    ]});
+    assert_eq!(answer, json!({"Done": true, "Groups": groups}));
+    assert_eq!(adds(&h), pairs(&[("cid", "admins"), ("dee", "ghost")]));
+    assert_eq!(
+        h.events_of(GROUPS_ADDED)[0].detail["Part"],
+        json!({"Number": 2, "Count": 3, "FirstLine": 3, "LastLine": 4})
+    );
+    assert_eq!(
+        failed_csv(&h).as_deref(),
+        Some(
+            "line,username,group,reason\r\n\
+             4,dee,ghost,ResourceNotFoundException: Group not found.\r\n"
+        )
+    );
 }
