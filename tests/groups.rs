@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use cis_emulator::{Fault, FaultAction};
+use cis_emulator::{Fault, FaultAction, RunOptions};
 use cognito_import_starter::deadline::Deadline;
 use cognito_import_starter::groups::{add_to_groups, AddToGroupsRequest};
 use cognito_import_starter::model::{ObjectRef, PartRef};
@@ -289,6 +289,51 @@ async fn a_job_the_emulator_ran_gets_the_groups_of_its_imported_and_skipped_user
     assert_eq!(e.user_groups(POOL, "ben"), ["admins", "editors"]);
     assert!(e.user_groups(POOL, "cid").is_empty());
     assert_eq!(failed_csv(&h), None);
+}
+
+#[tokio::test]
+async fn a_log_still_behind_the_jobs_counts_is_waited_for_not_recorded() {
+    // The job ran, but CloudWatch Logs has delivered only its first line:
+    // ben's would be recorded as missing if the call went on.
+    let file = "cognito:username,email,email_verified,cognito:groups\n\
+        ann,ann@example.com,true,admins\n\
+        ben,ben@example.com,true,admins\n";
+    let job_csv = "cognito:username,email,email_verified\n\
+        ann,ann@example.com,true\n\
+        ben,ben@example.com,true\n";
+    let h = harness_with(config()).await;
+    let e = &h.emulator;
+    e.create_user_pool(POOL, POOL_NAME, &[]);
+    e.create_group(POOL, "admins");
+    e.insert_import_job(POOL, JOB, JOB_NAME, true);
+    e.set_job_csv(POOL, JOB, job_csv);
+    e.set_job_status(POOL, JOB, "InProgress");
+    let run = e
+        .run_import_job_with(
+            POOL,
+            JOB,
+            RunOptions {
+                logged_rows: Some(1),
+            },
+        )
+        .unwrap();
+    assert_eq!(run.held_back, 1);
+    let object = dropped(&h, KEY, file);
+
+    let early = add_to_groups(&h.app, &request(&object, None), Deadline::default()).await;
+
+    assert_eq!(error_type(&early), "ImportNotFinished");
+    assert!(adds(&h).is_empty());
+    assert_eq!(failed_csv(&h), None);
+    e.release_log_lines(POOL, JOB);
+    let answer = add_to_groups(&h.app, &request(&object, None), Deadline::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        json!({"Done": true, "Groups": {"Added": 2, "Failed": 0, "First": []}})
+    );
+    assert_eq!(e.user_groups(POOL, "ben"), ["admins"]);
 }
 
 #[tokio::test]
