@@ -709,3 +709,27 @@ async fn a_part_adds_only_its_own_rows_and_names_them_by_the_sources_lines() {
         )
     );
 }
+
+#[tokio::test]
+async fn an_event_not_published_fails_the_last_call_retryably_and_its_retry_converges() {
+    let (h, object) = setup(config(), CSV, &LOG).await;
+    h.emulator.inject(Fault::new(
+        "PutEvents",
+        FaultAction::error(500, "InternalException"),
+    ));
+
+    let failed = add_to_groups(&h.app, &request(&object, None), Deadline::default()).await;
+
+    assert_eq!(error_type(&failed), "EventPublishFailed");
+    assert!(failed.unwrap_err().is_retryable());
+    assert!(added_metric(&h).is_empty());
+    h.emulator.clear_faults();
+    let answer = add_to_groups(&h.app, &request(&object, None), Deadline::default())
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"Done": true, "Groups": expected_groups()}));
+    assert_eq!(h.events_of(GROUPS_ADDED).len(), 1);
+    assert_eq!(memberships(&h), expected_memberships());
+    assert_eq!(failed_csv(&h).as_deref(), Some(EXPECTED_FAILED_CSV));
+    assert_eq!(added_metric(&h), [json!(4)]);
+}

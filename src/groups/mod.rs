@@ -73,37 +73,22 @@ pub async fn add_to_groups(
         job_id: request.job_id.clone(),
     };
     let from = Cursor::from_value(request.from.as_ref())?;
-    let job = deadline.work(describe_job(app, &ids)).await?;
-    if !track::is_terminal(&job) {
-        return Err(not_finished(&ids, &job, "has not finished"));
-    }
-    let source = deadline.work(source_rows(app, &job, &ids, request)).await?;
-    let first_line = from.map_or(1, |c| c.line);
-    let statuses = deadline
-        .work(read_statuses(app, &job, &ids, first_line))
-        .await?;
-    if from.is_none() && log_behind(&job, &statuses, SystemTime::now()) {
-        return Err(not_finished(
-            &ids,
-            &job,
-            "is finished, but its log is still behind its counts",
-        ));
-    }
+    let (job, source, statuses) = deadline.work(checked(app, &ids, request, from)).await?;
     let place = (!app.config.results_prefix.is_empty()).then(|| Place {
         bucket: source.object.bucket.clone(),
         prefix: format!("{}{}/", app.config.results_prefix, ids.job_id),
     });
-    let failures = CallFailures::new(
-        app,
-        place.as_ref(),
-        first_line,
-        from.and_then(|c| c.failed_at),
-    );
+    let first_line = from.map_or(1, |c| c.line);
     let mut walk = Walk {
         app,
         pool: &ids.user_pool_id,
         statuses,
-        failures,
+        failures: CallFailures::new(
+            app,
+            place.as_ref(),
+            first_line,
+            from.and_then(|c| c.failed_at),
+        ),
         pacer: Pacer::per_second(app.config.groups_rps),
         deadline,
         line_offset: source.line_offset,
@@ -148,21 +133,58 @@ pub async fn add_to_groups(
         "Failed": cursor.failed,
         "First": first.iter().map(Failure::to_json).collect::<Vec<_>>(),
     });
-    let event = emit::groups_added(
-        &job,
-        app.config.emit_presigned_url,
-        &source.object,
-        source.part.as_ref(),
-        groups.clone(),
-    );
-    let published = deadline.publish(1, emit::publish(app, &[event])).await;
-    if let Some(Err(error)) = published.into_iter().next() {
-        return Err(error);
-    }
+    publish_added(app, deadline, &job, &source, groups.clone()).await?;
     if let Some(metrics) = &app.metrics {
         metrics.groups_added(&ids.user_pool_id, cursor.added);
     }
     Ok(json!({"Done": true, "Groups": groups}))
+}
+
+/// `User Import Groups Added`; not published, the call fails retryably
+/// (a retried last call converges).
+async fn publish_added(
+    app: &App,
+    deadline: Deadline,
+    job: &ImportJob,
+    source: &SourceRows,
+    groups: Value,
+) -> Result<(), ImportError> {
+    let event = emit::groups_added(
+        job,
+        app.config.emit_presigned_url,
+        &source.object,
+        source.part.as_ref(),
+        groups,
+    );
+    let published = deadline.publish(1, emit::publish(app, &[event])).await;
+    published.into_iter().next().unwrap_or(Ok(()))
+}
+
+/// What a call checks before any membership: the job terminal (else the
+/// retryable `ImportNotFinished`), the object the job's own, and the job's
+/// log from the cursor's line on (on the first call, complete or past
+/// `Track`'s grace).
+async fn checked(
+    app: &App,
+    ids: &JobRef,
+    request: &AddToGroupsRequest,
+    from: Option<Cursor>,
+) -> Result<(ImportJob, SourceRows, Statuses), ImportError> {
+    let job = describe_job(app, ids).await?;
+    if !track::is_terminal(&job) {
+        return Err(not_finished(ids, &job, "has not finished"));
+    }
+    let source = source_rows(app, &job, ids, request).await?;
+    let first_line = from.map_or(1, |c| c.line);
+    let statuses = read_statuses(app, &job, ids, first_line).await?;
+    if from.is_none() && log_behind(&job, &statuses, SystemTime::now()) {
+        return Err(not_finished(
+            ids,
+            &job,
+            "is finished, but its log is still behind its counts",
+        ));
+    }
+    Ok((job, source, statuses))
 }
 
 fn not_finished(ids: &JobRef, job: &ImportJob, what: &str) -> ImportError {
