@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use cis_emulator::{Fault, FaultAction, RunOptions};
 use cognito_import_starter::deadline::Deadline;
-use cognito_import_starter::groups::{add_to_groups, AddToGroupsRequest};
+use cognito_import_starter::groups::{self, add_to_groups, AddToGroupsRequest};
 use cognito_import_starter::model::{ObjectRef, PartRef};
 use cognito_import_starter::{Config, ErrorKind, ImportError};
 use common::emf::metrics_of;
@@ -732,4 +732,40 @@ async fn an_event_not_published_fails_the_last_call_retryably_and_its_retry_conv
     assert_eq!(memberships(&h), expected_memberships());
     assert_eq!(failed_csv(&h).as_deref(), Some(EXPECTED_FAILED_CSV));
     assert_eq!(added_metric(&h), [json!(4)]);
+}
+
+#[tokio::test]
+async fn the_preflights_calls_list_every_page_and_take_a_group_made_meanwhile_as_created() {
+    let h = harness_with(config()).await;
+    let e = &h.emulator;
+    e.create_user_pool(POOL, POOL_NAME, &[]);
+    for group in ["editors", "admins", "support", "billing", "viewers"] {
+        e.create_group(POOL, group);
+    }
+    e.set_list_groups_page_size(2);
+
+    let names = groups::calls::list_groups(&h.app, POOL).await.unwrap();
+
+    assert_eq!(
+        names,
+        ["admins", "billing", "editors", "support", "viewers"]
+    );
+    assert_eq!(e.count("ListGroups"), 3);
+
+    groups::calls::create_group(&h.app, POOL, "auditors")
+        .await
+        .unwrap();
+    // A racing delivery created it first: GroupExistsException is success.
+    groups::calls::create_group(&h.app, POOL, "auditors")
+        .await
+        .unwrap();
+    assert!(e.groups(POOL).contains(&"auditors".to_string()));
+    assert_eq!(e.count("CreateGroup"), 2);
+
+    e.inject(Fault::new(
+        "CreateGroup",
+        FaultAction::error(400, "NotAuthorizedException"),
+    ));
+    let denied = groups::calls::create_group(&h.app, POOL, "others").await;
+    assert_eq!(denied.unwrap_err().error_type(), "NotAuthorizedException");
 }
