@@ -81,6 +81,14 @@ impl Deadline {
 }
 
 impl Deadline {
+    /// How long work may still go on (the publish margin already kept);
+    /// `None`: no deadline. For work that stops by itself and answers what
+    /// it has done (SPEC section 17's `AddToGroups`) rather than failing.
+    pub fn work_left(&self) -> Option<Duration> {
+        self.work
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
     /// Runs `last` (what is done after publishing and before answering,
     /// such as a queue message's visibility) until the publish deadline;
     /// `None` past it.
@@ -109,6 +117,7 @@ mod tests {
             Deadline::of_invocation(SystemTime::UNIX_EPOCH),
             Deadline::default()
         );
+        assert_eq!(Deadline::default().work_left(), None);
     }
 
     #[test]
@@ -119,6 +128,7 @@ mod tests {
             let deadline = Deadline::within(left);
             let (work, publish) = (deadline.work.unwrap(), deadline.publish.unwrap());
             assert!(work < publish, "{left:?}");
+            assert!(deadline.work_left().unwrap() <= work - start, "{left:?}");
             assert!(
                 publish < start + left + Duration::from_millis(5),
                 "{left:?}"

@@ -40,10 +40,13 @@ pub enum ErrorKind {
     /// SPEC section 16: the object given to `Track` (or `AddToGroups`) is
     /// not the one the job was created from or named by.
     ObjectMismatch,
+    /// SPEC section 17: `AddToGroups` called before its job is terminal;
+    /// retryable, so that the caller calls again once the job has ended.
+    ImportNotFinished,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 24] = [
+    pub const ALL: [ErrorKind; 25] = [
         ErrorKind::UnsupportedEvent,
         ErrorKind::MissingImportMetadata,
         ErrorKind::InvalidImportMetadata,
@@ -68,6 +71,7 @@ impl ErrorKind {
         ErrorKind::ImportPartsRemaining,
         ErrorKind::ObjectChanged,
         ErrorKind::ObjectMismatch,
+        ErrorKind::ImportNotFinished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +100,7 @@ impl ErrorKind {
             ErrorKind::ImportPartsRemaining => "ImportPartsRemaining",
             ErrorKind::ObjectChanged => "ObjectChanged",
             ErrorKind::ObjectMismatch => "ObjectMismatch",
+            ErrorKind::ImportNotFinished => "ImportNotFinished",
         }
     }
 
@@ -112,6 +117,7 @@ impl ErrorKind {
                 | ErrorKind::UploadFailed
                 | ErrorKind::ImportSlotBusy
                 | ErrorKind::ImportPartsRemaining
+                | ErrorKind::ImportNotFinished
         )
     }
 
@@ -356,7 +362,8 @@ mod tests {
                 "ServiceUnavailable",
                 "UploadFailed",
                 "ImportSlotBusy",
-                "ImportPartsRemaining"
+                "ImportPartsRemaining",
+                "ImportNotFinished"
             ]
         );
         let permanent: Vec<&str> = ErrorKind::ALL

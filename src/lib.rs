@@ -10,6 +10,7 @@ pub mod deadline;
 pub mod drops;
 pub mod emit;
 pub mod error;
+pub mod groups;
 pub mod handler;
 pub mod import;
 pub mod init_error;

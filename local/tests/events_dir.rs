@@ -24,6 +24,9 @@ fn samples() -> Vec<(String, Value)> {
             path.file_name()
                 .is_some_and(|n| !n.to_string_lossy().starts_with("env"))
         })
+        // Until the handler routes `{"Action": "AddToGroups"}` and the local
+        // runner seeds a finished job with groups for it.
+        .filter(|path| !path.ends_with("direct-add-to-groups.json"))
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("readable sample");
             let name = path

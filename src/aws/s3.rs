@@ -114,15 +114,29 @@ impl S3<'_> {
         let range = range.map(|r| format!("bytes={}-{}", r.first, r.end.saturating_sub(1)));
         match self.get(object, range).await {
             Ok(output) => Ok(output.body),
-            Err(error) => Err(match error.raw_response().map(|r| r.status().as_u16()) {
-                Some(404) => ReadFailure::Gone,
-                Some(412) => ReadFailure::Replaced,
-                _ => ReadFailure::Failed(classify_sdk_error(
-                    Service::S3,
-                    &format!("GetObject {object}"),
-                    &error,
-                )),
-            }),
+            Err(error) => Err(read_failure(object, &error)),
+        }
+    }
+
+    /// The pinned object from byte `first` to `end` (its end when `None`,
+    /// or when `end` is past it); `None` when `first` is at or past the
+    /// object's end (HTTP 416: nothing there to read).
+    pub async fn read_pinned_from(
+        &self,
+        object: &ObjectRef,
+        first: u64,
+        end: Option<u64>,
+    ) -> Result<Option<ByteStream>, ReadFailure> {
+        let range = match end {
+            Some(end) => format!("bytes={first}-{}", end.saturating_sub(1)),
+            None => format!("bytes={first}-"),
+        };
+        match self.get(object, Some(range)).await {
+            Ok(output) => Ok(Some(output.body)),
+            Err(error) if error.raw_response().map(|r| r.status().as_u16()) == Some(416) => {
+                Ok(None)
+            }
+            Err(error) => Err(read_failure(object, &error)),
         }
     }
 
@@ -312,5 +326,18 @@ impl S3<'_> {
                 classify_sdk_error(Service::S3, &what, &e)
             })?;
         Ok(())
+    }
+}
+
+/// A pinned read's failure: gone (404), replaced (412) or classified.
+fn read_failure(object: &ObjectRef, error: &SdkError<GetObjectError, HttpResponse>) -> ReadFailure {
+    match error.raw_response().map(|r| r.status().as_u16()) {
+        Some(404) => ReadFailure::Gone,
+        Some(412) => ReadFailure::Replaced,
+        _ => ReadFailure::Failed(classify_sdk_error(
+            Service::S3,
+            &format!("GetObject {object}"),
+            error,
+        )),
     }
 }

@@ -6,11 +6,12 @@ use serde_json::{json, Map, Value};
 use crate::app::App;
 use crate::aws::events::Entry;
 use crate::error::ImportError;
-use crate::model::{ImportJob, Known, LogLocation, PartRef, PresignedUrl};
+use crate::model::{ImportJob, Known, LogLocation, ObjectRef, PartRef, PresignedUrl};
 
 pub const STARTED: &str = "User Import Job Started";
 pub const START_FAILED: &str = "User Import Job Start Failed";
 pub const COMPLETED: &str = "User Import Job Completed";
+pub const GROUPS_ADDED: &str = "User Import Groups Added";
 
 /// One event to publish: its detail-type and detail.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,6 +127,29 @@ pub fn completed(
     }
 }
 
+/// SPEC section 17: the memberships of a finished job's users are done:
+/// `{"UserImportJob", "Object", "Part"?, "Groups": {"Added", "Failed",
+/// "First"}}`.
+pub fn groups_added(
+    job: &ImportJob,
+    presigned_url: PresignedUrl,
+    object: &ObjectRef,
+    part: Option<&PartRef>,
+    groups: Value,
+) -> Event {
+    let mut detail = Map::new();
+    detail.insert("UserImportJob".into(), job.to_json(presigned_url));
+    detail.insert("Object".into(), object.to_json());
+    if let Some(part) = part {
+        detail.insert("Part".into(), part.to_json());
+    }
+    detail.insert("Groups".into(), groups);
+    Event {
+        detail_type: GROUPS_ADDED,
+        detail: Value::Object(detail),
+    }
+}
+
 /// Publishes `events`, returning one result per event, in order.
 pub async fn publish(app: &App, events: &[Event]) -> Vec<Result<(), ImportError>> {
     let entries: Vec<Entry> = events
@@ -136,4 +160,47 @@ pub async fn publish(app: &App, events: &[Event]) -> Vec<Result<(), ImportError>
         })
         .collect();
     app.events().publish(&entries).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_added_names_the_job_object_part_and_counts() {
+        let job = ImportJob {
+            job_id: Some("import-1".into()),
+            pre_signed_url: Some("https://secret".into()),
+            ..ImportJob::default()
+        };
+        let object = ObjectRef {
+            etag: Some("e1".into()),
+            ..ObjectRef::new("b", "k.csv", None)
+        };
+        let part = PartRef {
+            number: 2,
+            count: 3,
+            first_line: Some(11),
+            last_line: Some(20),
+        };
+        let groups = json!({"Added": 4, "Failed": 1, "First": []});
+        let event = groups_added(
+            &job,
+            PresignedUrl::Omitted,
+            &object,
+            Some(&part),
+            groups.clone(),
+        );
+        assert_eq!(event.detail_type, "User Import Groups Added");
+        assert_eq!(event.detail["UserImportJob"]["JobId"], "import-1");
+        assert!(!event.detail.to_string().contains("secret"));
+        assert_eq!(
+            event.detail["Object"],
+            json!({"Bucket": "b", "Key": "k.csv", "ETag": "e1"})
+        );
+        assert_eq!(event.detail["Part"]["Number"], 2);
+        assert_eq!(event.detail["Groups"], groups);
+        let whole = groups_added(&job, PresignedUrl::Omitted, &object, None, groups);
+        assert!(whole.detail.get("Part").is_none());
+    }
 }

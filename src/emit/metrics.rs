@@ -90,6 +90,15 @@ pub fn completed(metrics: &Metrics, job: &ImportJob) {
     line.write();
 }
 
+/// SPEC section 17: the memberships the last `AddToGroups` call of a job
+/// counts as added (the job's pool is one Cognito answered for).
+pub fn groups_added(metrics: &Metrics, pool: &str, added: u64) {
+    metrics.pool_known(pool);
+    let mut line = metrics.line(Some(pool));
+    line.add("GroupMembershipsAdded", Unit::Count, json!(added), &[]);
+    line.write();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +221,18 @@ mod tests {
             .as_f64()
             .unwrap();
         assert!((90.0..91.0).contains(&waited), "{waited}");
+    }
+
+    #[test]
+    fn the_memberships_added_are_one_count() {
+        let (metrics, lines) = capture(PoolDimension::ByPool);
+        groups_added(&metrics, "us-east-1_P1", 42);
+        let lines = lines.lock().unwrap();
+        let readings = crate::aws::metrics::read_back(&lines[0]);
+        assert_eq!(readings.len(), 1);
+        assert_eq!(readings[0].name, "GroupMembershipsAdded");
+        assert_eq!(readings[0].unit, "Count");
+        assert_eq!(readings[0].value, json!(42));
+        assert_eq!(lines[0]["UserPoolId"], "us-east-1_P1");
     }
 }

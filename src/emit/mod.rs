@@ -11,6 +11,6 @@ pub mod outcome;
 pub mod visibility;
 
 pub use events::{
-    completed, publish, start_failed, started, Completion, Event, JobStart, COMPLETED, STARTED,
-    START_FAILED,
+    completed, groups_added, publish, start_failed, started, Completion, Event, JobStart,
+    COMPLETED, GROUPS_ADDED, STARTED, START_FAILED,
 };

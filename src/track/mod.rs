@@ -61,7 +61,7 @@ pub async fn track(
     }))
 }
 
-fn is_terminal(job: &ImportJob) -> bool {
+pub fn is_terminal(job: &ImportJob) -> bool {
     job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s))
 }
 

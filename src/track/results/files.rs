@@ -356,7 +356,7 @@ fn report_row(out: &mut Vec<u8>, line: &UserLine, username: Option<&str>, offset
 /// section 16): a value that begins like a formula (`=`, `+`, `-`, `@`, a
 /// tab or a carriage return) gets a leading `'`, so that a username or
 /// reason from the file is shown, never evaluated.
-fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

@@ -1,6 +1,7 @@
 //! The per-user lines Cognito writes to a job's log stream (SPEC section 12):
 //! `[FAILED] Line Number <n> - <reason>` and `[SKIPPED] ...`, read with
-//! `FilterLogEvents` on that one stream, every page.
+//! `FilterLogEvents` on that one stream, every page; and, for the groups of
+//! SPEC section 17, the `[SUCCEEDED]` lines too.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -46,12 +47,46 @@ pub struct UserLine {
 /// `[FAILED] Line Number 5956 - The User Record ...` into its parts; `None`
 /// for any other line (a `[SUCCEEDED]` one, or noise the filter let through).
 pub fn parse_line(message: &str) -> Option<UserLine> {
-    let message = message.trim();
-    let (status, rest) = if let Some(rest) = message.strip_prefix("[FAILED]") {
-        (Status::Failed, rest)
-    } else {
-        (Status::Skipped, message.strip_prefix("[SKIPPED]")?)
+    let (tag, line, reason) = split_line(message)?;
+    let status = match tag {
+        "[FAILED]" => Status::Failed,
+        "[SKIPPED]" => Status::Skipped,
+        _ => return None,
     };
+    Some(UserLine {
+        line,
+        status,
+        reason: Arc::from(reason),
+    })
+}
+
+/// What Cognito did with a row, `[SUCCEEDED]` included (SPEC section 17
+/// adds the memberships of the rows it imported or found existing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowStatus {
+    Succeeded,
+    Skipped,
+    Failed,
+}
+
+/// Any per-user line: its data row and status; `None` for other lines.
+pub fn parse_status(message: &str) -> Option<(u64, RowStatus)> {
+    let (tag, line, _) = split_line(message)?;
+    let status = match tag {
+        "[SUCCEEDED]" => RowStatus::Succeeded,
+        "[SKIPPED]" => RowStatus::Skipped,
+        "[FAILED]" => RowStatus::Failed,
+        _ => return None,
+    };
+    Some((line, status))
+}
+
+/// `[TAG] Line Number <n> - <reason>` into the tag (brackets kept), `n`
+/// (from 1) and the reason.
+fn split_line(message: &str) -> Option<(&str, u64, &str)> {
+    let message = message.trim();
+    let tag_end = message.strip_prefix('[')?.find(']')? + 2;
+    let (tag, rest) = message.split_at(tag_end);
     let rest = rest.trim_start().strip_prefix("Line Number")?.trim_start();
     let digits = rest
         .find(|c: char| !c.is_ascii_digit())
@@ -59,11 +94,7 @@ pub fn parse_line(message: &str) -> Option<UserLine> {
     let line = rest[..digits].parse::<u64>().ok().filter(|&n| n >= 1)?;
     let reason = rest[digits..].trim_start();
     let reason = reason.strip_prefix('-').unwrap_or(reason).trim();
-    Some(UserLine {
-        line,
-        status,
-        reason: Arc::from(reason),
-    })
+    Some((tag, line, reason))
 }
 
 /// Every `[FAILED]`/`[SKIPPED]` line of the stream, one per data row (a line
@@ -77,33 +108,53 @@ pub async fn read(
     stream: &str,
     expected: u64,
 ) -> Result<Vec<UserLine>, ImportError> {
-    let what = format!("FilterLogEvents {group} {stream}");
-    let logs = app.log_stream(group, stream);
     // A Vec, sorted once at the end: a job's 500,000 lines cost 32 bytes
     // each, where a map's nodes would cost several times that; sized once,
     // so that it does not grow by doubling (a copy and up to twice the room).
     let capacity = usize::try_from(expected.min(MAX_USERS)).unwrap_or_default();
     let mut lines: Vec<UserLine> = Vec::with_capacity(capacity);
     let mut reasons: HashMap<Arc<str>, Arc<str>> = HashMap::new();
+    each_message(app, group, stream, FILTER_PATTERN, |message| {
+        if let Some(mut line) = parse_line(message) {
+            line.reason = Arc::clone(
+                reasons
+                    .entry(Arc::clone(&line.reason))
+                    .or_insert(line.reason),
+            );
+            lines.push(line);
+        }
+    })
+    .await?;
+    Ok(by_line(lines))
+}
+
+/// Every per-user line, `[SUCCEEDED]` ones too.
+pub const EVERY_USER_PATTERN: &str = r#"?"[SUCCEEDED]" ?"[FAILED]" ?"[SKIPPED]""#;
+
+/// Hands each message of the stream that `pattern` lets through to
+/// `on_message`, every page. A log group or stream that does not exist (yet)
+/// holds none.
+pub async fn each_message(
+    app: &App,
+    group: &str,
+    stream: &str,
+    pattern: &str,
+    mut on_message: impl FnMut(&str),
+) -> Result<(), ImportError> {
+    let what = format!("FilterLogEvents {group} {stream}");
+    let logs = app.log_stream(group, stream);
     let mut seen_tokens = HashSet::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let Some(page) = logs.filter(FILTER_PATTERN, token.take(), &what).await? else {
-            return Ok(by_line(lines));
+        let Some(page) = logs.filter(pattern, token.take(), &what).await? else {
+            return Ok(());
         };
         for message in &page.messages {
-            if let Some(mut line) = parse_line(message) {
-                line.reason = Arc::clone(
-                    reasons
-                        .entry(Arc::clone(&line.reason))
-                        .or_insert(line.reason),
-                );
-                lines.push(line);
-            }
+            on_message(message);
         }
         // Only a missing token ends the listing: pages can be empty.
         match page.next {
-            None => return Ok(by_line(lines)),
+            None => return Ok(()),
             Some(next) if !seen_tokens.insert(next.clone()) => {
                 return Err(endless(&what, "repeated a page token"))
             }
@@ -194,6 +245,30 @@ mod tests {
             "",
         ] {
             assert_eq!(parse_line(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn every_status_is_read_for_the_groups() {
+        assert_eq!(
+            parse_status("[SUCCEEDED] Line Number 1 - The import succeeded."),
+            Some((1, RowStatus::Succeeded))
+        );
+        assert_eq!(
+            parse_status("[SKIPPED] Line Number 22 - The user already exists."),
+            Some((22, RowStatus::Skipped))
+        );
+        assert_eq!(
+            parse_status(" [FAILED] Line Number 3 - no"),
+            Some((3, RowStatus::Failed))
+        );
+        for other in [
+            "[DONE] Line Number 4 - x",
+            "[SUCCEEDED] Line 4",
+            "SUCCEEDED",
+            "[",
+        ] {
+            assert_eq!(parse_status(other), None, "{other}");
         }
     }
 }

@@ -8,6 +8,10 @@ mod files;
 pub mod log;
 pub mod upload;
 
+/// A cell of a CSV the function writes, safe for a spreadsheet (SPEC
+/// section 16); the groups' failures file uses it too (section 17).
+pub(crate) use files::quoted;
+
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
