@@ -21,8 +21,8 @@ use crate::resolve::validate::{check_allowed, parse_ids};
 use crate::resolve::{self, Resolved};
 use crate::trigger::sqs::{self, SqsMessage};
 use crate::trigger::Delivery;
-use crate::trigger::{self, Invocation};
-use crate::{emit, track};
+use crate::trigger::{self, AddToGroups, Invocation};
+use crate::{emit, groups, track};
 
 impl App {
     /// Handles one invocation.
@@ -75,13 +75,19 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Impor
             check_allowed(&app.config, &ids.user_pool_id)?;
             track::track(app, &ids, object.as_ref(), part, deadline).await
         }
-        // SPEC section 17's memberships are not wired to a stage yet: the
-        // action is read, and refused as an event this function does not
-        // handle.
-        Invocation::AddToGroups(_) => Err(ImportError::new(
-            ErrorKind::UnsupportedEvent,
-            "unsupported event: Action \"AddToGroups\" is not handled yet",
-        )),
+        Invocation::AddToGroups(request) => {
+            let ids = parse_ids(
+                ("UserPoolId", &request.user_pool_id),
+                ("JobId", &request.job_id),
+            )?;
+            check_allowed(&app.config, &ids.user_pool_id)?;
+            let request = AddToGroups {
+                user_pool_id: ids.user_pool_id,
+                job_id: ids.job_id,
+                ..request
+            };
+            groups::add_to_groups(app, &request, deadline).await
+        }
     }
 }
 

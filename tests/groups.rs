@@ -14,8 +14,9 @@ use cis_emulator::{Fault, FaultAction, RunOptions};
 use cis_testkit::emf::metrics_of;
 use cis_testkit::*;
 use cognito_import_starter::deadline::Deadline;
-use cognito_import_starter::groups::{add_to_groups, AddToGroupsRequest};
+use cognito_import_starter::groups::add_to_groups;
 use cognito_import_starter::model::{ObjectRef, PartRef};
+use cognito_import_starter::trigger::AddToGroups;
 use cognito_import_starter::{Config, ErrorKind, ImportError};
 use serde_json::{json, Value};
 
@@ -102,8 +103,8 @@ fn logged(h: &Harness, lines: &[&str]) {
     );
 }
 
-fn request(object: &ObjectRef, from: Option<Value>) -> AddToGroupsRequest {
-    AddToGroupsRequest {
+fn request(object: &ObjectRef, from: Option<Value>) -> AddToGroups {
+    AddToGroups {
         user_pool_id: POOL.into(),
         job_id: JOB.into(),
         object: object.clone(),
@@ -681,7 +682,7 @@ async fn a_part_adds_only_its_own_rows_and_names_them_by_the_sources_lines() {
 
     let answer = add_to_groups(
         &h.app,
-        &AddToGroupsRequest {
+        &AddToGroups {
             part: Some(part),
             ..request(&object, None)
         },

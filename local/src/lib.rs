@@ -8,7 +8,7 @@ use cis_emulator::{
     valid_csv, Emulator, ImportRun, ObjectContent, PutEventEntry, DEFAULT_CSV_HEADER,
 };
 use cognito_import_starter::model::WorkItem;
-use cognito_import_starter::trigger::{self, Invocation};
+use cognito_import_starter::trigger::{self, AddToGroups, Invocation};
 use cognito_import_starter::{App, Config, ImportError};
 
 pub mod queue;
@@ -61,12 +61,56 @@ pub fn seed_for(emulator: &Emulator, config: &Config, event: &Value) {
             );
             return;
         }
-        // SPEC section 17: nothing to seed until the handler adds groups.
-        Ok(Invocation::AddToGroups(_)) | Err(_) => return,
+        Ok(Invocation::AddToGroups(request)) => {
+            seed_groups_job(emulator, config, &request);
+            return;
+        }
+        Err(_) => return,
     };
     for item in items {
         seed_item(emulator, config, item);
     }
+}
+
+/// An `AddToGroups` sample's job, finished: its object holds
+/// [`groups_csv`] and its metadata names the job (so the object is the
+/// job's), the pool has [`SAMPLE_GROUPS`] and the users the job created,
+/// and the job's log holds a line for every row.
+fn seed_groups_job(emulator: &Emulator, config: &Config, request: &AddToGroups) {
+    let (pool, job) = (request.user_pool_id.as_str(), request.job_id.as_str());
+    emulator.create_user_pool(pool, "example-pool", DEFAULT_CSV_HEADER);
+    for group in SAMPLE_GROUPS {
+        emulator.create_group(pool, group);
+    }
+    for user in ["ana", "ben", EXISTING_USER] {
+        emulator.add_user(pool, user);
+    }
+    let metadata = [
+        (config.pool_id_metadata_key.as_str(), pool),
+        (config.job_id_metadata_key.as_str(), job),
+    ];
+    let object = &request.object;
+    emulator.put_object(&object.bucket, &object.key, groups_csv(), &metadata);
+    emulator.insert_import_job(pool, job, "example-import", true);
+    emulator.finish_job(
+        pool,
+        job,
+        "Succeeded",
+        2,
+        1,
+        1,
+        "Import Job Completed Successfully.",
+    );
+    emulator.put_log_events(
+        &format!("/aws/cognito/userpools/{pool}/example-pool"),
+        &format!("{job}/example-import"),
+        &[
+            "[SUCCEEDED] Line Number 1 - The import succeeded.",
+            "[SUCCEEDED] Line Number 2 - The import succeeded.",
+            "[SKIPPED] Line Number 3 - The user already exists.",
+            "[FAILED] Line Number 4 - Invalid email address format.",
+        ],
+    );
 }
 
 fn seed_item(emulator: &Emulator, config: &Config, item: WorkItem) {

@@ -24,9 +24,6 @@ fn samples() -> Vec<(String, Value)> {
             path.file_name()
                 .is_some_and(|n| !n.to_string_lossy().starts_with("env"))
         })
-        // Until the handler routes `{"Action": "AddToGroups"}` and the local
-        // runner seeds a finished job with groups for it.
-        .filter(|path| !path.ends_with("direct-add-to-groups.json"))
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("readable sample");
             let name = path
@@ -80,6 +77,20 @@ async fn every_sample_succeeds_against_the_seeded_emulator() {
                 events
                     .iter()
                     .any(|e| e.detail_type == "User Import Job Completed"),
+                "{name}"
+            );
+        } else if response.get("Done").is_some() {
+            // AddToGroups: the seeded job's memberships, all in one call.
+            assert_eq!(response["Done"], json!(true), "{name}: {response}");
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e.detail_type == "User Import Groups Added"),
+                "{name}: {events:?}"
+            );
+            assert_eq!(
+                h.emulator.user_groups("us-east-1_EXAMPLE01", "ana"),
+                ["admins", "editors"],
                 "{name}"
             );
         } else {

@@ -31,6 +31,7 @@ use crate::model::{ImportJob, JobRef, LogLocation, ObjectRef, PartRef};
 use crate::track::results::{log, Slice, LOG_GRACE};
 use crate::track::source::{self, Source};
 use crate::track::{self, part};
+use crate::trigger::AddToGroups;
 use cursor::Cursor;
 use failed::{CallFailures, Failure, Place};
 use pace::Pacer;
@@ -45,25 +46,12 @@ const STOP_MARGIN: Duration = Duration::from_secs(2);
 pub const NO_LINE: &str = "no line in the job's log";
 const NO_USERNAME: &str = "no cognito:username in the row";
 
-/// One `AddToGroups` invocation, as the trigger reads it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AddToGroupsRequest {
-    pub user_pool_id: String,
-    pub job_id: String,
-    /// The Started event's `Object`: the file the job was created from.
-    pub object: ObjectRef,
-    /// The Started event's `Part`, for a part of a drop.
-    pub part: Option<PartRef>,
-    /// The cursor an earlier call answered; `None` for the first call.
-    pub from: Option<Value>,
-}
-
 /// Adds the memberships from the cursor on until the rows end (`Done:
 /// true`, the event published), the deadline nears or Cognito throttles
 /// (`Done: false` and the cursor to call again with).
 pub async fn add_to_groups(
     app: &App,
-    request: &AddToGroupsRequest,
+    request: &AddToGroups,
     deadline: Deadline,
 ) -> Result<Value, ImportError> {
     let ids = JobRef {
@@ -165,7 +153,7 @@ async fn publish_added(
 async fn checked(
     app: &App,
     ids: &JobRef,
-    request: &AddToGroupsRequest,
+    request: &AddToGroups,
     from: Option<Cursor>,
 ) -> Result<(ImportJob, SourceRows, Statuses), ImportError> {
     let job = app.cognito().describe_job(ids).await?;
@@ -216,7 +204,7 @@ async fn source_rows(
     app: &App,
     job: &ImportJob,
     ids: &JobRef,
-    request: &AddToGroupsRequest,
+    request: &AddToGroups,
 ) -> Result<SourceRows, ImportError> {
     let source = source::check(app, job, ids, &request.object, request.part.as_ref()).await?;
     let object = match &source {
