@@ -38,14 +38,20 @@ pub struct Call {
 /// holds the [`Handling`] guard that marks it done.
 pub(crate) fn record(state: &State, mut call: Call) -> usize {
     let mut inner = state.lock();
+    // Only the calls being handled are looked at, not the whole journal: a
+    // benchmark's hundreds of thousands of calls would make every request
+    // cost a scan of all that came before.
+    let inner = &mut *inner;
     call.in_flight = 1 + inner
-        .calls
+        .handling
         .iter()
-        .filter(|c| c.done_at.is_none() && c.operation == call.operation)
+        .filter(|&&i| inner.calls[i].operation == call.operation)
         .count();
     call.done_at = None;
     inner.calls.push(call);
-    inner.calls.len() - 1
+    let index = inner.calls.len() - 1;
+    inner.handling.push(index);
+    index
 }
 
 pub(crate) fn set_status(state: &State, index: usize, status: u16) {
@@ -68,6 +74,9 @@ impl Drop for Handling<'_> {
         if let Some(call) = inner.calls.get_mut(self.index) {
             call.done_at.get_or_insert(len);
         }
+        if let Some(at) = inner.handling.iter().position(|&i| i == self.index) {
+            inner.handling.swap_remove(at);
+        }
     }
 }
 
@@ -82,4 +91,58 @@ pub(crate) fn max_in_flight(calls: &[Call], operation: &str, since: usize) -> us
         .map(|c| c.in_flight)
         .max()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State {
+            inner: std::sync::Mutex::new(crate::Inner::default()),
+            endpoint: String::new(),
+            rng: crate::util::Rng::new(),
+        }
+    }
+
+    fn call(operation: &str) -> Call {
+        Call {
+            service: "s3",
+            operation: operation.into(),
+            method: "GET".into(),
+            path: "/".into(),
+            params: serde_json::Value::Null,
+            status: 0,
+            in_flight: 0,
+            done_at: None,
+        }
+    }
+
+    #[test]
+    fn a_call_counts_the_calls_of_its_operation_still_being_handled() {
+        let state = state();
+        let first = record(&state, call("GetObject"));
+        let other = record(&state, call("HeadObject"));
+        let second = Handling {
+            state: &state,
+            index: record(&state, call("GetObject")),
+        };
+        drop(Handling {
+            state: &state,
+            index: first,
+        });
+        let third = record(&state, call("GetObject"));
+        drop(second);
+        let fourth = record(&state, call("GetObject"));
+        let calls = state.lock().calls.clone();
+        let in_flight: Vec<usize> = calls.iter().map(|c| c.in_flight).collect();
+        assert_eq!(in_flight, [1, 1, 2, 2, 2]);
+        assert_eq!(calls[first].done_at, Some(3));
+        assert_eq!(calls[2].done_at, Some(4));
+        assert_eq!(calls[other].done_at, None);
+        assert_eq!((third, fourth), (3, 4));
+        let mut handling = state.lock().handling.clone();
+        handling.sort_unstable();
+        assert_eq!(handling, [other, third, fourth]);
+    }
 }

@@ -93,6 +93,9 @@ pub(crate) struct Inner {
     pub(crate) next_seq: u64,
     pub(crate) events: Vec<PutEventEntry>,
     pub(crate) calls: Vec<Call>,
+    /// The indices in `calls` of the requests being handled (`done_at`
+    /// still `None`).
+    pub(crate) handling: Vec<usize>,
     pub(crate) faults: Vec<Fault>,
     /// CloudWatch Logs: groups, streams, events and the paging behaviour.
     pub(crate) logs: logs::Logs,
