@@ -116,6 +116,8 @@ pub struct Known {
     /// SPEC section 15: the job's password hashing algorithm and its rows'
     /// hashes, when the preflight ran with an algorithm.
     pub passwords: Option<PasswordCounts>,
+    /// SPEC section 17: the job's rows' groups, when they name any.
+    pub groups: Option<GroupCounts>,
 }
 
 impl Known {
@@ -187,6 +189,18 @@ impl PasswordCounts {
             "Empty": self.empty,
         })
     }
+}
+
+/// SPEC section 17: the groups of some rows (a job's, a part's, a file's): memberships (user and group pairs), users with
+/// at least one group, different names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupCounts {
+    #[serde(rename = "Memberships")]
+    pub memberships: u64,
+    #[serde(rename = "Users")]
+    pub users: u64,
+    #[serde(rename = "Names")]
+    pub names: u64,
 }
 
 /// A record that failed, and what was known of it when it did.
