@@ -7,6 +7,7 @@ use aws_sdk_cognitoidentityprovider::primitives::DateTime;
 use aws_sdk_cognitoidentityprovider::types::UserImportJobType;
 use serde_json::{Map, Value};
 
+use crate::csv_check::groups::GroupCounts;
 use crate::error::ImportError;
 
 /// An S3 object named by a trigger.
@@ -189,18 +190,6 @@ impl PasswordCounts {
             "Empty": self.empty,
         })
     }
-}
-
-/// SPEC section 17: the groups of some rows (a job's, a part's, a file's): memberships (user and group pairs), users with
-/// at least one group, different names.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct GroupCounts {
-    #[serde(rename = "Memberships")]
-    pub memberships: u64,
-    #[serde(rename = "Users")]
-    pub users: u64,
-    #[serde(rename = "Names")]
-    pub names: u64,
 }
 
 /// A record that failed, and what was known of it when it did.

@@ -11,11 +11,12 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use unicode_general_category::{get_general_category, GeneralCategory};
 
 use super::lines::{split_fields, Field, Line};
+use super::parts::Step;
 use super::problems::{column_order, Problems};
-use crate::model::GroupCounts;
 
 /// The column of a user's groups: the name of the ID token's claim.
 pub const GROUPS: &str = "cognito:groups";
@@ -111,6 +112,18 @@ pub enum GroupsMode {
     /// Create mode: the column is taken beside the pool's, and its
     /// memberships are added after the job.
     Allowed,
+}
+
+/// SPEC section 17: the groups of some rows (a job's, a part's, a file's): memberships (user and group pairs), users with
+/// at least one group, different names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCounts {
+    #[serde(rename = "Memberships")]
+    pub memberships: u64,
+    #[serde(rename = "Users")]
+    pub users: u64,
+    #[serde(rename = "Names")]
+    pub names: u64,
 }
 
 /// One part's groups (the whole file's when it is not cut).
@@ -300,7 +313,7 @@ impl GroupCheck {
 /// The groups of a file that passed the preflight before (its plan, or its
 /// upload's length, is to be made again): the column found by its name in
 /// the header, each row's names counted, nothing checked. Fed every line,
-/// with whether a row begins a new part.
+/// with the cut's step (whether a row begins a new part).
 pub struct GroupTally {
     check: GroupCheck,
     /// Problems are the preflight's: here they are not kept.
@@ -317,14 +330,14 @@ impl Default for GroupTally {
 }
 
 impl GroupTally {
-    pub fn line(&mut self, line: Line<'_>, new_part: bool) {
+    pub fn line(&mut self, line: Line<'_>, step: Step) {
         if line.number == 1 {
             let column =
                 super::lines::fields(line.bytes).position(|name| &*name == GROUPS.as_bytes());
             self.check.header(line, column);
             return;
         }
-        if new_part {
+        if step == Step::NewPart {
             self.check.new_part();
         }
         self.check.row(line);
@@ -676,7 +689,7 @@ mod tests {
             let step = cutter
                 .line(line.number, line.input_len, line.bytes)
                 .unwrap();
-            tally.line(line, step == crate::csv_check::parts::Step::NewPart);
+            tally.line(line, step);
         };
         lines.feed(text.as_bytes(), &mut feed).unwrap();
         lines.finish(&mut feed);
@@ -686,7 +699,7 @@ mod tests {
         let mut lines = crate::csv_check::lines::LineSplitter::new(1 << 16);
         lines
             .feed(file(&[row(1, &[])]).as_bytes(), |line| {
-                tally.line(line, false)
+                tally.line(line, Step::Same)
             })
             .unwrap();
         assert_eq!(tally.finish(), None);

@@ -9,7 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use crate::app::App;
 use crate::csv_check::groups::{GroupTally, Groups};
 use crate::csv_check::lines::{Line, LineSplitter};
-use crate::csv_check::parts::{Cut, Cutter, PartLimits, Step, MAX_PARTS};
+use crate::csv_check::parts::{Cut, Cutter, PartLimits, MAX_PARTS};
 use crate::csv_check::{self, TooLarge};
 use crate::error::{ErrorKind, ImportError};
 
@@ -75,7 +75,7 @@ struct CutAndTally {
 impl CutAndTally {
     fn line(&mut self, line: Line<'_>) {
         match self.cutter.line(line.number, line.input_len, line.bytes) {
-            Ok(step) => self.tally.line(line, step == Step::NewPart),
+            Ok(step) => self.tally.line(line, step),
             Err(too) => {
                 self.over.get_or_insert(too);
             }

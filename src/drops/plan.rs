@@ -16,12 +16,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::csv_check::groups::Groups;
+use crate::csv_check::groups::{GroupCounts, Groups};
 use crate::csv_check::parts::{Cut, PartLimits, PartRange};
 use crate::csv_check::password::Passwords;
 use crate::drops::cut::UploadShape;
 use crate::error::ImportError;
-use crate::model::{GroupCounts, ObjectRef, PasswordCounts};
+use crate::model::{ObjectRef, PasswordCounts};
 
 /// A plan is a few kilobytes; a larger object under its key is not one.
 const MAX_PLAN_BYTES: usize = 1024 * 1024;

@@ -27,7 +27,7 @@
 use crate::app::App;
 use crate::aws::s3::{ByteRange, ReadFailure};
 use crate::aws::upload;
-use crate::csv_check::groups::Groups;
+use crate::csv_check::groups::{GroupCounts, Groups};
 use crate::csv_check::parts::Cut;
 use crate::csv_check::password::PasswordMode;
 use crate::drops::cut::{self, UploadShape};
@@ -42,9 +42,7 @@ use crate::import::job::{
 };
 use crate::import::preflight;
 use crate::import::start::StartedJob;
-use crate::model::{
-    Failure, GroupCounts, ImportJob, Known, ObjectRef, PartRef, PasswordCounts, Started,
-};
+use crate::model::{Failure, ImportJob, Known, ObjectRef, PartRef, PasswordCounts, Started};
 use crate::resolve;
 
 /// The jobs of `object`'s drop in parts that have started, in part order,

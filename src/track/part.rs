@@ -8,12 +8,13 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::aws::s3::ReadFailure;
+use crate::csv_check::groups::GroupCounts;
 use crate::drops::cut;
 use crate::drops::jobs::{self, Pages};
 use crate::drops::names::{self, NamedPart};
 use crate::drops::plan::{self, PartPlan};
 use crate::error::ImportError;
-use crate::model::{GroupCounts, ImportJob, ObjectRef, PartRef, PasswordCounts};
+use crate::model::{ImportJob, ObjectRef, PartRef, PasswordCounts};
 use crate::track::results::{PartView, Slice};
 use crate::track::source::Source;
 
