@@ -381,13 +381,7 @@ async fn throttling_ends_the_call_early_and_the_next_call_in_a_fresh_app_goes_on
         .map(|c| c.params["Range"].clone())
         .collect();
     let offset = CSV.find("fay,").unwrap();
-    assert_eq!(
-        ranges,
-        [
-            Value::Null,
-            json!(format!("bytes={offset}-18446744073709551614"))
-        ]
-    );
+    assert_eq!(ranges, [Value::Null, json!(format!("bytes={offset}-"))]);
 }
 
 #[tokio::test]

@@ -535,7 +535,13 @@ async fn open(
     first: u64,
     end: Option<u64>,
 ) -> Result<ByteStream, ImportError> {
-    match app.s3().read_pinned_from(object, first, end).await {
+    let s3 = app.s3();
+    let read = match (first, end) {
+        // The whole object: no range.
+        (0, None) => s3.read_pinned(object, None).await.map(Some),
+        (first, end) => s3.read_pinned_from(object, first, end).await,
+    };
+    match read {
         Ok(Some(body)) => Ok(body),
         // Nothing from there on: the rows ended at the cursor.
         Ok(None) => Ok(ByteStream::from_static(b"")),
