@@ -5,8 +5,9 @@
 //! terminal.
 //!
 //! What `Track` makes of the log lines (the Completed event's `Results`, the
-//! `failed.csv` and `report.csv` objects, SPEC section 12) is the function's
-//! part, implemented on another branch: this test does not assert it.
+//! `failed.csv` and `report.csv` objects, SPEC section 12) is asserted by
+//! the function's own tests (`tests/results.rs`); here, where the runner
+//! looks for them.
 
 use std::path::Path;
 
@@ -118,8 +119,7 @@ async fn bad_rows_sample_followed_to_its_end_in_create_mode() {
     );
 
     // Where the result files are looked for; their content (and the
-    // Completed event's Results) is the SPEC 12 part of the function, not
-    // asserted here.
+    // Completed event's Results) is asserted in the function's tests.
     assert_eq!(job.bucket.as_deref(), Some("cis-drop-example"));
     let (failed_key, _) = job.failed_rows.as_ref().expect("looked for");
     assert_eq!(failed_key, &format!("results/{job_id}/failed.csv"));
