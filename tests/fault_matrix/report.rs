@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::deadline::DeadlineReport;
+use crate::groups::{self, GroupsReport};
 use crate::queue;
 use crate::start::CellReport;
 use crate::tables::{Cell, Class, Trigger, ROWS};
@@ -13,6 +14,7 @@ pub fn render(
     reports: &[CellReport],
     deadlines: &[DeadlineReport],
     queue_reports: &[queue::QueueReport],
+    groups_reports: &[GroupsReport],
 ) -> String {
     let by_key: BTreeMap<_, _> = reports.iter().map(|r| (r.key, r)).collect();
     let mut out = String::new();
@@ -96,12 +98,14 @@ pub fn render(
         );
     }
     queue::render(&mut out, queue_reports);
+    groups::render(&mut out, groups_reports);
     out.push_str("\n## The Lambda deadline ends the record\n\n| case | outcome |\n|---|---|\n");
     for d in deadlines {
         let _ = writeln!(out, "| {} | {} |", d.label, d.text);
     }
     let mut violations: Vec<String> = all_violations(reports, deadlines);
     violations.extend(queue::violations(queue_reports));
+    violations.extend(groups::violations(groups_reports));
     let _ = writeln!(
         out,
         "\n## Cells that broke the invariant ({})\n",

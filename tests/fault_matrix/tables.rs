@@ -120,6 +120,10 @@ pub enum Class {
     FailedEntry,
     OperationNotEnabled,
     LimitExceeded,
+    /// Cognito 400 `UserNotFoundException` (`AdminAddUserToGroup`).
+    UserNotFound,
+    /// Cognito 400 `NotAuthorizedException`.
+    NotAuthorized,
 }
 
 pub const BASE_CLASSES: [Class; 8] = [
@@ -148,6 +152,8 @@ impl Class {
             Class::FailedEntry => "failed entry",
             Class::OperationNotEnabled => "OperationNotEnabledException",
             Class::LimitExceeded => "LimitExceededException",
+            Class::UserNotFound => "UserNotFoundException",
+            Class::NotAuthorized => "NotAuthorizedException",
         }
     }
 }
@@ -368,6 +374,8 @@ pub fn action(row: &Row, class: Class) -> FaultAction {
         Class::ServerError => FaultAction::error(500, "InternalException"),
         Class::OperationNotEnabled => FaultAction::error(400, "OperationNotEnabledException"),
         Class::LimitExceeded => FaultAction::error(400, "LimitExceededException"),
+        Class::UserNotFound => FaultAction::error(400, "UserNotFoundException"),
+        Class::NotAuthorized => FaultAction::error(400, "NotAuthorizedException"),
     }
 }
 
