@@ -185,3 +185,59 @@ async fn password_hashes_sample_shows_who_is_confirmed_and_who_must_reset() {
         );
     }
 }
+
+/// `--follow events/s3-put-groups.json` (SPEC section 17): the job gets the
+/// file without its `cognito:groups` column, and the `AddToGroups` loop
+/// after Track puts the users Cognito imported or skipped in their groups,
+/// not the one whose import failed.
+#[tokio::test]
+async fn groups_sample_followed_to_its_memberships() {
+    let config = cognito_import_starter::Config {
+        cloudwatch_logs_role_arn: Some("arn:aws:iam::123456789012:role/cognito-import-logs".into()),
+        ..test_config()
+    };
+    let h = harness_with(config).await;
+    let event = sample("s3-put-groups.json");
+    local::seed_for(&h.emulator, &h.app.config, &event);
+    let (result, events) = local::invoke(&h.app, &h.emulator, event).await;
+    let response = result.unwrap_or_else(|e| panic!("{} {}", e.error_type(), e.message));
+    assert_eq!(response["Results"][0]["Outcome"], "Started", "{response}");
+    assert_eq!(
+        events[0].detail["Groups"],
+        json!({"Memberships": 4, "Users": 3, "Names": 3})
+    );
+    let job_id = events[0].detail["UserImportJob"]["JobId"]
+        .as_str()
+        .expect("job id")
+        .to_string();
+    let uploaded = h
+        .emulator
+        .uploaded_csv(local::SAMPLE_POOL, &job_id)
+        .expect("uploaded");
+    assert!(!String::from_utf8_lossy(&uploaded).contains("cognito:groups"));
+
+    let followed = local::follow(&h.app, &h.emulator, &events, local::DEFAULT_RESULTS_PREFIX).await;
+    let groups = followed[0].groups.as_ref().expect("AddToGroups ran");
+    assert_eq!(groups.calls.len(), 1);
+    let answer = groups.calls[0].1.as_ref().expect("AddToGroups answered");
+    assert_eq!(answer["Done"], json!(true), "{answer}");
+    assert_eq!(answer["Groups"]["Added"], json!(3), "{answer}");
+    let memberships: Vec<(&str, Vec<&str>)> = groups
+        .memberships
+        .iter()
+        .map(|(user, names)| (user.as_str(), names.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        memberships,
+        [
+            ("ana", vec!["admins", "editors"]),
+            ("ben", vec![]),
+            (local::EXISTING_USER, vec!["support"]),
+            ("dev", vec![]),
+        ]
+    );
+    assert!(groups
+        .events
+        .iter()
+        .any(|e| e.detail_type == "User Import Groups Added"));
+}
