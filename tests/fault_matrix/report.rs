@@ -48,6 +48,11 @@ pub fn render(
          `FilesError` `ObjectNotFound` and no files; 403 is the permanent `AccessDenied`. After\n\
          the faults are cleared, Track emits Completed whose `Results` names both files\n\
          (`+ files`: both exist, `failed.csv` is the header and the failed row byte for byte).\n\n\
+         **Groups in create mode** (SPEC 17): the `ListGroups` and `CreateGroup` rows drop a\n\
+         file with a `cognito:groups` column naming a group the pool has and one it lacks,\n\
+         `CREATE_MISSING_GROUPS=true`; besides the invariant, no job exists before the missing\n\
+         group, no job's CSV holds the column, and every Started event carries the file's\n\
+         `Groups` counts. `AddToGroups` after the job has its own section below.\n\n\
          Each cell: the first delivery's outcome (error type, `listed` for an SQS message in\n\
          `batchItemFailures`, or the outcome), then the redelivery's. `✗` marks a cell that\n\
          broke the invariant (listed at the end). Every fault applies to every request of the\n\

@@ -82,6 +82,11 @@ pub enum Scenario {
     /// As `Create`, the file with bcrypt password hashes and its metadata
     /// naming the algorithm (SPEC section 15): every job created with it.
     CreateHashes,
+    /// As `Create`, the file with a `cognito:groups` column naming a group
+    /// the pool has and one it lacks, `CREATE_MISSING_GROUPS=true` (SPEC
+    /// section 17): the preflight lists the pool's groups and creates the
+    /// missing one before any job.
+    CreateGroups,
     /// `{"Action": "Track", ..., "Object"}` on a finished job with a failed
     /// and a skipped user, its log written (direct only): SPEC 11 and 12.
     Track,
@@ -89,7 +94,10 @@ pub enum Scenario {
 
 impl Scenario {
     pub fn is_create(self) -> bool {
-        matches!(self, Scenario::Create | Scenario::CreateHashes)
+        matches!(
+            self,
+            Scenario::Create | Scenario::CreateHashes | Scenario::CreateGroups
+        )
     }
 }
 
@@ -178,7 +186,7 @@ impl Row {
     }
 }
 
-pub static ROWS: [Row; 22] = [
+pub static ROWS: [Row; 24] = [
     Row {
         label: "HeadObject",
         operation: "HeadObject",
@@ -288,6 +296,20 @@ pub static ROWS: [Row; 22] = [
         label: "StartUserImportJob (create mode, password hashes)",
         operation: "StartUserImportJob",
         scenario: Scenario::CreateHashes,
+        svc: Svc::Cognito,
+        extra: &[],
+    },
+    Row {
+        label: "ListGroups (create mode, groups)",
+        operation: "ListGroups",
+        scenario: Scenario::CreateGroups,
+        svc: Svc::Cognito,
+        extra: &[],
+    },
+    Row {
+        label: "CreateGroup (create mode, a missing group)",
+        operation: "CreateGroup",
+        scenario: Scenario::CreateGroups,
         svc: Svc::Cognito,
         extra: &[],
     },
