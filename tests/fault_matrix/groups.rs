@@ -37,7 +37,7 @@ const ADD: &str = "AdminAddUserToGroup";
 /// Calls of the state machine's loop once the faults are cleared.
 const MAX_CALLS: usize = 10;
 
-/// ana and dee imported, bo there already, cy refused; dee names no group,
+/// ana, dee and fay imported, bo there already, cy refused; dee names no group,
 /// fay names `ghost`, which the pool does not have.
 const SOURCE: &str = "cognito:username,email,cognito:groups\n\
     ana,ana@example.com,admins editors\n\
