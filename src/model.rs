@@ -7,6 +7,7 @@ use aws_sdk_cognitoidentityprovider::primitives::DateTime;
 use aws_sdk_cognitoidentityprovider::types::UserImportJobType;
 use serde_json::{Map, Value};
 
+use crate::csv_check::groups::GroupCounts;
 use crate::error::ImportError;
 
 /// An S3 object named by a trigger.
@@ -116,6 +117,8 @@ pub struct Known {
     /// SPEC section 15: the job's password hashing algorithm and its rows'
     /// hashes, when the preflight ran with an algorithm.
     pub passwords: Option<PasswordCounts>,
+    /// SPEC section 17: the job's rows' groups, when they name any.
+    pub groups: Option<GroupCounts>,
 }
 
 impl Known {

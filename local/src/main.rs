@@ -21,7 +21,10 @@
 //! unless set), goes through the emulated drop queue (SPEC sections 13 and
 //! 14): Cognito runs one job at a time; without `--follow` the first batch,
 //! with it the event source mapping until the queue is empty, then every
-//! job tracked. After the events it prints the metrics the run would
+//! job tracked. A Started event that names `Groups` (a file with a
+//! `cognito:groups` column, SPEC section 17) is followed after Track by the
+//! `AddToGroups` loop, and each user's groups are printed. After the events
+//! it prints the metrics the run would
 //! publish, read back from the EMF lines. With `--aws` it calls real AWS
 //! with your credentials and configuration instead (nothing is seeded).
 

@@ -5,8 +5,9 @@
 //! terminal.
 //!
 //! What `Track` makes of the log lines (the Completed event's `Results`, the
-//! `failed.csv` and `report.csv` objects, SPEC section 12) is the function's
-//! part, implemented on another branch: this test does not assert it.
+//! `failed.csv` and `report.csv` objects, SPEC section 12) is asserted by
+//! the function's own tests (`tests/results.rs`); here, where the runner
+//! looks for them.
 
 use std::path::Path;
 
@@ -118,8 +119,7 @@ async fn bad_rows_sample_followed_to_its_end_in_create_mode() {
     );
 
     // Where the result files are looked for; their content (and the
-    // Completed event's Results) is the SPEC 12 part of the function, not
-    // asserted here.
+    // Completed event's Results) is asserted in the function's tests.
     assert_eq!(job.bucket.as_deref(), Some("cis-drop-example"));
     let (failed_key, _) = job.failed_rows.as_ref().expect("looked for");
     assert_eq!(failed_key, &format!("results/{job_id}/failed.csv"));
@@ -184,4 +184,60 @@ async fn password_hashes_sample_shows_who_is_confirmed_and_who_must_reset() {
             "create mode: {created}"
         );
     }
+}
+
+/// `--follow events/s3-put-groups.json` (SPEC section 17): the job gets the
+/// file without its `cognito:groups` column, and the `AddToGroups` loop
+/// after Track puts the users Cognito imported or skipped in their groups,
+/// not the one whose import failed.
+#[tokio::test]
+async fn groups_sample_followed_to_its_memberships() {
+    let config = cognito_import_starter::Config {
+        cloudwatch_logs_role_arn: Some("arn:aws:iam::123456789012:role/cognito-import-logs".into()),
+        ..test_config()
+    };
+    let h = harness_with(config).await;
+    let event = sample("s3-put-groups.json");
+    local::seed_for(&h.emulator, &h.app.config, &event);
+    let (result, events) = local::invoke(&h.app, &h.emulator, event).await;
+    let response = result.unwrap_or_else(|e| panic!("{} {}", e.error_type(), e.message));
+    assert_eq!(response["Results"][0]["Outcome"], "Started", "{response}");
+    assert_eq!(
+        events[0].detail["Groups"],
+        json!({"Memberships": 4, "Users": 3, "Names": 3})
+    );
+    let job_id = events[0].detail["UserImportJob"]["JobId"]
+        .as_str()
+        .expect("job id")
+        .to_string();
+    let uploaded = h
+        .emulator
+        .uploaded_csv(local::SAMPLE_POOL, &job_id)
+        .expect("uploaded");
+    assert!(!String::from_utf8_lossy(&uploaded).contains("cognito:groups"));
+
+    let followed = local::follow(&h.app, &h.emulator, &events, local::DEFAULT_RESULTS_PREFIX).await;
+    let groups = followed[0].groups.as_ref().expect("AddToGroups ran");
+    assert_eq!(groups.calls.len(), 1);
+    let answer = groups.calls[0].1.as_ref().expect("AddToGroups answered");
+    assert_eq!(answer["Done"], json!(true), "{answer}");
+    assert_eq!(answer["Groups"]["Added"], json!(3), "{answer}");
+    let memberships: Vec<(&str, Vec<&str>)> = groups
+        .memberships
+        .iter()
+        .map(|(user, names)| (user.as_str(), names.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        memberships,
+        [
+            ("ana", vec!["admins", "editors"]),
+            ("ben", vec![]),
+            (local::EXISTING_USER, vec!["support"]),
+            ("dev", vec![]),
+        ]
+    );
+    assert!(groups
+        .events
+        .iter()
+        .any(|e| e.detail_type == "User Import Groups Added"));
 }

@@ -307,10 +307,19 @@ impl Cognito<'_> {
                 message.unwrap_or_default(),
             )));
         }
+        // Another 4xx than throttling fails the call with its type, even a
+        // code no one knows (classified retryable): going on later from the
+        // same membership would only meet it again, call after call.
+        let status = error.raw_response().map(|r| r.status().as_u16());
         // The username is not in the message: only the pool and the group.
         let what = format!("AdminAddUserToGroup {pool} {group:?}");
         let error = classify_sdk_error(Service::Cognito, &what, &error);
-        if error.is_retryable() {
+        let refused_request = matches!(status, Some(400..=499))
+            && !matches!(
+                error.kind,
+                ErrorKind::TooManyRequests | ErrorKind::InternalError
+            );
+        if error.is_retryable() && !refused_request {
             Ok(Membership::Later(error))
         } else {
             Err(error)
@@ -527,6 +536,15 @@ mod tests {
                     .build(),
             )
         });
+        let unknown = mock!(aws_sdk_cognitoidentityprovider::Client::admin_add_user_to_group)
+            .then_http_response(|| {
+                aws_smithy_runtime_api::http::Response::new(
+                    aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                    aws_smithy_types::body::SdkBody::from(
+                        r#"{"__type":"SomethingNewException","message":"new"}"#,
+                    ),
+                )
+            });
         let app = mocked_app(&[
             &added,
             &no_user,
@@ -535,6 +553,7 @@ mod tests {
             &internal,
             &unavailable,
             &denied,
+            &unknown,
         ]);
         let cognito = cognito(&app);
         let add = || cognito.add_user_to_group(POOL, "ana", "admins");
@@ -561,5 +580,9 @@ mod tests {
         let error = add().await.unwrap_err();
         assert_eq!(error.kind, ErrorKind::NotAuthorized);
         assert!(!error.message.contains("ana"), "{error}");
+        // A 4xx no one names fails the call too, with the type it maps to.
+        let error = add().await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::ServiceUnavailable);
+        assert!(error.message.contains("SomethingNewException"), "{error}");
     }
 }

@@ -143,6 +143,70 @@ impl http_body::Body for Chain {
     }
 }
 
+/// A change of a body's bytes as they stream, chunk by chunk (the
+/// `cognito:groups` column dropped, SPEC section 17): `feed` writes what a
+/// chunk becomes, `finish` what is held back at the end.
+pub trait Reshape: Send + Sync + 'static {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>);
+    fn finish(&mut self, out: &mut Vec<u8>);
+}
+
+/// `body` reshaped as it streams; `length`: the bytes it then holds, which
+/// the request's `Content-Length` says.
+pub fn reshaped(body: SdkBody, reshape: impl Reshape + Unpin, length: u64) -> SdkBody {
+    SdkBody::from_body_1_x(Reshaped {
+        body,
+        reshape,
+        left: length,
+        done: false,
+    })
+}
+
+struct Reshaped<R> {
+    body: SdkBody,
+    reshape: R,
+    left: u64,
+    done: bool,
+}
+
+impl<R: Reshape + Unpin> http_body::Body for Reshaped<R> {
+    type Data = Bytes;
+    type Error = aws_smithy_types::body::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let mut out = Vec::new();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => this.reshape.feed(&data, &mut out),
+                Err(frame) => return Poll::Ready(Some(Ok(frame))),
+            },
+            Poll::Ready(None) => {
+                this.done = true;
+                this.reshape.finish(&mut out);
+            }
+        }
+        this.left = this.left.saturating_sub(out.len() as u64);
+        Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(out)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.left)
+    }
+}
+
 /// S3's error documents are a few hundred bytes; a larger body (a proxy's
 /// page, or a peer that never stops) is not read past this.
 const MAX_ERROR_BODY: usize = 16 * 1024;

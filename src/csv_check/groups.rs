@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use unicode_general_category::{get_general_category, GeneralCategory};
 
 use super::lines::{split_fields, Field, Line};
+use super::parts::Step;
 use super::problems::{column_order, Problems};
 
 /// The column of a user's groups: the name of the ID token's claim.
@@ -113,7 +114,7 @@ pub enum GroupsMode {
     Allowed,
 }
 
-/// The groups of some rows: memberships (user and group pairs), users with
+/// SPEC section 17: the groups of some rows (a job's, a part's, a file's): memberships (user and group pairs), users with
 /// at least one group, different names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupCounts {
@@ -147,7 +148,16 @@ pub struct Groups {
     /// One entry a part, in order (one when the file is not cut).
     pub parts: Vec<PartGroups>,
     /// The different names of the file, in the order first met.
-    pub names: Vec<String>,
+    pub names: Vec<GroupName>,
+}
+
+/// One name of the file: where it is first met, and how many rows name it
+/// (what a problem of a group the pool does not have says).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupName {
+    pub name: String,
+    pub first_line: u64,
+    pub rows: u64,
 }
 
 /// The column's checks and counts as the lines come.
@@ -158,9 +168,10 @@ pub(super) struct GroupCheck {
     column: Option<usize>,
     /// The header line's length without the column.
     header_bytes: u64,
-    /// The file's names, each with the last part it was counted in.
-    seen: HashMap<String, usize>,
-    names: Vec<String>,
+    /// The file's names, each with the last part it was counted in and its
+    /// place in `names`.
+    seen: HashMap<String, (usize, usize)>,
+    names: Vec<GroupName>,
     /// Counts, and the rows' bytes without the column, of each part.
     parts: Vec<PartGroups>,
     fields: Vec<Field>,
@@ -228,14 +239,21 @@ impl GroupCheck {
         let mut over = false;
         for name in &names {
             match self.seen.get_mut(*name) {
-                Some(last) if *last == part_index => {}
-                Some(last) => {
-                    *last = part_index;
-                    new_names += 1;
+                Some((last, at)) => {
+                    self.names[*at].rows += 1;
+                    if *last != part_index {
+                        *last = part_index;
+                        new_names += 1;
+                    }
                 }
                 None if self.names.len() < MAX_GROUP_NAMES => {
-                    self.seen.insert(name.to_string(), part_index);
-                    self.names.push(name.to_string());
+                    self.seen
+                        .insert(name.to_string(), (part_index, self.names.len()));
+                    self.names.push(GroupName {
+                        name: name.to_string(),
+                        first_line: line,
+                        rows: 1,
+                    });
                     new_names += 1;
                 }
                 None => over = true,
@@ -289,6 +307,51 @@ impl GroupCheck {
             parts,
             names: self.names,
         })
+    }
+}
+
+/// The groups of a file that passed the preflight before (its plan, or its
+/// upload's length, is to be made again): the column found by its name in
+/// the header, each row's names counted, nothing checked. Fed every line,
+/// with the cut's step (whether a row begins a new part).
+pub struct GroupTally {
+    check: GroupCheck,
+    /// Problems are the preflight's: here they are not kept.
+    ignored: Problems,
+}
+
+impl Default for GroupTally {
+    fn default() -> GroupTally {
+        GroupTally {
+            check: GroupCheck::new(GroupsMode::Allowed),
+            ignored: Problems::default(),
+        }
+    }
+}
+
+impl GroupTally {
+    pub fn line(&mut self, line: Line<'_>, step: Step) {
+        if line.number == 1 {
+            let column =
+                super::lines::fields(line.bytes).position(|name| &*name == GROUPS.as_bytes());
+            self.check.header(line, column);
+            return;
+        }
+        if step == Step::NewPart {
+            self.check.new_part();
+        }
+        self.check.row(line);
+        let Some(column) = self.check.column else {
+            return;
+        };
+        if let Some(value) = super::lines::fields(line.bytes).nth(column) {
+            self.check.value(line.number, &value, &mut self.ignored);
+        }
+    }
+
+    /// What the column held; `None` when the file has no such column.
+    pub fn finish(self) -> Option<Groups> {
+        self.check.finish()
     }
 }
 
@@ -538,7 +601,7 @@ mod tests {
             "{report:#?}"
         );
         let groups = report.groups.unwrap();
-        assert_eq!(groups.names, ["admins", "a,b", "editors"]);
+        assert_eq!(names_of(&groups), ["admins", "a,b", "editors"]);
         // Without groups the column is only the pool's: its absence is fine.
         let report = check_groups(file(&[row(1, &[])]).as_bytes(), GroupsMode::Allowed);
         assert!(report.is_valid() && report.groups.is_none(), "{report:#?}");
@@ -561,7 +624,7 @@ mod tests {
             names,
         };
         assert_eq!(groups.total, counts(6, 4, 3));
-        assert_eq!(groups.names, ["admins", "editors", "support"]);
+        assert_eq!(names_of(&groups), ["admins", "editors", "support"]);
         assert_eq!(groups.parts.len(), 1);
         assert_eq!(groups.parts[0].counts, counts(6, 4, 3));
 
@@ -582,6 +645,64 @@ mod tests {
             serde_json::to_value(groups.total).unwrap(),
             serde_json::json!({"Memberships": 6, "Users": 4, "Names": 3})
         );
+    }
+
+    fn names_of(groups: &Groups) -> Vec<&str> {
+        groups.names.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    #[test]
+    fn each_name_keeps_its_first_line_and_its_rows() {
+        let (_, text) = groups_file(&[(1, "editors"), (2, "admins editors"), (3, "admins")]);
+        let groups = check_groups(text.as_bytes(), GroupsMode::Allowed)
+            .groups
+            .unwrap();
+        let seen: Vec<(&str, u64, u64)> = groups
+            .names
+            .iter()
+            .map(|n| (n.name.as_str(), n.first_line, n.rows))
+            .collect();
+        assert_eq!(seen, [("editors", 2, 2), ("admins", 3, 2)]);
+    }
+
+    #[test]
+    fn a_tally_counts_as_the_checker_does_without_checking() {
+        let (_, text) = groups_file(&[
+            (1, "admins editors"),
+            (2, ""),
+            (3, "editors a\\,b"),
+            (4, "support"),
+            (5, "admins"),
+        ]);
+        let limits = PartLimits {
+            max_rows: 2,
+            max_bytes: 1 << 20,
+            max_parts: 10,
+        };
+        let mut checker = CsvChecker::parted(&columns(), limits).with_groups(GroupsMode::Allowed);
+        checker.feed(text.as_bytes()).unwrap();
+        let checked = checker.finish().unwrap().groups.unwrap();
+        let mut cutter = crate::csv_check::parts::Cutter::new(limits);
+        let mut tally = GroupTally::default();
+        let mut lines = crate::csv_check::lines::LineSplitter::new(1 << 16);
+        let mut feed = |line: Line<'_>| {
+            let step = cutter
+                .line(line.number, line.input_len, line.bytes)
+                .unwrap();
+            tally.line(line, step);
+        };
+        lines.feed(text.as_bytes(), &mut feed).unwrap();
+        lines.finish(&mut feed);
+        assert_eq!(tally.finish(), Some(checked));
+        // A file without the column has no groups.
+        let mut tally = GroupTally::default();
+        let mut lines = crate::csv_check::lines::LineSplitter::new(1 << 16);
+        lines
+            .feed(file(&[row(1, &[])]).as_bytes(), |line| {
+                tally.line(line, Step::Same)
+            })
+            .unwrap();
+        assert_eq!(tally.finish(), None);
     }
 
     #[test]

@@ -7,37 +7,79 @@
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::app::App;
-use crate::csv_check::lines::LineSplitter;
+use crate::csv_check::groups::{GroupTally, Groups};
+use crate::csv_check::lines::{Line, LineSplitter};
 use crate::csv_check::parts::{Cut, Cutter, PartLimits, MAX_PARTS};
 use crate::csv_check::{self, TooLarge};
 use crate::error::{ErrorKind, ImportError};
 
+/// What goes to Cognito of a file (or a part): the bytes as they are, or,
+/// when its rows name groups, the bytes without the `cognito:groups` column
+/// (SPEC section 17), of the length counted before the upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UploadShape {
+    AsIs,
+    WithoutGroups { column: usize, length: u64 },
+}
+
+impl UploadShape {
+    /// The whole file's shape, from what its `cognito:groups` column held.
+    pub fn of_file(groups: Option<&Groups>) -> UploadShape {
+        match groups {
+            Some(groups) => UploadShape::WithoutGroups {
+                column: groups.column,
+                length: groups.upload_bytes,
+            },
+            None => UploadShape::AsIs,
+        }
+    }
+}
+
 /// The parts of a file that passed the preflight before (its plan is to be
-/// made again): the file cut, not checked.
-pub async fn cut_only(app: &App, what: &str, body: ByteStream) -> Result<Cut, ImportError> {
+/// made again, or its upload's length counted): the file cut and its
+/// `cognito:groups` column counted (SPEC section 17), not checked.
+pub async fn cut_only(
+    app: &App,
+    what: &str,
+    body: ByteStream,
+) -> Result<(Cut, Option<Groups>), ImportError> {
     // Lines of any length count their bytes; only the header is kept.
     let mut lines = LineSplitter::new(csv_check::MAX_ROW_CHARS * 4);
-    let mut cutter = Cutter::new(limits(app.config.part_max_rows));
-    let mut over = None;
+    let mut cut = CutAndTally {
+        cutter: Cutter::new(limits(app.config.part_max_rows)),
+        tally: GroupTally::default(),
+        over: None,
+    };
     stream(app, body, what, |chunk| {
         lines
-            .feed(chunk, |line| {
-                if let Err(too) = cutter.line(line.number, line.input_len, line.bytes) {
-                    over.get_or_insert(too);
-                }
-            })
+            .feed(chunk, |line| cut.line(line))
             .map_err(|_| TooLarge::Rows(u64::MAX))?;
-        over.clone().map_or(Ok(()), Err)
+        cut.over.clone().map_or(Ok(()), Err)
     })
     .await?;
-    lines.finish(|line| {
-        if let Err(too) = cutter.line(line.number, line.input_len, line.bytes) {
-            over.get_or_insert(too);
-        }
-    });
-    match over {
+    lines.finish(|line| cut.line(line));
+    match cut.over {
         Some(too) => Err(too_large(what, too)),
-        None => Ok(cutter.finish()),
+        None => Ok((cut.cutter.finish(), cut.tally.finish())),
+    }
+}
+
+/// The cut and the groups' count of one pass; `over` once the cut went past
+/// its limits.
+struct CutAndTally {
+    cutter: Cutter,
+    tally: GroupTally,
+    over: Option<TooLarge>,
+}
+
+impl CutAndTally {
+    fn line(&mut self, line: Line<'_>) {
+        match self.cutter.line(line.number, line.input_len, line.bytes) {
+            Ok(step) => self.tally.line(line, step),
+            Err(too) => {
+                self.over.get_or_insert(too);
+            }
+        }
     }
 }
 

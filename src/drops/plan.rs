@@ -16,8 +16,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
+use crate::csv_check::groups::{GroupCounts, Groups};
 use crate::csv_check::parts::{Cut, PartLimits, PartRange};
 use crate::csv_check::password::Passwords;
+use crate::drops::cut::UploadShape;
 use crate::error::ImportError;
 use crate::model::{ObjectRef, PasswordCounts};
 
@@ -62,6 +64,14 @@ pub struct PartPlan {
         skip_serializing_if = "Option::is_none"
     )]
     pub password_algorithm: Option<String>,
+    /// SPEC section 17: where the `cognito:groups` column is in the header,
+    /// when the file has one: every part's upload goes without it.
+    #[serde(
+        rename = "GroupsColumn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub groups_column: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +100,19 @@ pub struct PlannedPart {
     /// SPEC section 15: the part's rows with a hash and without one.
     #[serde(rename = "Passwords", default, skip_serializing_if = "Option::is_none")]
     pub passwords: Option<PartPasswords>,
+    /// SPEC section 17: the part's groups, and the length of its upload
+    /// (header and rows) without the `cognito:groups` column.
+    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<PartGroupsPlan>,
+}
+
+/// A part's groups as the plan keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartGroupsPlan {
+    #[serde(flatten)]
+    pub counts: GroupCounts,
+    #[serde(rename = "UploadBytes")]
+    pub upload_bytes: u64,
 }
 
 /// A part's counts of the `password_hash` column.
@@ -131,9 +154,46 @@ impl PartPlan {
                     published: false,
                     job_id: None,
                     passwords: None,
+                    groups: None,
                 })
                 .collect(),
             password_algorithm: None,
+            groups_column: None,
+        }
+    }
+
+    /// The plan with where the `cognito:groups` column is, and each part's
+    /// groups and upload length (SPEC section 17), from the pass that cut
+    /// the file.
+    pub fn with_groups(mut self, groups: Option<&Groups>) -> PartPlan {
+        let Some(groups) = groups else {
+            return self;
+        };
+        self.groups_column = Some(groups.column);
+        for (part, counted) in self.parts.iter_mut().zip(&groups.parts) {
+            part.groups = Some(PartGroupsPlan {
+                counts: counted.counts,
+                upload_bytes: counted.upload_bytes,
+            });
+        }
+        self
+    }
+
+    /// Part `number`'s `Groups`, for its Started event.
+    pub fn groups_of(&self, number: u64) -> Option<GroupCounts> {
+        self.part(number)?.groups.map(|g| g.counts)
+    }
+
+    /// What goes to Cognito of part `number`: without the `cognito:groups`
+    /// column when the file has one.
+    pub fn upload_shape(&self, number: u64) -> UploadShape {
+        let part = self.part(number).and_then(|p| p.groups);
+        match (self.groups_column, part) {
+            (Some(column), Some(part)) => UploadShape::WithoutGroups {
+                column,
+                length: part.upload_bytes,
+            },
+            _ => UploadShape::AsIs,
         }
     }
 

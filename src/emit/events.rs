@@ -47,6 +47,9 @@ pub fn started(url: PresignedUrl, job: &ImportJob, known: &Known, start: JobStar
     if let Some(passwords) = &known.passwords {
         detail.insert("Passwords".into(), passwords.to_json());
     }
+    if let Some(groups) = known.groups.filter(|g| g.memberships > 0) {
+        detail.insert("Groups".into(), json!(groups));
+    }
     Event {
         detail_type: STARTED,
         detail: Value::Object(detail),

@@ -331,9 +331,14 @@ impl Walk<'_> {
             Some(cursor) => self.resume(source, cursor).await?,
             None => self.begin(source).await?,
         };
-        let Some((mut cursor, mut body, header_first)) = opened else {
+        let Some((mut cursor, mut span, header_first)) = opened else {
             // No user or no groups column: nothing to add.
             return Ok((Cursor::default(), End::Done));
+        };
+        let object = &source.object;
+        let mut body = match span.next_window() {
+            Some((first, end)) => open(self.app, object, first, end).await?,
+            None => ByteStream::from_static(b""),
         };
         let mut walk = RowWalk::new(if header_first { 0 } else { cursor.line }, cursor.offset);
         loop {
@@ -344,9 +349,20 @@ impl Walk<'_> {
                     Flow::NoGroups => return Ok((cursor, End::Done)),
                 }
             }
-            match next_chunk(self.app, &mut body, &source.object).await {
-                Ok(Some(chunk)) => walk.feed(&chunk),
-                Ok(None) => break,
+            let next = match next_chunk(self.app, &mut body, object).await {
+                Ok(Some(chunk)) => {
+                    span.received(chunk.len());
+                    walk.feed(&chunk);
+                    continue;
+                }
+                Ok(None) => match span.next_window() {
+                    Some((first, end)) => open(self.app, object, first, end).await,
+                    None => break,
+                },
+                Err(error) => Err(error),
+            };
+            match next {
+                Ok(next) => body = next,
                 // What was done stays done: the next call reads on from here.
                 Err(error) if self.progressed => {
                     tracing::warn!(error = %error, "the source could not be read on; stopping early");
@@ -369,12 +385,11 @@ impl Walk<'_> {
     async fn begin(
         &self,
         source: &SourceRows,
-    ) -> Result<Option<(Cursor, ByteStream, bool)>, ImportError> {
+    ) -> Result<Option<(Cursor, Span, bool)>, ImportError> {
         let app = self.app;
         let object = &source.object;
         let Some(slice) = &source.slice else {
-            let body = open(app, object, 0, None).await?;
-            return Ok(Some((Cursor::default(), body, true)));
+            return Ok(Some((Cursor::default(), Span::new(0, None), true)));
         };
         let header = match &slice.header {
             Some(header) => header.as_bytes().to_vec(),
@@ -396,8 +411,8 @@ impl Walk<'_> {
             columns,
             ..Cursor::default()
         };
-        let body = open(app, object, slice.first_byte, Some(slice.end_byte)).await?;
-        Ok(Some((cursor, body, false)))
+        let span = Span::new(slice.first_byte, Some(slice.end_byte));
+        Ok(Some((cursor, span, false)))
     }
 
     /// A later call: the rows from the cursor's byte on.
@@ -405,10 +420,10 @@ impl Walk<'_> {
         &self,
         source: &SourceRows,
         cursor: Cursor,
-    ) -> Result<Option<(Cursor, ByteStream, bool)>, ImportError> {
+    ) -> Result<Option<(Cursor, Span, bool)>, ImportError> {
         let end = source.slice.as_ref().map(|s| s.end_byte);
-        let body = open(self.app, &source.object, cursor.offset, end).await?;
-        Ok(Some((cursor, body, false)))
+        let span = Span::new(cursor.offset, end);
+        Ok(Some((cursor, span, false)))
     }
 
     async fn row(&mut self, cursor: &mut Cursor, row: Row) -> Result<Flow, ImportError> {
@@ -527,6 +542,53 @@ fn out_of_time() -> ImportError {
     )
 }
 
+/// The rows' bytes are read a window at a time: a call that stops early
+/// (the deadline, throttling) has asked S3 for at most one window it did not
+/// use, so a job's calls read its file about once, however many they are.
+const WINDOW_BYTES: u64 = 256 * 1024;
+
+/// The bytes `next..end` still to read (`end`: the object's end when
+/// `None`), a window at a time.
+struct Span {
+    next: u64,
+    end: Option<u64>,
+    /// The window asked for last, and the bytes it has brought so far: a
+    /// window that brings fewer ended at the object's end.
+    asked: u64,
+    got: u64,
+}
+
+impl Span {
+    fn new(first: u64, end: Option<u64>) -> Span {
+        Span {
+            next: first,
+            end,
+            asked: 0,
+            got: 0,
+        }
+    }
+
+    fn received(&mut self, bytes: usize) {
+        self.got += bytes as u64;
+    }
+
+    /// The next window, `(first, end)`; `None` once the span is read.
+    fn next_window(&mut self) -> Option<(u64, Option<u64>)> {
+        let short = self.got < self.asked;
+        let at_end = self.end.is_some_and(|end| self.next >= end);
+        if short || at_end {
+            return None;
+        }
+        let stop = self.next.saturating_add(WINDOW_BYTES);
+        let stop = self.end.map_or(stop, |end| end.min(stop));
+        let first = self.next;
+        self.next = stop;
+        self.asked = stop - first;
+        self.got = 0;
+        Some((first, Some(stop)))
+    }
+}
+
 /// The pinned object from byte `first` to `end` (the object's end when
 /// `None`). Gone or replaced since the check: the permanent `ObjectNotFound`.
 async fn open(
@@ -535,7 +597,13 @@ async fn open(
     first: u64,
     end: Option<u64>,
 ) -> Result<ByteStream, ImportError> {
-    match app.s3().read_pinned_from(object, first, end).await {
+    let s3 = app.s3();
+    let read = match (first, end) {
+        // The whole object: no range.
+        (0, None) => s3.read_pinned(object, None).await.map(Some),
+        (first, end) => s3.read_pinned_from(object, first, end).await,
+    };
+    match read {
         Ok(Some(body)) => Ok(body),
         // Nothing from there on: the rows ended at the cursor.
         Ok(None) => Ok(ByteStream::from_static(b"")),
@@ -582,6 +650,22 @@ async fn collect(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_span_is_read_a_window_at_a_time_until_its_end_or_a_short_window() {
+        let mut span = Span::new(100, Some(100 + WINDOW_BYTES + 10));
+        assert_eq!(span.next_window(), Some((100, Some(100 + WINDOW_BYTES))));
+        span.received(WINDOW_BYTES as usize);
+        let last = Some(100 + WINDOW_BYTES + 10);
+        assert_eq!(span.next_window(), Some((100 + WINDOW_BYTES, last)));
+        span.received(10);
+        assert_eq!(span.next_window(), None);
+        // To the object's end: a window that brings less was the last.
+        let mut span = Span::new(0, None);
+        assert_eq!(span.next_window(), Some((0, Some(WINDOW_BYTES))));
+        span.received(5);
+        assert_eq!(span.next_window(), None);
+    }
+
     use super::*;
     use crate::track::results::log::RowStatus;
     use aws_sdk_cognitoidentityprovider::primitives::DateTime;

@@ -14,8 +14,13 @@
 use std::time::{Duration, SystemTime};
 
 use crate::app::App;
+use aws_smithy_types::body::SdkBody;
+
 use crate::aws::s3::ObjectHead;
+use crate::aws::upload::{self, Reshape};
+use crate::csv_check::groups::ColumnDrop;
 use crate::csv_check::password::{Algorithm, Passwords};
+use crate::drops::cut::UploadShape;
 use crate::drops::jobs::{self, Pages};
 use crate::error::{ErrorKind, ImportError};
 use crate::import::slot;
@@ -117,19 +122,20 @@ pub(crate) async fn prepare(
 }
 
 /// Starts a `Created` job of a drop of one part kept without a plan: ready
-/// as [`prepare`] says, uploaded, started.
+/// as [`prepare`] says, uploaded as `shape` says, started.
 pub(crate) async fn start_created(
     drop: &FileDrop<'_>,
     job: ImportJob,
     origin: Origin,
     name: &str,
+    shape: UploadShape,
 ) -> Result<StartedJob, ImportError> {
     let job = match prepare(drop, job, origin, name).await? {
         Ready::Started(started) => return Ok(started),
         Ready::Upload(job) => job,
     };
     let ids = ids_of(&drop.pool, &job);
-    upload(drop.app, drop.head, &job, &ids).await?;
+    upload(drop.app, drop.head, &job, &ids, shape).await?;
     start_uploaded(drop.app, &ids).await
 }
 
@@ -297,24 +303,56 @@ fn no_hashes_yet(error: ImportError, password_algorithm: Option<&str>) -> Import
     }
 }
 
-/// Streams the object from S3 to the job's pre-signed URL.
+/// Streams the object from S3 to the job's pre-signed URL, as `shape`
+/// says: without its `cognito:groups` column when it has one.
 pub(crate) async fn upload(
     app: &App,
     head: &ObjectHead,
     job: &ImportJob,
     ids: &JobRef,
+    shape: UploadShape,
 ) -> Result<(), ImportError> {
     let what = format!("import job {} in {}", ids.job_id, ids.user_pool_id);
     let uploader = app.uploader(&what)?;
     let url = pre_signed_url(app, job, ids, &what).await?;
     let (body, reported) = app.s3().get_object(&head.object).await?;
-    let length = reported
-        .or(head.size)
-        .and_then(|length| u64::try_from(length).ok())
-        .unwrap_or_default();
-    uploader.put(&url, body.into_inner(), length, &what).await?;
+    let (body, length) = match shape {
+        UploadShape::AsIs => {
+            let length = reported
+                .or(head.size)
+                .and_then(|length| u64::try_from(length).ok())
+                .unwrap_or_default();
+            (body.into_inner(), length)
+        }
+        UploadShape::WithoutGroups { column, length } => {
+            (without_groups(body.into_inner(), column, length), length)
+        }
+    };
+    uploader.put(&url, body, length, &what).await?;
     tracing::info!(user_pool_id = %ids.user_pool_id, job_id = %ids.job_id, bytes = length, "CSV uploaded");
     Ok(())
+}
+
+/// `body` (the file, or a part's header and rows) without the
+/// `cognito:groups` column at `column`: `length` bytes (SPEC section 17).
+pub(crate) fn without_groups(body: SdkBody, column: usize, length: u64) -> SdkBody {
+    upload::reshaped(body, WithoutGroups(Some(ColumnDrop::new(column))), length)
+}
+
+struct WithoutGroups(Option<ColumnDrop>);
+
+impl Reshape for WithoutGroups {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        if let Some(drop) = self.0.as_mut() {
+            drop.feed(chunk, out);
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if let Some(drop) = self.0.take() {
+            drop.finish(out);
+        }
+    }
 }
 
 /// The job's upload URL: from the record in hand, or read again when that

@@ -27,9 +27,10 @@
 use crate::app::App;
 use crate::aws::s3::{ByteRange, ReadFailure};
 use crate::aws::upload;
+use crate::csv_check::groups::{GroupCounts, Groups};
 use crate::csv_check::parts::Cut;
 use crate::csv_check::password::PasswordMode;
-use crate::drops::cut;
+use crate::drops::cut::{self, UploadShape};
 use crate::drops::jobs::{self, Pages};
 use crate::drops::names::{self, drop_job_name, job_name};
 use crate::drops::plan::{self, PartPlan};
@@ -37,7 +38,7 @@ use crate::emit::{self, JobStart};
 use crate::error::{ErrorKind, ImportError};
 use crate::import::job::{
     self, create_settled, found_started, ids_of, is_created, pre_signed_url, prepare, slot_free,
-    start_uploaded, usable, FileDrop, Origin, Ready,
+    start_uploaded, usable, without_groups, FileDrop, Origin, Ready,
 };
 use crate::import::preflight;
 use crate::import::start::StartedJob;
@@ -244,10 +245,12 @@ async fn make_plan(drop: &FileDrop<'_>, named: Option<u64>) -> Result<PartPlan, 
             let report = preflight::check_parted(app, drop.head, &drop.pool, mode).await?;
             PartPlan::new(object, &drop.pool, &report.cut, app.config.part_max_rows)
                 .with_passwords(report.passwords.as_ref())
+                .with_groups(report.groups.as_ref())
         }
         Some(count) => {
-            let cut = cut_again(drop, count).await?;
-            let mut plan = PartPlan::new(object, &drop.pool, &cut, app.config.part_max_rows);
+            let (cut, groups) = cut_again(drop, count).await?;
+            let mut plan = PartPlan::new(object, &drop.pool, &cut, app.config.part_max_rows)
+                .with_groups(groups.as_ref());
             // The counts were the preflight's, gone with the plan; the
             // algorithm is the metadata's or the one the drop's jobs have.
             plan.password_algorithm = drop
@@ -270,14 +273,14 @@ async fn make_plan(drop: &FileDrop<'_>, named: Option<u64>) -> Result<PartPlan, 
     Ok(plan)
 }
 
-async fn cut_again(drop: &FileDrop<'_>, count: u64) -> Result<Cut, ImportError> {
+async fn cut_again(drop: &FileDrop<'_>, count: u64) -> Result<(Cut, Option<Groups>), ImportError> {
     let app = drop.app;
     let object = &drop.head.object;
     let body = match app.s3().read_pinned(object, None).await {
         Ok(body) => body,
         Err(failure) => return Err(changed_on_read(drop, count, read_error(object, failure))),
     };
-    let cut = cut::cut_only(app, &object.to_string(), body).await?;
+    let (cut, groups) = cut::cut_only(app, &object.to_string(), body).await?;
     if cut.parts.len() as u64 != count {
         return Err(object_changed(
             object,
@@ -289,7 +292,7 @@ async fn cut_again(drop: &FileDrop<'_>, count: u64) -> Result<Cut, ImportError> 
             ),
         ));
     }
-    Ok(cut)
+    Ok((cut, groups))
 }
 
 /// Part `number`'s job: one of its name that started; else the one the
@@ -362,11 +365,13 @@ async fn cursor(
         .collect();
     let plan_passwords: Vec<Option<PasswordCounts>> =
         (1..=count).map(|k| plan.passwords_of(k)).collect();
+    let plan_groups: Vec<Option<GroupCounts>> = (1..=count).map(|k| plan.groups_of(k)).collect();
     let algorithm = plan.password_algorithm.clone();
     let at = |number: u64, job: Option<&ImportJob>| {
         let known = Known {
             part: refs.get((number - 1) as usize).copied().flatten(),
             passwords: plan_passwords.get((number - 1) as usize).cloned().flatten(),
+            groups: plan_groups.get((number - 1) as usize).copied().flatten(),
             ..known.clone()
         };
         match job {
@@ -501,7 +506,7 @@ async fn upload_recorded(
     let app = drop.app;
     let ids = ids_of(&drop.pool, job);
     match plan.count() {
-        1 => job::upload(app, drop.head, job, &ids).await?,
+        1 => job::upload(app, drop.head, job, &ids, plan.upload_shape(1)).await?,
         _ => upload_part(drop, plan, number, job).await?,
     }
     let recorded = plan.clone().uploaded(number, &ids.job_id);
@@ -578,7 +583,12 @@ pub(crate) async fn upload_part(
             upload::chain(header, rows)
         }
     };
-    let length = header_bytes + range.bytes();
+    let (body, length) = match plan.upload_shape(number) {
+        UploadShape::AsIs => (body, header_bytes + range.bytes()),
+        UploadShape::WithoutGroups { column, length } => {
+            (without_groups(body, column, length), length)
+        }
+    };
     uploader.put(&url, body, length, &what).await?;
     tracing::info!(
         user_pool_id = %ids.user_pool_id,

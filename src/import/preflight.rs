@@ -3,11 +3,14 @@
 //! never sits in memory whole. In create mode the same pass cuts the file
 //! into parts (section 14).
 
+use std::collections::HashSet;
+
 use crate::app::App;
 use crate::aws::s3::ObjectHead;
+use crate::csv_check::groups::{GroupName, Groups, GroupsMode, GROUPS};
 use crate::csv_check::parts::MAX_PARTS;
 use crate::csv_check::password::{PasswordMode, Passwords};
-use crate::csv_check::{self, CsvChecker, Report, TooLarge};
+use crate::csv_check::{self, CsvChecker, Problem, Report, TooLarge};
 use crate::drops::cut::{limits, stream, too_large};
 use crate::error::{ErrorKind, ImportError};
 
@@ -45,9 +48,83 @@ pub async fn check_parted(
 ) -> Result<Report, ImportError> {
     refuse_by_size(app, head)?;
     let columns = app.cognito().csv_header(pool).await?;
-    let checker =
-        CsvChecker::parted(&columns, limits(app.config.part_max_rows)).with_passwords(passwords);
-    run(app, head, checker).await
+    let checker = CsvChecker::parted(&columns, limits(app.config.part_max_rows))
+        .with_passwords(passwords)
+        .with_groups(GroupsMode::Allowed);
+    let report = run(app, head, checker).await?;
+    if let Some(groups) = &report.groups {
+        pool_has_groups(app, head, pool, groups).await?;
+    }
+    Ok(report)
+}
+
+/// SPEC section 17: every group the file names is one of the pool's
+/// (`ListGroups`, every page), or, with `CREATE_MISSING_GROUPS=true`, is
+/// created now that the rest of the preflight has passed, before any job.
+/// Otherwise the rows naming others are one problem of `InvalidCsv`.
+async fn pool_has_groups(
+    app: &App,
+    head: &ObjectHead,
+    pool: &str,
+    groups: &Groups,
+) -> Result<(), ImportError> {
+    if groups.names.is_empty() {
+        return Ok(());
+    }
+    let cognito = app.cognito();
+    let existing: HashSet<String> = cognito.list_groups(pool).await?.into_iter().collect();
+    let missing: Vec<&GroupName> = groups
+        .names
+        .iter()
+        .filter(|name| !existing.contains(&name.name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !app.config.create_missing_groups {
+        let what = head.object.to_string();
+        return Err(ImportError::invalid_csv(
+            &what,
+            vec![missing_groups(&missing)],
+            1,
+        ));
+    }
+    for name in &missing {
+        cognito.create_group(pool, &name.name).await?;
+    }
+    tracing::info!(
+        user_pool_id = pool,
+        groups = missing.len(),
+        "missing groups created"
+    );
+    Ok(())
+}
+
+/// The one problem of the groups a pool does not have: how many, where
+/// each is first named, how many rows name them. Names are not echoed, as
+/// no problem echoes a value.
+fn missing_groups(missing: &[&GroupName]) -> Problem {
+    const SHOWN: usize = 10;
+    let rows: u64 = missing.iter().map(|name| name.rows).sum();
+    let mut lines: Vec<u64> = missing.iter().map(|name| name.first_line).collect();
+    lines.sort_unstable();
+    let first = lines.first().copied().unwrap_or(2);
+    let shown: Vec<String> = lines.iter().take(SHOWN).map(u64::to_string).collect();
+    let more = match lines.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Problem {
+        line: first,
+        column: Some(GROUPS.to_string()),
+        problem: format!(
+            "{} group(s) named in {rows} membership(s) are not groups of the user pool (each \
+             first named on line {}{more}); create them in the pool, or set \
+             CREATE_MISSING_GROUPS=true",
+            missing.len(),
+            shown.join(", ")
+        ),
+    }
 }
 
 async fn run(app: &App, head: &ObjectHead, mut checker: CsvChecker) -> Result<Report, ImportError> {

@@ -4,6 +4,7 @@
 //! `job`'s.
 
 use crate::csv_check::password::PasswordMode;
+use crate::drops::cut::{self, UploadShape};
 use crate::drops::names::job_name;
 use crate::import::job::{
     counts_of_file, create_settled, found_started, ids_of, is_created, slot_free, start_created,
@@ -35,6 +36,7 @@ async fn first_receive(drop: &FileDrop<'_>, known: Known) -> Result<Started, Fai
     let report = preflight::check_parted(app, drop.head, &drop.pool, mode)
         .await
         .map_err(|error| known.failed(error))?;
+    let shape = UploadShape::of_file(report.groups.as_ref());
     let (cut, passwords) = (report.cut, report.passwords);
     if cut.parts.len() > 1 {
         let what = drop.head.object.to_string();
@@ -43,6 +45,7 @@ async fn first_receive(drop: &FileDrop<'_>, known: Known) -> Result<Started, Fai
     }
     let known = Known {
         passwords: passwords.as_ref().map(counts_of_file),
+        groups: report.groups.as_ref().map(|g| g.total),
         ..known
     };
     let name = job_name(&drop.head.object);
@@ -55,7 +58,7 @@ async fn first_receive(drop: &FileDrop<'_>, known: Known) -> Result<Started, Fai
         return found(drop, settled.job, known).await;
     }
     let ids = ids_of(&drop.pool, &settled.job);
-    start_created(drop, settled.job, Origin::Created, &name)
+    start_created(drop, settled.job, Origin::Created, &name, shape)
         .await
         .map(|started| started.with(known.clone().with_ids(&ids)))
         .map_err(|error| known.with_ids(&ids).failed(error))
@@ -76,8 +79,25 @@ async fn found(drop: &FileDrop<'_>, job: ImportJob, known: Known) -> Result<Star
     if let Err(error) = slot_free(drop, &waiting).await {
         return Err(known.failed(error));
     }
+    // The upload's length without the `cognito:groups` column, and the
+    // Started event's `Groups`, were the preflight's: without a plan to keep
+    // them, the file is counted again (SPEC section 17).
+    let what = drop.head.object.to_string();
+    let counted = match drop.app.s3().get_object(&drop.head.object).await {
+        Ok((body, _)) => cut::cut_only(drop.app, &what, body).await,
+        Err(error) => Err(error),
+    };
+    let groups = match counted {
+        Ok((_, groups)) => groups,
+        Err(error) => return Err(known.failed(error)),
+    };
+    let known = Known {
+        groups: groups.as_ref().map(|g| g.total),
+        ..known
+    };
+    let shape = UploadShape::of_file(groups.as_ref());
     let name = job_name(&drop.head.object);
-    match start_created(drop, job, Origin::Found, &name).await {
+    match start_created(drop, job, Origin::Found, &name, shape).await {
         Ok(started) => {
             let ids = started.job.job_id.clone().map_or(ids, |job_id| JobRef {
                 user_pool_id: drop.pool.clone(),

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::aws::s3::ReadFailure;
+use crate::csv_check::groups::GroupCounts;
 use crate::drops::cut;
 use crate::drops::jobs::{self, Pages};
 use crate::drops::names::{self, NamedPart};
@@ -26,6 +27,9 @@ pub struct TrackedPart {
     /// SPEC section 15: the whole drop's `Passwords`, summed over its parts
     /// from the plan, for `Drop`.
     pub passwords: Option<PasswordCounts>,
+    /// SPEC section 17: the drop's `Groups`, its parts' counts summed, for
+    /// `Drop`.
+    pub groups: Option<GroupCounts>,
 }
 
 /// The part the job imported, if it is one. `source`: the Started event's
@@ -99,8 +103,10 @@ pub async fn of_job(
         }),
     };
     let passwords = plan.as_ref().and_then(drop_passwords);
+    let groups = plan.as_ref().and_then(drop_groups);
     Ok(Some(TrackedPart {
         passwords,
+        groups,
         part: PartRef {
             number: named.number,
             count: named.count,
@@ -135,13 +141,27 @@ async fn plan_of(
         Err(ReadFailure::Gone | ReadFailure::Replaced) => return Ok(None),
         Err(ReadFailure::Failed(error)) => return Err(error),
     };
-    let cut = cut::cut_only(app, &source.to_string(), body).await?;
-    let plan = PartPlan::new(source, pool, &cut, app.config.part_max_rows);
+    let (cut, groups) = cut::cut_only(app, &source.to_string(), body).await?;
+    let plan =
+        PartPlan::new(source, pool, &cut, app.config.part_max_rows).with_groups(groups.as_ref());
     if !fits(&plan) {
         return Ok(None);
     }
     plan::write(app, &named.hash, &plan).await?;
     Ok(Some(plan))
+}
+
+/// The plan's parts' `Groups` summed, field by field (a name in two parts
+/// counts in each), when the file has the column and its rows name some.
+fn drop_groups(plan: &PartPlan) -> Option<GroupCounts> {
+    plan.groups_column?;
+    let mut sum = GroupCounts::default();
+    for counts in plan.parts.iter().filter_map(|p| p.groups).map(|g| g.counts) {
+        sum.memberships += counts.memberships;
+        sum.users += counts.users;
+        sum.names += counts.names;
+    }
+    (sum.memberships > 0).then_some(sum)
 }
 
 /// The plan's `Passwords` summed over its parts, when it has the algorithm
@@ -214,6 +234,9 @@ pub async fn drop_summary(
     });
     if let Some(passwords) = &tracked.passwords {
         summary["Passwords"] = passwords.to_json();
+    }
+    if let Some(groups) = tracked.groups {
+        summary["Groups"] = json!(groups);
     }
     Ok(Some(summary))
 }

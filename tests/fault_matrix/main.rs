@@ -1,4 +1,4 @@
-//! The fault matrix (SPEC sections 4-7, 10, 11, 12): every AWS
+//! The fault matrix (SPEC sections 4-7, 10-14, 17): every AWS
 //! operation the function calls x every class of fault x each trigger
 //! family, generated from the tables below, each cell with its own emulator
 //! and the real handler over the real SDK.
@@ -26,7 +26,8 @@
 //! Each cell is a test of its own (libtest-mimic), named
 //! `<trigger>/<operation>/<fault>`: `s3/StartUserImportJob/throttling`,
 //! `direct/PutEvents/403/failure-event-refused`, `queue/sqs/<case>/<fault>`
-//! for the queue and parts cells, `deadline/<case>` for the deadline cells.
+//! for the queue and parts cells, `direct/AdminAddUserToGroup/throttling`
+//! for the groups cells, `deadline/<case>` for the deadline cells.
 //! A cell that breaks the invariant fails with what it broke. Run one cell
 //! or a family by its name:
 //! `cargo test -p cognito-import-starter --test fault_matrix s3/StartUserImportJob`
@@ -37,12 +38,15 @@
 //! the SPEC makes of each), `start.rs` (one cell of the start path: its
 //! world, deliveries and checks, the results files' included), `track.rs`
 //! (the Track rows' job and where its results files go), `queue.rs` (the
-//! drop queue and files in parts), `deadline.rs` (the deadline cells),
-//! `report.rs` (the report), and this file (the cells as tests, and the
-//! threads they run on). Imports run one way: `report` and `deadline` and
-//! `queue` take from `start`, `start` from `track`, all from `tables`.
+//! drop queue and files in parts), `groups.rs` (`AddToGroups`, SPEC 17:
+//! its world, cells, checks and report section), `deadline.rs` (the
+//! deadline cells), `report.rs` (the report), and this file (the cells as
+//! tests, and the threads they run on). Imports run one way: `report` and `deadline` and
+//! `queue` and `groups` take from `start` (`report` from `queue` and
+//! `groups` too), `start` from `track`, all from `tables`.
 
 mod deadline;
+mod groups;
 mod queue;
 mod report;
 mod start;
@@ -61,6 +65,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Semaphore;
 
 use crate::deadline::{deadline_batch, deadline_hang, DeadlineReport};
+use crate::groups::GroupsReport;
 use crate::queue::{QueueReport, Via};
 use crate::start::{run_cell, CellReport};
 use crate::tables::{cells, Cell, Class};
@@ -75,6 +80,7 @@ const CELL_THREADS: usize = 2;
 struct Found {
     cells: Vec<CellReport>,
     queue: Vec<QueueReport>,
+    groups: Vec<GroupsReport>,
     /// With their place in the report.
     deadlines: Vec<(usize, DeadlineReport)>,
 }
@@ -235,6 +241,21 @@ fn queue_trial((case, via, class): (queue::Case, Via, Class)) -> Trial {
     })
 }
 
+/// `direct/AdminAddUserToGroup/throttling`.
+fn groups_trial((row, class): (usize, Class)) -> Trial {
+    let name = format!(
+        "direct/{}/{}",
+        slug(groups::GROUP_ROWS[row].label),
+        slug(class.column())
+    );
+    Trial::test(name, move || {
+        let report = on_cell_threads(move || groups::run(row, class))?;
+        let result = outcome(&report.violations);
+        record(|found| found.groups.push(report));
+        result
+    })
+}
+
 type DeadlineCase = fn() -> Pin<Box<dyn Future<Output = DeadlineReport>>>;
 
 fn deadline_trials() -> Vec<Trial> {
@@ -284,12 +305,14 @@ fn write_report(cells_run: usize, began: Instant) {
         .into_iter()
         .map(|(_, report)| report)
         .collect();
-    let markdown = report::render(&found.cells, &deadlines, &found.queue);
+    found.groups.sort_by_key(|r| r.key);
+    let markdown = report::render(&found.cells, &deadlines, &found.queue, &found.groups);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/results/fault-matrix.md");
     std::fs::create_dir_all(path.parent().unwrap()).expect("tests/results can be created");
     std::fs::write(&path, &markdown).expect("the fault matrix can be written");
     let mut violations = report::all_violations(&found.cells, &deadlines);
     violations.extend(queue::violations(&found.queue));
+    violations.extend(groups::violations(&found.groups));
     eprintln!(
         "fault matrix: {cells_run} cells and {} deadline cells in {:?}, {} broke the invariant; written to {}",
         deadlines.len(),
@@ -308,6 +331,7 @@ fn main() {
 
     let mut trials: Vec<Trial> = cells().into_iter().map(matrix_trial).collect();
     trials.extend(queue::cells().into_iter().map(queue_trial));
+    trials.extend(groups::cells().into_iter().map(groups_trial));
     let cell_count = trials.len();
     let deadlines = deadline_trials();
     check_names(trials.iter().chain(&deadlines));

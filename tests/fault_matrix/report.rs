@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::deadline::DeadlineReport;
+use crate::groups::{self, GroupsReport};
 use crate::queue;
 use crate::start::CellReport;
 use crate::tables::{Cell, Class, Trigger, ROWS};
@@ -13,6 +14,7 @@ pub fn render(
     reports: &[CellReport],
     deadlines: &[DeadlineReport],
     queue_reports: &[queue::QueueReport],
+    groups_reports: &[GroupsReport],
 ) -> String {
     let by_key: BTreeMap<_, _> = reports.iter().map(|r| (r.key, r)).collect();
     let mut out = String::new();
@@ -46,6 +48,11 @@ pub fn render(
          `FilesError` `ObjectNotFound` and no files; 403 is the permanent `AccessDenied`. After\n\
          the faults are cleared, Track emits Completed whose `Results` names both files\n\
          (`+ files`: both exist, `failed.csv` is the header and the failed row byte for byte).\n\n\
+         **Groups in create mode** (SPEC 17): the `ListGroups` and `CreateGroup` rows drop a\n\
+         file with a `cognito:groups` column naming a group the pool has and one it lacks,\n\
+         `CREATE_MISSING_GROUPS=true`; besides the invariant, no job exists before the missing\n\
+         group, no job's CSV holds the column, and every Started event carries the file's\n\
+         `Groups` counts. `AddToGroups` after the job has its own section below.\n\n\
          Each cell: the first delivery's outcome (error type, `listed` for an SQS message in\n\
          `batchItemFailures`, or the outcome), then the redelivery's. `✗` marks a cell that\n\
          broke the invariant (listed at the end). Every fault applies to every request of the\n\
@@ -96,12 +103,14 @@ pub fn render(
         );
     }
     queue::render(&mut out, queue_reports);
+    groups::render(&mut out, groups_reports);
     out.push_str("\n## The Lambda deadline ends the record\n\n| case | outcome |\n|---|---|\n");
     for d in deadlines {
         let _ = writeln!(out, "| {} | {} |", d.label, d.text);
     }
     let mut violations: Vec<String> = all_violations(reports, deadlines);
     violations.extend(queue::violations(queue_reports));
+    violations.extend(groups::violations(groups_reports));
     let _ = writeln!(
         out,
         "\n## Cells that broke the invariant ({})\n",

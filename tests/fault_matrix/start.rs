@@ -24,6 +24,7 @@ pub fn matrix_config(scenario: Scenario) -> Config {
     if scenario.is_create() {
         config.cloudwatch_logs_role_arn = Some(ROLE.to_string());
     }
+    config.create_missing_groups = scenario == Scenario::CreateGroups;
     config
 }
 
@@ -64,6 +65,46 @@ pub fn check_hashes(w: &World, violations: &mut Vec<String>) {
     for event in of_type(&w.emulator.events(), STARTED) {
         if event.detail["Passwords"] != expected {
             violations.push(format!("Started without Passwords: {}", event.detail));
+        }
+    }
+}
+
+/// The group the pool has and the one the preflight creates.
+pub const GROUP_KEPT: &str = "admins";
+pub const GROUP_MISSING: &str = "editors";
+
+/// `valid_csv` of two users with a `cognito:groups` column: alice in both
+/// groups, bob in none.
+pub fn csv_with_groups() -> String {
+    let mut lines: Vec<String> = valid_csv(&["alice", "bob"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines[0].push_str(",cognito:groups");
+    lines[1].push_str(&format!(",{GROUP_KEPT} {GROUP_MISSING}"));
+    lines[2].push(',');
+    lines.join("\n") + "\n"
+}
+
+/// SPEC section 17 under faults: no job before the missing group exists,
+/// no job's CSV with the column, every Started event with the file's
+/// `Groups`; once started, the missing group exists.
+pub fn check_groups(w: &World, violations: &mut Vec<String>) {
+    let jobs = w.emulator.jobs();
+    let created = w.emulator.groups(POOL).contains(&GROUP_MISSING.to_string());
+    if !jobs.is_empty() && !created {
+        violations.push(format!("a job created before the group {GROUP_MISSING}"));
+    }
+    for job in &jobs {
+        let uploaded = w.emulator.uploaded_csv(&job.pool_id, &job.job_id);
+        if uploaded.is_some_and(|csv| String::from_utf8_lossy(&csv).contains("cognito:groups")) {
+            violations.push("a job's CSV with the cognito:groups column".into());
+        }
+    }
+    let expected = json!({"Memberships": 2, "Users": 1, "Names": 2});
+    for event in of_type(&w.emulator.events(), STARTED) {
+        if event.detail["Groups"] != expected {
+            violations.push(format!("Started without Groups: {}", event.detail));
         }
     }
 }
@@ -109,6 +150,11 @@ pub async fn world(scenario: Scenario, trigger: Trigger, config: Config) -> Worl
                     ("password-hashing-algorithm", "bcrypt"),
                 ],
             );
+        }
+        Scenario::CreateGroups => {
+            emulator.create_user_pool(POOL, "customers", DEFAULT_CSV_HEADER);
+            emulator.create_group(POOL, GROUP_KEPT);
+            emulator.put_object(BUCKET, KEY, csv_with_groups(), &[("user-pool-id", POOL)]);
         }
         Scenario::Track => {
             let (seed, source) = seed_track(&emulator);
@@ -270,6 +316,9 @@ pub fn check_jobs(w: &World, must_be_started: bool, violations: &mut Vec<String>
     }
     if w.scenario == Scenario::CreateHashes {
         check_hashes(w, violations);
+    }
+    if w.scenario == Scenario::CreateGroups {
+        check_groups(w, violations);
     }
     if w.scenario.is_create() {
         let mut names: Vec<&str> = jobs.iter().map(|j| j.job_name.as_str()).collect();

@@ -82,6 +82,11 @@ pub enum Scenario {
     /// As `Create`, the file with bcrypt password hashes and its metadata
     /// naming the algorithm (SPEC section 15): every job created with it.
     CreateHashes,
+    /// As `Create`, the file with a `cognito:groups` column naming a group
+    /// the pool has and one it lacks, `CREATE_MISSING_GROUPS=true` (SPEC
+    /// section 17): the preflight lists the pool's groups and creates the
+    /// missing one before any job.
+    CreateGroups,
     /// `{"Action": "Track", ..., "Object"}` on a finished job with a failed
     /// and a skipped user, its log written (direct only): SPEC 11 and 12.
     Track,
@@ -89,7 +94,10 @@ pub enum Scenario {
 
 impl Scenario {
     pub fn is_create(self) -> bool {
-        matches!(self, Scenario::Create | Scenario::CreateHashes)
+        matches!(
+            self,
+            Scenario::Create | Scenario::CreateHashes | Scenario::CreateGroups
+        )
     }
 }
 
@@ -120,6 +128,10 @@ pub enum Class {
     FailedEntry,
     OperationNotEnabled,
     LimitExceeded,
+    /// Cognito 400 `UserNotFoundException` (`AdminAddUserToGroup`).
+    UserNotFound,
+    /// Cognito 400 `NotAuthorizedException`.
+    NotAuthorized,
 }
 
 pub const BASE_CLASSES: [Class; 8] = [
@@ -148,6 +160,8 @@ impl Class {
             Class::FailedEntry => "failed entry",
             Class::OperationNotEnabled => "OperationNotEnabledException",
             Class::LimitExceeded => "LimitExceededException",
+            Class::UserNotFound => "UserNotFoundException",
+            Class::NotAuthorized => "NotAuthorizedException",
         }
     }
 }
@@ -172,7 +186,7 @@ impl Row {
     }
 }
 
-pub static ROWS: [Row; 22] = [
+pub static ROWS: [Row; 24] = [
     Row {
         label: "HeadObject",
         operation: "HeadObject",
@@ -286,6 +300,20 @@ pub static ROWS: [Row; 22] = [
         extra: &[],
     },
     Row {
+        label: "ListGroups (create mode, groups)",
+        operation: "ListGroups",
+        scenario: Scenario::CreateGroups,
+        svc: Svc::Cognito,
+        extra: &[],
+    },
+    Row {
+        label: "CreateGroup (create mode, a missing group)",
+        operation: "CreateGroup",
+        scenario: Scenario::CreateGroups,
+        svc: Svc::Cognito,
+        extra: &[],
+    },
+    Row {
         label: "DescribeUserImportJob (Track)",
         operation: "DescribeUserImportJob",
         scenario: Scenario::Track,
@@ -368,6 +396,8 @@ pub fn action(row: &Row, class: Class) -> FaultAction {
         Class::ServerError => FaultAction::error(500, "InternalException"),
         Class::OperationNotEnabled => FaultAction::error(400, "OperationNotEnabledException"),
         Class::LimitExceeded => FaultAction::error(400, "LimitExceededException"),
+        Class::UserNotFound => FaultAction::error(400, "UserNotFoundException"),
+        Class::NotAuthorized => FaultAction::error(400, "NotAuthorizedException"),
     }
 }
 
