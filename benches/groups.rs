@@ -85,12 +85,7 @@ struct Row {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     common::release_binary();
-    let args: Vec<String> = std::env::args().collect();
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
+    let only = common::only();
     let load_before = load_average();
     let mut measured = Vec::new();
     for case in CASES
@@ -225,7 +220,8 @@ async fn run(case: &Case) -> Row {
     let function_cpu = cpu_seconds(pid) - function_cpu;
     let emulator_cpu = cpu_seconds(std::process::id()) - emulator_cpu;
     let peak = common::peak_rss_kib(pid).unwrap_or_default();
-    let anon_file = (status_kib(pid, "RssAnon:"), status_kib(pid, "RssFile:"));
+    let kib = |field| common::status_kib(pid, field).unwrap_or_default();
+    let anon_file = (kib("RssAnon:"), kib("RssFile:"));
     let mut child = child;
     let _ = child.kill();
     let _ = child.wait();
@@ -315,17 +311,6 @@ fn cpu_seconds(pid: u32) -> f64 {
         .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
         .sum();
     nanos as f64 / 1e9
-}
-
-/// A `/proc/<pid>/status` figure in KiB (`VmHWM:`, `RssAnon:`...).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with(field))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or_default()
 }
 
 fn load_average() -> String {

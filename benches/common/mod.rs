@@ -65,9 +65,23 @@ pub fn users_csv(rows: usize, row_bytes: usize) -> Vec<u8> {
 
 /// The process's peak resident set (`VmHWM`), in KiB.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// A `/proc/<pid>/status` figure in KiB (`VmHWM:`, `RssAnon:`...).
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The case named by `--only <name>` on the command line, if any.
+pub fn only() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 /// `target/release/cognito-import-starter`, or exit 2 saying how to build it.

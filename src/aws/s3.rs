@@ -118,19 +118,16 @@ impl S3<'_> {
         }
     }
 
-    /// The pinned object from byte `first` to `end` (its end when `None`,
-    /// or when `end` is past it); `None` when `first` is at or past the
-    /// object's end (HTTP 416: nothing there to read).
+    /// Bytes `first..end` of the pinned object (fewer when `end` is past
+    /// its end); `None` when `first` is at or past the object's end (HTTP
+    /// 416: nothing there to read).
     pub async fn read_pinned_from(
         &self,
         object: &ObjectRef,
         first: u64,
-        end: Option<u64>,
+        end: u64,
     ) -> Result<Option<ByteStream>, ReadFailure> {
-        let range = match end {
-            Some(end) => format!("bytes={first}-{}", end.saturating_sub(1)),
-            None => format!("bytes={first}-"),
-        };
+        let range = format!("bytes={first}-{}", end.saturating_sub(1));
         match self.get(object, Some(range)).await {
             Ok(output) => Ok(Some(output.body)),
             Err(error) if error.raw_response().map(|r| r.status().as_u16()) == Some(416) => {

@@ -146,30 +146,29 @@ impl http_body::Body for Chain {
 /// A change of a body's bytes as they stream, chunk by chunk (the
 /// `cognito:groups` column dropped, SPEC section 17): `feed` writes what a
 /// chunk becomes, `finish` what is held back at the end.
-pub trait Reshape: Send + Sync + 'static {
+pub trait Reshape: Send + Sync + Unpin + 'static {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>);
-    fn finish(&mut self, out: &mut Vec<u8>);
+    fn finish(self, out: &mut Vec<u8>);
 }
 
 /// `body` reshaped as it streams; `length`: the bytes it then holds, which
 /// the request's `Content-Length` says.
-pub fn reshaped(body: SdkBody, reshape: impl Reshape + Unpin, length: u64) -> SdkBody {
+pub fn reshaped(body: SdkBody, reshape: impl Reshape, length: u64) -> SdkBody {
     SdkBody::from_body_1_x(Reshaped {
         body,
-        reshape,
+        reshape: Some(reshape),
         left: length,
-        done: false,
     })
 }
 
 struct Reshaped<R> {
     body: SdkBody,
-    reshape: R,
+    /// `None` once the body ended and what it held back was written.
+    reshape: Option<R>,
     left: u64,
-    done: bool,
 }
 
-impl<R: Reshape + Unpin> http_body::Body for Reshaped<R> {
+impl<R: Reshape> http_body::Body for Reshaped<R> {
     type Data = Bytes;
     type Error = aws_smithy_types::body::Error;
 
@@ -178,20 +177,21 @@ impl<R: Reshape + Unpin> http_body::Body for Reshaped<R> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
-        if this.done {
+        let Some(reshape) = this.reshape.as_mut() else {
             return Poll::Ready(None);
-        }
+        };
         let mut out = Vec::new();
         match Pin::new(&mut this.body).poll_frame(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
             Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                Ok(data) => this.reshape.feed(&data, &mut out),
+                Ok(data) => reshape.feed(&data, &mut out),
                 Err(frame) => return Poll::Ready(Some(Ok(frame))),
             },
             Poll::Ready(None) => {
-                this.done = true;
-                this.reshape.finish(&mut out);
+                if let Some(reshape) = this.reshape.take() {
+                    reshape.finish(&mut out);
+                }
             }
         }
         this.left = this.left.saturating_sub(out.len() as u64);
@@ -199,7 +199,7 @@ impl<R: Reshape + Unpin> http_body::Body for Reshaped<R> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done
+        self.reshape.is_none()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
@@ -265,6 +265,35 @@ mod tests {
         let start = error_body_start(ByteStream::from(huge.into_bytes())).await;
         assert_eq!(start.len(), MAX_ERROR_BODY);
         assert_eq!(s3_error_code(&start), "AccessDenied");
+    }
+
+    /// Holds back each chunk's last byte until the next, as `ColumnDrop`
+    /// holds back a `\r`.
+    struct HoldLast(Option<u8>);
+
+    impl Reshape for HoldLast {
+        fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+            out.extend(self.0.take());
+            if let Some((last, rest)) = chunk.split_last() {
+                out.extend_from_slice(rest);
+                self.0 = Some(*last);
+            }
+        }
+
+        fn finish(self, out: &mut Vec<u8>) {
+            out.extend(self.0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reshaped_body_ends_with_what_was_held_back() {
+        let body = chain(
+            ByteStream::from_static(b"h1,h2\r"),
+            ByteStream::from_static(b"\na,b\r"),
+        );
+        let body = reshaped(body, HoldLast(None), 12);
+        let bytes = ByteStream::new(body).collect().await.unwrap().into_bytes();
+        assert_eq!(&bytes[..], b"h1,h2\r\na,b\r");
     }
 
     #[tokio::test]

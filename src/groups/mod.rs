@@ -393,14 +393,7 @@ impl Walk<'_> {
         };
         let header = match &slice.header {
             Some(header) => header.as_bytes().to_vec(),
-            None => {
-                collect(
-                    app,
-                    object,
-                    open(app, object, 0, Some(slice.header_bytes)).await?,
-                )
-                .await?
-            }
+            None => collect(app, object, open(app, object, 0, slice.header_bytes).await?).await?,
         };
         let Some(columns) = rows::columns(&header) else {
             return Ok(None);
@@ -573,7 +566,7 @@ impl Span {
     }
 
     /// The next window, `(first, end)`; `None` once the span is read.
-    fn next_window(&mut self) -> Option<(u64, Option<u64>)> {
+    fn next_window(&mut self) -> Option<(u64, u64)> {
         let short = self.got < self.asked;
         let at_end = self.end.is_some_and(|end| self.next >= end);
         if short || at_end {
@@ -585,24 +578,19 @@ impl Span {
         self.next = stop;
         self.asked = stop - first;
         self.got = 0;
-        Some((first, Some(stop)))
+        Some((first, stop))
     }
 }
 
-/// The pinned object from byte `first` to `end` (the object's end when
-/// `None`). Gone or replaced since the check: the permanent `ObjectNotFound`.
+/// Bytes `first..end` of the pinned object (fewer at its end). Gone or
+/// replaced since the check: the permanent `ObjectNotFound`.
 async fn open(
     app: &App,
     object: &ObjectRef,
     first: u64,
-    end: Option<u64>,
+    end: u64,
 ) -> Result<ByteStream, ImportError> {
-    let s3 = app.s3();
-    let read = match (first, end) {
-        // The whole object: no range.
-        (0, None) => s3.read_pinned(object, None).await.map(Some),
-        (first, end) => s3.read_pinned_from(object, first, end).await,
-    };
+    let read = app.s3().read_pinned_from(object, first, end).await;
     match read {
         Ok(Some(body)) => Ok(body),
         // Nothing from there on: the rows ended at the cursor.
@@ -653,15 +641,15 @@ mod tests {
     #[test]
     fn a_span_is_read_a_window_at_a_time_until_its_end_or_a_short_window() {
         let mut span = Span::new(100, Some(100 + WINDOW_BYTES + 10));
-        assert_eq!(span.next_window(), Some((100, Some(100 + WINDOW_BYTES))));
+        assert_eq!(span.next_window(), Some((100, 100 + WINDOW_BYTES)));
         span.received(WINDOW_BYTES as usize);
-        let last = Some(100 + WINDOW_BYTES + 10);
+        let last = 100 + WINDOW_BYTES + 10;
         assert_eq!(span.next_window(), Some((100 + WINDOW_BYTES, last)));
         span.received(10);
         assert_eq!(span.next_window(), None);
         // To the object's end: a window that brings less was the last.
         let mut span = Span::new(0, None);
-        assert_eq!(span.next_window(), Some((0, Some(WINDOW_BYTES))));
+        assert_eq!(span.next_window(), Some((0, WINDOW_BYTES)));
         span.received(5);
         assert_eq!(span.next_window(), None);
     }

@@ -336,22 +336,16 @@ pub(crate) async fn upload(
 /// `body` (the file, or a part's header and rows) without the
 /// `cognito:groups` column at `column`: `length` bytes (SPEC section 17).
 pub(crate) fn without_groups(body: SdkBody, column: usize, length: u64) -> SdkBody {
-    upload::reshaped(body, WithoutGroups(Some(ColumnDrop::new(column))), length)
+    upload::reshaped(body, ColumnDrop::new(column), length)
 }
 
-struct WithoutGroups(Option<ColumnDrop>);
-
-impl Reshape for WithoutGroups {
+impl Reshape for ColumnDrop {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        if let Some(drop) = self.0.as_mut() {
-            drop.feed(chunk, out);
-        }
+        ColumnDrop::feed(self, chunk, out);
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        if let Some(drop) = self.0.take() {
-            drop.finish(out);
-        }
+    fn finish(self, out: &mut Vec<u8>) {
+        ColumnDrop::finish(self, out);
     }
 }
 
